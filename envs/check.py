@@ -1,0 +1,140 @@
+"""The independent solution check: plain numpy over route lists, sharing no code with the env.
+
+It is the judge of every solver in the project, neural or classical: it re-walks every route on
+the original instance, simulating the load on board, the clock and the distance, and lists every
+rule that a solution breaks together with the solution's cost under the requested rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envs.instance import Instance
+from envs.variants import BACKHAUL_STRICT
+
+ROUNDINGS = ("none", "round", "dimacs", "exact")
+
+
+def round_matrix(matrix: np.ndarray, rounding: str) -> np.ndarray:
+    """Applies one of PyVRP's rounding conventions to a travel matrix (file units kept)."""
+    if rounding == "none":
+        return matrix
+    if rounding == "round":
+        return np.round(matrix)
+    if rounding == "dimacs":
+        return np.floor(10 * matrix) / 10
+    if rounding == "exact":
+        return np.round(1000 * matrix) / 1000
+    raise ValueError(f"unknown rounding {rounding!r}: use one of {', '.join(ROUNDINGS)}")
+
+
+@dataclass
+class CheckResult:
+    """Outcome of :func:`check_solution`.
+
+    Attributes
+    ----------
+    feasible
+        No rule is broken.
+    violations
+        One human-readable line per broken rule.
+    cost
+        Total travelled distance (return arcs of open routes excluded) under the rounding.
+    """
+
+    feasible: bool
+    cost: float
+    violations: list[str] = field(default_factory=list)
+
+
+def check_solution(instance: Instance, routes: list[list[int]], rounding: str = "none") -> CheckResult:
+    """Checks ``routes`` against ``instance``.
+
+    Parameters
+    ----------
+    routes
+        Location indices per route. With several depots every route starts with its depot
+        (an index below ``num_depots``); with one depot the depot is not written.
+    rounding
+        ``none``, ``round``, ``dimacs`` or ``exact`` (applied to distances and travel times).
+    """
+    distances = round_matrix(instance.distances, rounding)
+    durations = (
+        distances if instance.duration_matrix is None
+        else round_matrix(instance.duration_matrix, rounding)
+    )
+    k = instance.num_depots
+    windows = instance.time_windows
+    horizon = np.abs(windows[np.isfinite(windows)]).max(initial=1.0)
+    time_slack = 1e-5 * max(1.0, horizon)
+    length_slack = 1e-5 * max(1.0, float(distances.max()))
+    capacity_slack = 1e-9 * instance.capacity
+    violations: list[str] = []
+    total = 0.0
+    seen = np.zeros(instance.num_locations, dtype=int)
+
+    for number, route in enumerate(routes, start=1):
+        route = [int(x) for x in route]
+        where = f"route {number}"
+        if k > 1:
+            if not route or route[0] >= k or route[0] < 0:
+                violations.append(f"{where}: must start with its depot (an index below {k})")
+                continue
+            depot, stops = route[0], route[1:]
+        else:
+            depot, stops = 0, route
+        if not stops:
+            violations.append(f"{where}: is empty")
+            continue
+        bad = [x for x in stops if not k <= x < instance.num_locations]
+        if bad:
+            violations.append(f"{where}: {bad} are not customers (customers are {k}..{instance.num_locations - 1})")
+            continue
+        seen[stops] += 1
+
+        path = [depot, *stops] + ([] if instance.open_route else [depot])
+        arcs = distances[path[:-1], path[1:]]
+        length = float(arcs.sum())
+        total += length
+        if length > instance.distance_limit + length_slack:
+            violations.append(f"{where}: length {length:g} exceeds the distance limit {instance.distance_limit:g}")
+
+        delivery = instance.demand_linehaul[stops]
+        pickup = instance.demand_backhaul[stops]
+        load = delivery.sum()  # everything to deliver is on board at the depot
+        peak = load
+        for customer, drop, collect in zip(stops, delivery, pickup):
+            load = load - drop + collect
+            peak = max(peak, load)
+        if peak > instance.capacity + capacity_slack:
+            violations.append(f"{where}: load {peak:g} on board exceeds the capacity {instance.capacity:g}")
+        if instance.backhaul == BACKHAUL_STRICT:
+            kinds = pickup > 0
+            if (kinds[:-1] & ~kinds[1:]).any():
+                violations.append(f"{where}: a linehaul customer follows a backhaul customer")
+
+        clock = windows[depot, 0]
+        previous = depot
+        for customer in stops:
+            arrival = clock + durations[previous, customer]
+            if arrival > windows[customer, 1] + time_slack:
+                violations.append(
+                    f"{where}: arrives at {customer} at {arrival:g}, after its window closes at {windows[customer, 1]:g}"
+                )
+            clock = max(arrival, windows[customer, 0]) + instance.service_time[customer]
+            previous = customer
+        if not instance.open_route:
+            back = clock + durations[previous, depot]
+            if back > windows[depot, 1] + time_slack:
+                violations.append(f"{where}: returns to depot {depot} at {back:g}, after it closes at {windows[depot, 1]:g}")
+
+    customers = seen[k:]
+    missing = np.flatnonzero(customers == 0) + k
+    repeated = np.flatnonzero(customers > 1) + k
+    if missing.size:
+        violations.append(f"customers not served: {missing.tolist()}")
+    if repeated.size:
+        violations.append(f"customers served more than once: {repeated.tolist()}")
+    return CheckResult(feasible=not violations, cost=total, violations=violations)

@@ -1,0 +1,260 @@
+"""The environment: pure tensor functions ``reset``, ``step``, ``action_mask`` and ``cost``.
+
+A state holds ``S`` parallel rollouts of each of ``B`` instances (shape ``(B, S, ...)``); the
+static data stays in the ``Problem`` (shape ``(B, ...)``) and is read with gathers, so multi-start
+rollouts never copy it. An action is a location index: a customer to visit next, or a depot ``k``,
+which ends the current route (closed routes return to the depot they started from) and starts
+the next route at ``k``. One code path serves every variant:
+
+- capacity follows the mixed-backhaul rule ``Ltot + max(P - D) <= Q`` of variants.md, which reduces
+  to ``max(D, P) <= Q`` under strict precedence and to ``D <= Q`` without backhauls;
+- strict backhauls (B) add one rule: no linehaul customer after a backhaul customer on a route;
+- open routes drop the return arc from the cost and from the length and time checks;
+- a route may only start at (or, at the very first step, switch to) a depot from which some
+  unvisited customer can still be served, so no rollout is ever stuck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from envs.problem import Problem
+from envs.variants import BACKHAUL_STRICT
+
+
+@dataclass
+class State:
+    """Dynamic state of ``S`` rollouts per instance; every tensor is ``(B, S)`` unless noted."""
+
+    current: torch.Tensor  # long: location of the vehicle
+    route_depot: torch.Tensor  # long: depot slot the current route started from
+    visited: torch.Tensor  # (B, S, N) bool: customers served (depots are never marked)
+    time: torch.Tensor  # departure time from ``current``
+    route_length: torch.Tensor  # distance travelled on the current route
+    route_linehaul: torch.Tensor  # Ltot: linehaul demand of the route so far
+    route_net_pickup: torch.Tensor  # P - D at the current point of the route
+    route_max_net_pickup: torch.Tensor  # max of P - D over the route's points (starts at 0)
+    route_has_backhaul: torch.Tensor  # bool: a backhaul customer was served on the route
+    depot_serves: torch.Tensor  # (B, K, N) bool, static: customer feasible alone from depot k
+    num_steps: int = 0
+
+    @property
+    def all_visited(self) -> torch.Tensor:
+        """(B, S) bool: every customer has been served."""
+        k = self.depot_serves.shape[1]
+        return self.visited[..., k:].all(-1)
+
+    @property
+    def done(self) -> torch.Tensor:
+        """(B, S) bool: every customer served and the last route closed."""
+        return self.all_visited & (self.current < self.depot_serves.shape[1])
+
+
+def _gather_rows(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``matrix[b, index[b, s], :]`` for a (B, N, N) matrix and a (B, S) index -> (B, S, N)."""
+    return matrix.gather(1, index.unsqueeze(-1).expand(-1, -1, matrix.shape[-1]))
+
+
+def _gather_nodes(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``values[b, index[b, s]]`` for (B, N) values and a (B, S) index -> (B, S)."""
+    return values.gather(1, index)
+
+
+def _customer_feasible(problem: Problem, state: State) -> torch.Tensor:
+    """(B, S, N) bool: location j can be appended to each rollout's route as a customer."""
+    slots = problem.num_depot_slots
+    closed = ~problem.open_route[:, None, None]
+    distance_out = _gather_rows(problem.distance, state.current)
+    distance_back = _gather_rows(problem.distance.transpose(1, 2), state.route_depot)
+    time_out = _gather_rows(problem.duration, state.current)
+    time_back = _gather_rows(problem.duration.transpose(1, 2), state.route_depot)
+
+    length = state.route_length[..., None] + distance_out + torch.where(closed, distance_back, 0.0)
+    length_ok = length <= problem.distance_limit[:, None, None]
+
+    early = problem.time_windows[:, None, :, 0]
+    late = problem.time_windows[:, None, :, 1]
+    arrival = state.time[..., None] + time_out
+    departure = torch.maximum(arrival, early) + problem.service_time[:, None, :]
+    depot_late = _gather_nodes(problem.time_windows[..., 1], state.route_depot)[..., None]
+    return_ok = ~closed | (departure + time_back <= depot_late)
+    time_ok = (arrival <= late) & return_ok
+
+    linehaul = problem.demand_linehaul[:, None, :]
+    backhaul = problem.demand_backhaul[:, None, :]
+    capacity = problem.capacity[:, None, None]
+    loaded = state.route_linehaul[..., None]
+    is_backhaul = backhaul > 0
+    linehaul_ok = loaded + linehaul + state.route_max_net_pickup[..., None] <= capacity
+    peak = torch.maximum(state.route_max_net_pickup, state.route_net_pickup)[..., None]
+    backhaul_ok = loaded + torch.maximum(peak, state.route_net_pickup[..., None] + backhaul) <= capacity
+    capacity_ok = torch.where(is_backhaul, backhaul_ok, linehaul_ok)
+
+    strict = (problem.backhaul == BACKHAUL_STRICT)[:, None, None]
+    precedence_ok = ~strict | is_backhaul | ~state.route_has_backhaul[..., None]
+
+    feasible = ~state.visited & length_ok & time_ok & capacity_ok & precedence_ok
+    feasible[..., :slots] = False
+    return feasible
+
+
+def _initial_state(problem: Problem, depots: torch.Tensor, depot_serves: torch.Tensor) -> State:
+    """Rollouts standing at ``depots`` (B, S) with empty routes and nothing visited."""
+    batch, starts = depots.shape
+    zeros = torch.zeros(batch, starts, dtype=problem.locs.dtype, device=problem.device)
+    return State(
+        current=depots,
+        route_depot=depots,
+        visited=torch.zeros(batch, starts, problem.num_locations, dtype=torch.bool, device=problem.device),
+        time=_gather_nodes(problem.time_windows[..., 0], depots),
+        route_length=zeros,
+        route_linehaul=zeros,
+        route_net_pickup=zeros,
+        route_max_net_pickup=zeros,
+        route_has_backhaul=torch.zeros_like(depots, dtype=torch.bool),
+        depot_serves=depot_serves,
+    )
+
+
+def reset(problem: Problem, num_starts: int = 1) -> State:
+    """``num_starts`` rollouts per instance, each standing at depot 0 with nothing served.
+
+    Raises
+    ------
+    ValueError
+        When a customer cannot be served by any route, even alone.
+    """
+    slots = problem.num_depot_slots
+    all_depots = torch.arange(slots, device=problem.device).expand(problem.batch_size, slots)
+    probe = _initial_state(problem, all_depots, torch.empty(0))
+    depot_serves = _customer_feasible(problem, probe) & problem.depot_valid[..., None]
+    unserved = ~depot_serves.any(1)[:, slots:]
+    if unserved.any():
+        b, j = (int(x) for x in unserved.nonzero()[0])
+        raise ValueError(
+            f"instance {b}: customer {j + slots} cannot be served by any route, even alone: "
+            "widen its time window, the depot's time window or the distance limit"
+        )
+    depots = torch.zeros(problem.batch_size, num_starts, dtype=torch.long, device=problem.device)
+    return _initial_state(problem, depots, depot_serves)
+
+
+def action_mask(problem: Problem, state: State) -> torch.Tensor:
+    """(B, S, N) bool: the feasible actions; every rollout has at least one."""
+    slots = problem.num_depot_slots
+    mask = _customer_feasible(problem, state)
+    remaining = (~state.visited).float()
+    useful = torch.einsum("bsn,bkn->bsk", remaining, state.depot_serves.float()) > 0
+    depot = torch.arange(slots, device=problem.device)
+    at_depot = (state.current < slots)[..., None]
+    all_visited = state.all_visited[..., None]
+    is_current = depot == state.current[..., None]
+    is_route_depot = depot == state.route_depot[..., None]
+    first_step = state.num_steps == 0
+    mask[..., :slots] = (
+        (~at_depot & ~all_visited & useful)  # end the route, start the next at a useful depot
+        | (~at_depot & all_visited & is_route_depot)  # last route goes home
+        | (at_depot & all_visited & is_current)  # finished: stay
+        | (at_depot & first_step & ~is_current & useful)  # choose where the first route starts
+    )
+    return mask
+
+
+def step(problem: Problem, state: State, action: torch.Tensor) -> State:
+    """The state after each rollout takes ``action`` (B, S); the action must be feasible."""
+    slots = problem.num_depot_slots
+    to_depot = action < slots
+    distance = _gather_rows(problem.distance, state.current).gather(2, action[..., None])[..., 0]
+    travel = _gather_rows(problem.duration, state.current).gather(2, action[..., None])[..., 0]
+    early = _gather_nodes(problem.time_windows[..., 0], action)
+    linehaul = _gather_nodes(problem.demand_linehaul, action)
+    backhaul = _gather_nodes(problem.demand_backhaul, action)
+    service = _gather_nodes(problem.service_time, action)
+
+    net_pickup = state.route_net_pickup + backhaul - linehaul
+    zero = torch.zeros_like(distance)
+    visited = state.visited.scatter(2, action[..., None], ~to_depot[..., None])
+    return replace(
+        state,
+        current=action,
+        route_depot=torch.where(to_depot, action, state.route_depot),
+        visited=visited,
+        time=torch.where(to_depot, early, torch.maximum(state.time + travel, early) + service),
+        route_length=torch.where(to_depot, zero, state.route_length + distance),
+        route_linehaul=torch.where(to_depot, zero, state.route_linehaul + linehaul),
+        route_net_pickup=torch.where(to_depot, zero, net_pickup),
+        route_max_net_pickup=torch.where(
+            to_depot, zero, torch.maximum(state.route_max_net_pickup, net_pickup)
+        ),
+        route_has_backhaul=~to_depot & (state.route_has_backhaul | (backhaul > 0)),
+        num_steps=state.num_steps + 1,
+    )
+
+
+def cost(problem: Problem, actions: torch.Tensor) -> torch.Tensor:
+    """(B, S) total distance of the action sequences ``actions`` (B, S, T) from ``reset``.
+
+    An arc into a depot is the return arc to the route's own depot (free on open routes); a
+    sequence that has not closed its last route is charged its return arc too.
+    """
+    slots = problem.num_depot_slots
+    batch, starts, _ = actions.shape
+    start = torch.zeros(batch, starts, 1, dtype=actions.dtype, device=actions.device)
+    path = torch.cat([start, actions, start], dim=2)  # reset stands at depot 0
+    is_depot = path < slots
+    position = torch.arange(path.shape[2], device=path.device).expand_as(path)
+    last_depot_position = torch.where(is_depot, position, 0).cummax(2).values
+    route_depot = path.gather(2, last_depot_position)
+    origin, target = path[..., :-1], path[..., 1:]
+    # the arc into a depot goes to the route's own depot: the last depot before the origin
+    target = torch.where(is_depot[..., 1:], route_depot[..., :-1], target)
+    flat = origin * problem.num_locations + target
+    arcs = problem.distance.flatten(1).gather(1, flat.flatten(1)).view_as(flat)
+    closing = is_depot[..., 1:] & problem.open_route[:, None, None]
+    return torch.where(closing, 0.0, arcs).sum(-1)
+
+
+def max_num_steps(problem: Problem) -> int:
+    """An upper bound on the steps of any rollout (one choice of start depot, then at most two
+    steps per customer)."""
+    return 2 * problem.num_customers + 1
+
+
+def random_rollout(
+    problem: Problem, num_starts: int = 1, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Actions (B, S, T) of rollouts that pick uniformly among feasible actions until done."""
+    state = reset(problem, num_starts)
+    actions = []
+    while not bool(state.done.all()):
+        if state.num_steps > max_num_steps(problem):
+            raise RuntimeError("rollout exceeded its step bound: the action mask is inconsistent")
+        mask = action_mask(problem, state)
+        noise = torch.rand(mask.shape, generator=generator, device=problem.device)
+        action = torch.where(mask, noise, -1.0).argmax(-1)
+        state = step(problem, state, action)
+        actions.append(action)
+    return torch.stack(actions, dim=2)
+
+
+def actions_to_routes(actions: torch.Tensor, num_depots: int, num_depot_slots: int) -> list[list[int]]:
+    """Routes of one action sequence (T,) in instance location indices.
+
+    Customer slots are shifted back to the instance's numbering (depots ``0..num_depots-1``,
+    then customers); with several depots each route starts with its depot, as in formats.md.
+    """
+    shift = num_depot_slots - num_depots
+    routes: list[list[int]] = []
+    depot, route = 0, []
+    for action in actions.tolist():
+        if action < num_depot_slots:
+            if route:
+                routes.append(([depot] if num_depots > 1 else []) + route)
+            depot, route = action, []
+        else:
+            route.append(action - shift)
+    if route:
+        routes.append(([depot] if num_depots > 1 else []) + route)
+    return routes

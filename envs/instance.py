@@ -1,0 +1,235 @@
+"""``Instance``: one problem in its original units, as plain numpy arrays.
+
+Every reader produces it, every solver consumes it, and the judge (:mod:`envs.check`)
+checks solutions against it. Locations ``0..num_depots-1`` are the depots, the rest customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant
+
+
+def _array(value, dtype=np.float64) -> np.ndarray:
+    return np.array(value, dtype=dtype, copy=True)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One multi-attribute VRP instance (see ``shared/design/variants.md``).
+
+    Parameters
+    ----------
+    coords
+        ``(N, 2)`` coordinates of the ``N`` locations, depots first.
+    demand_linehaul
+        ``(N,)`` delivery demand per location (0 at depots).
+    capacity
+        Vehicle capacity ``Q``.
+    num_depots
+        Number of depots ``K``; locations ``0..K-1``.
+    demand_backhaul
+        ``(N,)`` pickup demand; a customer is linehaul or backhaul, never both. Default zeros.
+    backhaul
+        ``BACKHAUL_NONE``, ``BACKHAUL_STRICT`` (B) or ``BACKHAUL_MIXED`` (MB).
+    open_route
+        Routes end at their last customer.
+    distance_limit
+        Maximum travelled distance per route; ``inf`` when off.
+    time_windows
+        ``(N, 2)`` ``[early, late]`` per location; ``[0, inf]`` when off.
+    service_time
+        ``(N,)`` service duration per location; zeros when off.
+    distance_matrix, duration_matrix
+        Optional explicit ``(N, N)`` matrices, possibly asymmetric. Without them travel is
+        Euclidean; a missing duration matrix equals the distance matrix.
+    name
+        Instance name, used in file names and tables.
+
+    Raises
+    ------
+    ValueError
+        On inconsistent shapes, non-finite values, demand above capacity, or a customer that no
+        route can serve (time window or distance limit too tight); the message names the field.
+    """
+
+    coords: np.ndarray
+    demand_linehaul: np.ndarray
+    capacity: float
+    num_depots: int = 1
+    demand_backhaul: np.ndarray | None = None
+    backhaul: int = BACKHAUL_NONE
+    open_route: bool = False
+    distance_limit: float = float("inf")
+    time_windows: np.ndarray | None = None
+    service_time: np.ndarray | None = None
+    distance_matrix: np.ndarray | None = None
+    duration_matrix: np.ndarray | None = None
+    name: str = "instance"
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        set_ = object.__setattr__  # frozen dataclass: normalise the fields once, here
+        coords = _array(self.coords)
+        if coords.ndim != 2 or coords.shape[1] != 2:
+            raise ValueError(f"coords has shape {coords.shape}: expected (num_locations, 2)")
+        num_locations = coords.shape[0]
+        set_(self, "coords", coords)
+        set_(self, "num_depots", int(self.num_depots))
+        set_(self, "capacity", float(self.capacity))
+        set_(self, "distance_limit", float(self.distance_limit))
+        set_(self, "open_route", bool(self.open_route))
+        set_(self, "backhaul", int(self.backhaul))
+        defaults = {
+            "demand_linehaul": None,
+            "demand_backhaul": np.zeros(num_locations),
+            "time_windows": np.tile([0.0, np.inf], (num_locations, 1)),
+            "service_time": np.zeros(num_locations),
+        }
+        for name, default in defaults.items():
+            value = getattr(self, name)
+            set_(self, name, _array(default if value is None else value))
+        for name in ("distance_matrix", "duration_matrix"):
+            if getattr(self, name) is not None:
+                set_(self, name, _array(getattr(self, name)))
+        self._validate()
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def num_locations(self) -> int:
+        return self.coords.shape[0]
+
+    @property
+    def num_customers(self) -> int:
+        return self.num_locations - self.num_depots
+
+    @property
+    def variant(self) -> Variant:
+        return Variant(
+            multi_depot=self.num_depots > 1,
+            open_route=self.open_route,
+            backhaul=self.backhaul,
+            distance_limit=bool(np.isfinite(self.distance_limit)),
+            time_windows=bool(
+                np.isfinite(self.time_windows[:, 1]).any()
+                or (self.time_windows[:, 0] > 0).any()
+                or (self.service_time > 0).any()
+            ),
+        )
+
+    @property
+    def distances(self) -> np.ndarray:
+        """``(N, N)`` travel distances: the explicit matrix, else Euclidean."""
+        if self.distance_matrix is not None:
+            return self.distance_matrix
+        if "euclidean" not in self._cache:
+            delta = self.coords[:, None, :] - self.coords[None, :, :]
+            self._cache["euclidean"] = np.sqrt((delta**2).sum(-1))
+        return self._cache["euclidean"]
+
+    @property
+    def durations(self) -> np.ndarray:
+        """``(N, N)`` travel times: the explicit duration matrix, else the distances."""
+        return self.duration_matrix if self.duration_matrix is not None else self.distances
+
+    def replace(self, **changes) -> Instance:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, _cache={}, **changes)
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self) -> None:
+        n = self.num_locations
+        k = self.num_depots
+        if not 1 <= k < n:
+            raise ValueError(
+                f"num_depots is {k} with {n} locations: need at least one depot and one customer"
+            )
+        shapes = {
+            "demand_linehaul": (n,),
+            "demand_backhaul": (n,),
+            "time_windows": (n, 2),
+            "service_time": (n,),
+            "distance_matrix": (n, n),
+            "duration_matrix": (n, n),
+        }
+        for name, shape in shapes.items():
+            value = getattr(self, name)
+            if value is not None and value.shape != shape:
+                raise ValueError(
+                    f"{name} has shape {value.shape} but the instance has {n} locations: "
+                    f"expected {shape}"
+                )
+        finite_fields = ["coords", "demand_linehaul", "demand_backhaul", "service_time"]
+        finite_fields += [f for f in ("distance_matrix", "duration_matrix") if getattr(self, f) is not None]
+        for name in finite_fields:
+            if not np.isfinite(getattr(self, name)).all():
+                raise ValueError(f"{name} contains NaN or infinite values: give finite numbers")
+        if np.isnan(self.time_windows).any() or np.isinf(self.time_windows[:, 0]).any():
+            raise ValueError("time_windows contains NaN or an infinite start: give finite starts")
+        if np.isnan(self.distance_limit) or self.distance_limit <= 0:
+            raise ValueError(f"distance_limit is {self.distance_limit}: give a positive number or inf")
+        if not np.isfinite(self.capacity) or self.capacity <= 0:
+            raise ValueError(f"capacity is {self.capacity}: give a positive finite number")
+        if self.backhaul not in (BACKHAUL_NONE, BACKHAUL_STRICT, BACKHAUL_MIXED):
+            raise ValueError(f"backhaul is {self.backhaul}: use 0 (none), 1 (B) or 2 (MB)")
+        for name in ("demand_linehaul", "demand_backhaul", "service_time"):
+            if (getattr(self, name) < 0).any():
+                raise ValueError(f"{name} has negative values: demands and service times must be >= 0")
+        for name in ("distance_matrix", "duration_matrix"):
+            matrix = getattr(self, name)
+            if matrix is not None and (matrix < 0).any():
+                raise ValueError(f"{name} has negative entries: travel must be >= 0")
+        if (self.demand_linehaul[:k] != 0).any() or (self.demand_backhaul[:k] != 0).any():
+            raise ValueError("a depot has a demand: depots (the first num_depots locations) need demand 0")
+        if (self.time_windows[:, 0] > self.time_windows[:, 1]).any():
+            bad = int(np.argmax(self.time_windows[:, 0] > self.time_windows[:, 1]))
+            raise ValueError(f"time_windows[{bad}] opens after it closes: need early <= late")
+        both = (self.demand_linehaul > 0) & (self.demand_backhaul > 0)
+        if both.any():
+            raise ValueError(
+                f"customer {int(np.argmax(both))} has both a linehaul and a backhaul demand: "
+                "a customer is one or the other, split it into two locations"
+            )
+        if self.backhaul == BACKHAUL_NONE and (self.demand_backhaul > 0).any():
+            raise ValueError(
+                "demand_backhaul is set but the variant has no backhauls: name B or MB in the variant"
+            )
+        for name in ("demand_linehaul", "demand_backhaul"):
+            over = getattr(self, name) > self.capacity * (1 + 1e-9)
+            if over.any():
+                i = int(np.argmax(over))
+                raise ValueError(
+                    f"{name}[{i}] = {getattr(self, name)[i]:g} exceeds the capacity {self.capacity:g}: "
+                    "raise the capacity or split the customer"
+                )
+        unserved = ~self.servable_customers()
+        if unserved.any():
+            i = int(np.flatnonzero(unserved)[0]) + k
+            raise ValueError(
+                f"customer {i} cannot be served by any route, even alone "
+                f"({int(unserved.sum())} such customers): widen its time window, the depot's "
+                "time window or the distance limit"
+            )
+
+    def servable_customers(self) -> np.ndarray:
+        """``(num_customers,)``: whether a route serving only that customer is feasible."""
+        k = self.num_depots
+        depots, customers = np.arange(k), np.arange(k, self.num_locations)
+        out_dist = self.distances[np.ix_(depots, customers)]  # (K, n)
+        back_dist = self.distances[np.ix_(customers, depots)].T
+        out_time = self.durations[np.ix_(depots, customers)]
+        back_time = self.durations[np.ix_(customers, depots)].T
+        if self.open_route:
+            back_dist = back_time = np.zeros_like(out_dist)
+        early, late = self.time_windows[:, 0], self.time_windows[:, 1]
+        arrival = early[:k, None] + out_time
+        depart = np.maximum(arrival, early[None, k:]) + self.service_time[None, k:]
+        slack = 1e-9 * (1 + np.abs(self.time_windows[np.isfinite(self.time_windows)]).max(initial=1))
+        ok = arrival <= late[None, k:] + slack
+        if not self.open_route:
+            ok &= depart + back_time <= late[:k, None] + slack
+        ok &= out_dist + back_dist <= self.distance_limit * (1 + 1e-9)
+        return ok.any(axis=0)

@@ -1,0 +1,293 @@
+"""``Problem``: a batch of instances as tensors, the static input of the environment.
+
+Locations are laid out as ``num_depot_slots`` depot slots followed by the customers. An instance
+with fewer depots than slots fills the spare slots with copies of its first depot and marks them
+invalid (``depot_valid``), so one batch mixes single- and multi-depot instances. Every attribute
+is per instance; one that is off holds its neutral value (``inf`` limit, ``[0, inf]`` windows,
+zero backhaul demand and service time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+
+from envs.instance import Instance
+from envs.variants import Variant, variant_index
+
+
+@dataclass
+class Problem:
+    """Batched static data; ``B`` instances of ``N = num_depot_slots + num_customers`` locations.
+
+    Attributes
+    ----------
+    locs : (B, N, 2) coordinates (model units for generated data).
+    distance, duration : (B, N, N) travel matrices (``duration`` may be the same tensor).
+    demand_linehaul, demand_backhaul : (B, N) raw demands, compared against ``capacity``.
+    capacity : (B,)
+    time_windows : (B, N, 2) ``[early, late]``.
+    service_time : (B, N)
+    distance_limit : (B,) route-length limit (``inf`` when off).
+    open_route : (B,) bool.
+    backhaul : (B,) long, ``BACKHAUL_NONE`` / ``BACKHAUL_STRICT`` / ``BACKHAUL_MIXED``.
+    num_depots : (B,) long, valid depot slots per instance.
+    num_depot_slots : int, depot slots of the batch (the largest ``num_depots``).
+    explicit_matrix : bool, the matrices were given rather than computed from ``locs``.
+    """
+
+    locs: torch.Tensor
+    distance: torch.Tensor
+    duration: torch.Tensor
+    demand_linehaul: torch.Tensor
+    demand_backhaul: torch.Tensor
+    capacity: torch.Tensor
+    time_windows: torch.Tensor
+    service_time: torch.Tensor
+    distance_limit: torch.Tensor
+    open_route: torch.Tensor
+    backhaul: torch.Tensor
+    num_depots: torch.Tensor
+    num_depot_slots: int
+    explicit_matrix: bool = False
+
+    def __post_init__(self):
+        batch, num_locations = self.locs.shape[:2]
+        expected = {
+            "locs": (batch, num_locations, 2),
+            "distance": (batch, num_locations, num_locations),
+            "duration": (batch, num_locations, num_locations),
+            "demand_linehaul": (batch, num_locations),
+            "demand_backhaul": (batch, num_locations),
+            "capacity": (batch,),
+            "time_windows": (batch, num_locations, 2),
+            "service_time": (batch, num_locations),
+            "distance_limit": (batch,),
+            "open_route": (batch,),
+            "backhaul": (batch,),
+            "num_depots": (batch,),
+        }
+        for name, shape in expected.items():
+            actual = tuple(getattr(self, name).shape)
+            if actual != shape:
+                raise ValueError(
+                    f"{name} has shape {actual}, expected {shape} for {batch} instances of "
+                    f"{num_locations} locations: give every field the same batch and location sizes"
+                )
+        if not 1 <= self.num_depot_slots < num_locations:
+            raise ValueError(
+                f"num_depot_slots is {self.num_depot_slots} with {num_locations} locations: "
+                "need at least one depot slot and one customer"
+            )
+        for name in ("locs", "distance", "duration", "demand_linehaul", "demand_backhaul",
+                     "capacity", "service_time"):
+            if not torch.isfinite(getattr(self, name)).all():
+                raise ValueError(f"{name} contains NaN or infinite values: give finite numbers")
+        if torch.isnan(self.time_windows).any() or torch.isnan(self.distance_limit).any():
+            raise ValueError("time_windows or distance_limit contains NaN: use inf for 'no limit'")
+        over = (self.demand_linehaul > self.capacity[:, None]) | (
+            self.demand_backhaul > self.capacity[:, None]
+        )
+        if over.any():
+            b, i = (int(x) for x in over.nonzero()[0])
+            raise ValueError(
+                f"instance {b}: the demand of location {i} exceeds the capacity: raise the "
+                "capacity or split the customer"
+            )
+
+    # ------------------------------------------------------------------ shape helpers
+    @property
+    def batch_size(self) -> int:
+        return self.locs.shape[0]
+
+    @property
+    def num_locations(self) -> int:
+        return self.locs.shape[1]
+
+    @property
+    def num_customers(self) -> int:
+        return self.num_locations - self.num_depot_slots
+
+    @property
+    def device(self) -> torch.device:
+        return self.locs.device
+
+    @property
+    def depot_valid(self) -> torch.Tensor:
+        """(B, num_depot_slots) bool: which depot slots hold a real depot."""
+        slots = torch.arange(self.num_depot_slots, device=self.device)
+        return slots[None, :] < self.num_depots[:, None]
+
+    @property
+    def time_windows_on(self) -> torch.Tensor:
+        """(B,) bool: the instance has a time window or service time."""
+        return (
+            torch.isfinite(self.time_windows[..., 1]).any(-1)
+            | (self.time_windows[..., 0] > 0).any(-1)
+            | (self.service_time > 0).any(-1)
+        )
+
+    @property
+    def variant_index(self) -> torch.Tensor:
+        """(B,) long: index of each instance's variant in ``ALL48``."""
+        return variant_index(
+            (self.num_depots > 1).long(),
+            self.open_route.long(),
+            self.backhaul,
+            torch.isfinite(self.distance_limit).long(),
+            self.time_windows_on.long(),
+        )
+
+    def variants(self) -> list[Variant]:
+        return [Variant.from_index(int(i)) for i in self.variant_index]
+
+    def to(self, device) -> Problem:
+        return self.map(lambda tensor: tensor.to(device))
+
+    def map(self, function) -> Problem:
+        """A problem with ``function`` applied to every tensor field (``duration`` keeps sharing
+        ``distance`` when it did)."""
+        values = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            values[f.name] = function(value) if isinstance(value, torch.Tensor) else value
+        if self.duration is self.distance:
+            values["duration"] = values["distance"]
+        return Problem(**values)
+
+    def __getitem__(self, index) -> Problem:
+        """A sub-batch, e.g. ``problem[:8]`` or ``problem[mask]``."""
+        index = torch.as_tensor(index, device=self.device) if not isinstance(index, slice) else index
+        return self.map(lambda tensor: tensor[index])
+
+    # ------------------------------------------------------------------ conversions
+    @classmethod
+    def from_instances(
+        cls,
+        instances: list[Instance],
+        num_depot_slots: int | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
+    ) -> Problem:
+        """Stacks instances with the same number of customers into one batch."""
+        if not instances:
+            raise ValueError("no instances given: pass at least one Instance")
+        sizes = {instance.num_customers for instance in instances}
+        if len(sizes) > 1:
+            raise ValueError(
+                f"instances have different numbers of customers {sorted(sizes)}: batch only "
+                "instances of one size together"
+            )
+        slots = max(instance.num_depots for instance in instances)
+        slots = slots if num_depot_slots is None else num_depot_slots
+        if slots < max(instance.num_depots for instance in instances):
+            raise ValueError(f"num_depot_slots={slots} is below an instance's number of depots")
+        explicit = any(
+            i.distance_matrix is not None or i.duration_matrix is not None for i in instances
+        )
+
+        def layout(instance: Instance) -> np.ndarray:
+            """Location order of the padded batch: depots, padding copies of depot 0, customers."""
+            k = instance.num_depots
+            pad = np.zeros(slots - k, dtype=int)
+            return np.concatenate([np.arange(k), pad, np.arange(k, instance.num_locations)])
+
+        columns: dict[str, list] = {name: [] for name in (
+            "locs", "distance", "duration", "demand_linehaul", "demand_backhaul",
+            "time_windows", "service_time")}
+        for instance in instances:
+            order = layout(instance)
+            padding = np.arange(len(order)) < slots
+            padding &= np.arange(len(order)) >= instance.num_depots
+            columns["locs"].append(instance.coords[order])
+            columns["distance"].append(instance.distances[np.ix_(order, order)])
+            columns["duration"].append(instance.durations[np.ix_(order, order)])
+            for name in ("demand_linehaul", "demand_backhaul", "service_time"):
+                columns[name].append(np.where(padding, 0.0, getattr(instance, name)[order]))
+            columns["time_windows"].append(instance.time_windows[order])
+
+        def tensor(values, tensor_dtype=dtype):
+            return torch.as_tensor(np.asarray(values), dtype=tensor_dtype, device=device)
+
+        distance = tensor(columns["distance"])
+        same_travel = all(i.duration_matrix is None for i in instances)
+        return cls(
+            locs=tensor(columns["locs"]),
+            distance=distance,
+            duration=distance if same_travel else tensor(columns["duration"]),
+            demand_linehaul=tensor(columns["demand_linehaul"]),
+            demand_backhaul=tensor(columns["demand_backhaul"]),
+            capacity=tensor([i.capacity for i in instances]),
+            time_windows=tensor(columns["time_windows"]),
+            service_time=tensor(columns["service_time"]),
+            distance_limit=tensor([i.distance_limit for i in instances]),
+            open_route=tensor([i.open_route for i in instances], torch.bool),
+            backhaul=tensor([i.backhaul for i in instances], torch.long),
+            num_depots=tensor([i.num_depots for i in instances], torch.long),
+            num_depot_slots=slots,
+            explicit_matrix=explicit,
+        )
+
+    def instance(self, index: int, name: str | None = None) -> Instance:
+        """Instance ``index`` of the batch, without its padding depot slots (float64)."""
+        k = int(self.num_depots[index])
+        keep = np.r_[np.arange(k), np.arange(self.num_depot_slots, self.num_locations)]
+
+        def array(tensor):
+            return tensor[index].detach().cpu().double().numpy()[keep]
+
+        distance = duration = None
+        if self.explicit_matrix:
+            distance = array(self.distance)[:, keep]
+            duration = None if self.duration is self.distance else array(self.duration)[:, keep]
+        return Instance(
+            coords=array(self.locs),
+            demand_linehaul=array(self.demand_linehaul),
+            demand_backhaul=array(self.demand_backhaul),
+            capacity=float(self.capacity[index]),
+            num_depots=k,
+            backhaul=int(self.backhaul[index]),
+            open_route=bool(self.open_route[index]),
+            distance_limit=float(self.distance_limit[index]),
+            time_windows=array(self.time_windows),
+            service_time=array(self.service_time),
+            distance_matrix=distance,
+            duration_matrix=duration,
+            name=name or f"instance-{index}",
+        )
+
+    def instances(self, prefix: str = "instance") -> list[Instance]:
+        return [self.instance(i, f"{prefix}-{i}") for i in range(self.batch_size)]
+
+    def save(self, path) -> None:
+        """Writes the batch to an ``.npz`` file (matrices only when they were given)."""
+        arrays = {
+            f.name: getattr(self, f.name).cpu().numpy()
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), torch.Tensor)
+        }
+        if not self.explicit_matrix:
+            del arrays["distance"], arrays["duration"]
+        elif self.duration is self.distance:
+            del arrays["duration"]
+        np.savez_compressed(path, num_depot_slots=self.num_depot_slots, **arrays)
+
+    @classmethod
+    def load(cls, path, device: str | torch.device = "cpu") -> Problem:
+        """Reads a batch written by :meth:`save`."""
+        try:
+            with np.load(path) as data:
+                arrays = {name: torch.as_tensor(data[name]) for name in data.files}
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{path}: not a readable .npz dataset ({error}): write it with Problem.save") from None
+        try:
+            slots = int(arrays.pop("num_depot_slots"))
+            explicit = "distance" in arrays
+            if not explicit:
+                arrays["distance"] = torch.cdist(arrays["locs"], arrays["locs"])
+            arrays.setdefault("duration", arrays["distance"])
+            return cls(**arrays, num_depot_slots=slots, explicit_matrix=explicit).to(device)
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"{path}: missing or unknown field {error} in the .npz dataset: write it with Problem.save") from None

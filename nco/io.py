@@ -1,0 +1,224 @@
+"""Instance and solution files (``shared/design/formats.md``), parsed and written with ``vrplib``.
+
+Readers turn a VRPLIB file (PyVRP's dialect, ``TYPE`` naming the variant), a Solomon ``.txt`` file
+or a project ``.npz`` dataset into :class:`~envs.instance.Instance` objects; writers do the reverse.
+Every problem with a file raises :class:`InstanceFileError`, a ``ValueError`` whose one-line
+message names the file, the problem and the fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import vrplib
+
+from envs.instance import Instance
+from envs.problem import Problem
+from envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT, Variant
+
+INSTANCE_SUFFIXES = (".vrp", ".txt", ".npz")
+
+
+class InstanceFileError(ValueError):
+    """A file that cannot be read as an instance or solution."""
+
+
+def _is_solomon(path: Path) -> bool:
+    """Solomon files start with a bare name line; VRPLIB files with ``KEY: value`` lines."""
+    with open(path) as handle:
+        first = next((line for line in handle if line.strip()), "")
+    return ":" not in first
+
+
+def read_instances(path: str | Path) -> list[Instance]:
+    """All instances in ``path``: one for a ``.vrp``/``.txt`` file, many for an ``.npz`` dataset."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        try:
+            problem = Problem.load(path)
+        except ValueError as error:
+            raise InstanceFileError(str(error)) from None
+        return problem.instances(prefix=path.stem)
+    return [read_instance(path)]
+
+
+def read_instance(path: str | Path) -> Instance:
+    """Reads one VRPLIB or Solomon file.
+
+    Raises
+    ------
+    InstanceFileError
+        When the file is missing, malformed, its ``TYPE`` disagrees with its sections, or the
+        data is infeasible (e.g. a demand above the capacity).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InstanceFileError(f"{path}: no such file: check the path")
+    try:
+        if _is_solomon(path):
+            data = vrplib.read_instance(path, instance_format="solomon")
+            data.setdefault("type", "VRPTW")
+        else:
+            data = vrplib.read_instance(path, compute_edge_weights=False)
+    except Exception as error:  # vrplib raises many kinds on malformed text
+        raise InstanceFileError(
+            f"{path}: not a readable VRPLIB or Solomon file ({type(error).__name__}: {error}): "
+            "see shared/design/formats.md"
+        ) from None
+    try:
+        return _instance_from_vrplib(data, name=path.stem)
+    except ValueError as error:
+        raise InstanceFileError(f"{path}: {error}") from None
+
+
+def _instance_from_vrplib(data: dict, name: str) -> Instance:
+    depots = np.asarray(data.get("depot", [0]), dtype=int).ravel()
+    num_depots = len(depots)
+    if not np.array_equal(depots, np.arange(num_depots)):
+        raise ValueError(
+            f"DEPOT_SECTION lists {sorted((depots + 1).tolist())}: depots must be the first "
+            f"locations 1..{num_depots}; renumber the file"
+        )
+    edge_type = str(data.get("edge_weight_type", "EUC_2D")).upper()
+    matrix = None
+    if edge_type == "EXPLICIT":
+        if "edge_weight" not in data:
+            raise ValueError("EDGE_WEIGHT_TYPE is EXPLICIT but EDGE_WEIGHT_SECTION is missing: add the matrix")
+        matrix = np.asarray(data["edge_weight"], dtype=float)
+    elif edge_type not in ("EUC_2D", "FLOAT_2D"):
+        raise ValueError(f"EDGE_WEIGHT_TYPE {edge_type} is not supported: use EUC_2D or EXPLICIT")
+    if "node_coord" in data:
+        coords = np.asarray(data["node_coord"], dtype=float)
+    elif matrix is not None:
+        coords = np.zeros((matrix.shape[0], 2))  # no picture, but travel is fully given
+    else:
+        raise ValueError("NODE_COORD_SECTION is missing: add coordinates or an explicit EDGE_WEIGHT_SECTION")
+    num_locations = coords.shape[0]
+    if "dimension" in data and int(data["dimension"]) != num_locations:
+        raise ValueError(
+            f"DIMENSION is {data['dimension']} but the sections have {num_locations} locations: fix DIMENSION"
+        )
+    if "capacity" not in data:
+        raise ValueError("CAPACITY is missing: add 'CAPACITY: <vehicle capacity>'")
+    if "demand" in data and "linehaul" in data:
+        raise ValueError("both DEMAND_SECTION and LINEHAUL_SECTION are given: keep one")
+    demand = data.get("demand", data.get("linehaul"))
+    if demand is None:
+        raise ValueError("DEMAND_SECTION is missing: add the demand of every location")
+
+    declared = Variant.from_name(str(data["type"])) if "type" in data else None
+    backhaul_demand = data.get("backhaul")
+    has_backhaul_data = backhaul_demand is not None and np.any(np.asarray(backhaul_demand) > 0)
+    service = data.get("service_time")
+    if service is not None:
+        service = np.broadcast_to(np.asarray(service, dtype=float), (num_locations,)).copy()
+        if np.isscalar(data.get("service_time")) or np.ndim(data.get("service_time")) == 0:
+            service[:num_depots] = 0.0  # a uniform SERVICE_TIME applies to customers only
+    has_windows = "time_window" in data
+    present = Variant(
+        multi_depot=num_depots > 1,
+        backhaul=BACKHAUL_STRICT if has_backhaul_data else BACKHAUL_NONE,
+        distance_limit="vehicles_max_distance" in data,
+        time_windows=has_windows,
+    )
+    if declared is None:  # no TYPE: the sections say it all (backhauls read as strict B)
+        declared = present
+    checks = (
+        ("multi_depot", "MD", f"DEPOT_SECTION ({num_depots} depots)"),
+        ("distance_limit", "L", "VEHICLES_MAX_DISTANCE"),
+        ("time_windows", "TW", "TIME_WINDOW_SECTION"),
+    )
+    for attribute, letters, section in checks:
+        if getattr(declared, attribute) and not getattr(present, attribute):
+            raise ValueError(f"TYPE {data['type']} names {letters} but {section} is missing: add it or fix TYPE")
+        if getattr(present, attribute) and not getattr(declared, attribute):
+            raise ValueError(f"{section} is given but TYPE {data['type']} does not name {letters}: fix TYPE")
+    if declared.backhaul != BACKHAUL_NONE and backhaul_demand is None:
+        raise ValueError(f"TYPE {data['type']} names backhauls but BACKHAUL_SECTION is missing: add it or fix TYPE")
+    if has_backhaul_data and declared.backhaul == BACKHAUL_NONE:
+        raise ValueError(f"BACKHAUL_SECTION is given but TYPE {data['type']} names no B or MB: fix TYPE")
+    if service is not None and (service > 0).any() and not declared.time_windows:
+        raise ValueError(f"service times are given but TYPE {data['type']} does not name TW: fix TYPE or drop them")
+
+    windows = np.asarray(data["time_window"], dtype=float) if has_windows else None
+    return Instance(
+        coords=coords,
+        demand_linehaul=np.asarray(demand, dtype=float),
+        demand_backhaul=None if backhaul_demand is None else np.asarray(backhaul_demand, dtype=float),
+        capacity=float(data["capacity"]),
+        num_depots=num_depots,
+        backhaul=declared.backhaul,
+        open_route=declared.open_route,
+        distance_limit=float(data.get("vehicles_max_distance", np.inf)),
+        time_windows=windows,
+        service_time=service,
+        distance_matrix=matrix,
+        name=str(data.get("name", name)),
+    )
+
+
+def write_instance(path: str | Path, instance: Instance) -> None:
+    """Writes ``instance`` as a VRPLIB file that this project and PyVRP read back unchanged.
+
+    Raises
+    ------
+    ValueError
+        When the instance has a duration matrix different from its distances (VRPLIB has a
+        single matrix for both).
+    """
+    if instance.duration_matrix is not None and not np.array_equal(
+        instance.duration_matrix, instance.distances
+    ):
+        raise ValueError(
+            f"{instance.name}: VRPLIB has one matrix for distance and travel time; this instance has two "
+            "different ones: save it as .npz instead"
+        )
+    variant = instance.variant
+    explicit = instance.distance_matrix is not None
+    data: dict = {
+        "NAME": instance.name,
+        "TYPE": variant.name,
+        "DIMENSION": instance.num_locations,
+        "CAPACITY": _number(instance.capacity),
+        "EDGE_WEIGHT_TYPE": "EXPLICIT" if explicit else "EUC_2D",
+    }
+    if explicit:
+        data["EDGE_WEIGHT_FORMAT"] = "FULL_MATRIX"
+    if variant.distance_limit:
+        data["VEHICLES_MAX_DISTANCE"] = _number(instance.distance_limit)
+    data["NODE_COORD_SECTION"] = instance.coords
+    if explicit:
+        data["EDGE_WEIGHT_SECTION"] = instance.distance_matrix
+    data["DEMAND_SECTION"] = _integral(instance.demand_linehaul)
+    if variant.backhaul != BACKHAUL_NONE:
+        data["BACKHAUL_SECTION"] = _integral(instance.demand_backhaul)
+    if variant.time_windows:
+        data["TIME_WINDOW_SECTION"] = instance.time_windows
+        data["SERVICE_TIME_SECTION"] = instance.service_time
+    data["DEPOT_SECTION"] = np.r_[np.arange(1, instance.num_depots + 1), -1]
+    vrplib.write_instance(path, data)
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _integral(values: np.ndarray) -> np.ndarray:
+    return values.astype(int) if np.all(np.mod(values, 1) == 0) else values
+
+
+def write_solution(path: str | Path, routes: list[list[int]], cost: float, **extra) -> None:
+    """Writes routes (0-based location indices) and ``Cost:`` plus extra lines such as
+    ``Time`` and ``Solver``."""
+    vrplib.write_solution(path, routes, {"Cost": round(cost, 6), **extra})
+
+
+def read_solution(path: str | Path) -> tuple[list[list[int]], float | None]:
+    """Routes and cost of a ``.sol`` file (``Cost`` with or without a colon)."""
+    try:
+        solution = vrplib.read_solution(path)
+    except Exception as error:
+        raise InstanceFileError(f"{path}: not a readable .sol file ({error}): see shared/design/formats.md") from None
+    cost = solution.get("cost")
+    return [list(map(int, route)) for route in solution["routes"]], None if cost is None else float(cost)
