@@ -78,21 +78,21 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str = 
     for number, route in enumerate(routes, start=1):
         route = [int(x) for x in route]
         where = f"route {number}"
-        if k > 1:
-            if not route or route[0] >= k or route[0] < 0:
-                violations.append(f"{where}: must start with its depot (an index below {k})")
-                continue
-            depot, stops = route[0], route[1:]
+        if k > 1 and not (route and 0 <= route[0] < k):
+            violations.append(f"{where}: must start with its depot (an index below {k})")
+            depot, stops = None, route
         else:
-            depot, stops = 0, route
+            depot, stops = (route[0], route[1:]) if k > 1 else (0, route)
         if not stops:
             violations.append(f"{where}: is empty")
             continue
-        bad = [x for x in stops if not k <= x < instance.num_locations]
-        if bad:
+        valid = [x for x in stops if k <= x < instance.num_locations]
+        seen[valid] += 1
+        if len(valid) < len(stops):
+            bad = [x for x in stops if x not in valid]
             violations.append(f"{where}: {bad} are not customers (customers are {k}..{instance.num_locations - 1})")
+        if depot is None or len(valid) < len(stops):
             continue
-        seen[stops] += 1
 
         path = [depot, *stops] + ([] if instance.open_route else [depot])
         arcs = distances[path[:-1], path[1:]]

@@ -73,6 +73,14 @@ def read_instance(path: str | Path) -> Instance:
 
 
 def _instance_from_vrplib(data: dict, name: str) -> Instance:
+    for key, value in data.items():
+        if isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
+            try:
+                data[key] = value.astype(float)
+            except ValueError:
+                raise ValueError(
+                    f"the {key.upper()} data has entries that are not numbers: fix that section"
+                ) from None
     depots = np.asarray(data.get("depot", [0]), dtype=int).ravel()
     num_depots = len(depots)
     if not np.array_equal(depots, np.arange(num_depots)):

@@ -1,0 +1,136 @@
+import re
+
+import numpy as np
+import pytest
+
+from envs.check import check_solution, round_matrix
+from envs.instance import Instance
+from envs.variants import BACKHAUL_MIXED, BACKHAUL_STRICT
+from nco.io import read_instance, read_solution
+
+
+def line_instance(**changes) -> Instance:
+    """Depot at 0 and four customers at x = 1, 2, 3, 4 (demand 1 each, capacity 2)."""
+    fields = dict(
+        coords=[[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]],
+        demand_linehaul=[0, 1, 1, 1, 1],
+        capacity=2,
+    )
+    return Instance(**{**fields, **changes})
+
+
+def test_feasible_solution_and_cost():
+    result = check_solution(line_instance(), [[1, 2], [3, 4]])
+    assert result.feasible and result.violations == []
+    assert result.cost == pytest.approx(4 + 8)
+
+
+def test_open_routes_do_not_pay_the_return_arc():
+    result = check_solution(line_instance(open_route=True), [[1, 2], [3, 4]])
+    assert result.feasible and result.cost == pytest.approx(2 + 4)
+
+
+BROKEN = [
+    ("missing customer", line_instance(), [[1, 2], [3]], "not served: \\[4\\]"),
+    ("repeated customer", line_instance(), [[1, 2], [2, 3], [4]], "more than once: \\[2\\]"),
+    ("unknown location", line_instance(), [[1, 2], [3, 4, 9]], "\\[9\\] are not customers"),
+    ("depot inside a route", line_instance(), [[1, 0], [2, 3], [4]], "not customers"),
+    ("empty route", line_instance(), [[1, 2], [3, 4], []], "is empty"),
+    ("capacity", line_instance(), [[1, 2, 3], [4]], "exceeds the capacity"),
+    (
+        "distance limit",
+        line_instance(distance_limit=8.5, capacity=4),
+        [[4, 1, 3], [2]],
+        "route 1: length 12 exceeds the distance limit 8.5",
+    ),
+    (
+        "late arrival",
+        line_instance(time_windows=[[0, 100], [0, 100], [0, 2.5], [0, 100], [0, 100]]),
+        [[3, 2], [1, 4]],
+        "route 1: arrives at 2 at 4, after its window closes at 2.5",
+    ),
+    (
+        "depot closes",
+        line_instance(
+            time_windows=[[0, 9], [0, 100], [0, 100], [0, 100], [0, 100]], service_time=[0, 1, 1, 1, 1]
+        ),
+        [[1, 2], [3, 4]],
+        "route 2: returns to depot 0 at 10, after it closes at 9",
+    ),
+    (
+        "backhaul precedence",
+        line_instance(demand_linehaul=[0, 1, 0, 1, 1], demand_backhaul=[0, 0, 1, 0, 0], backhaul=BACKHAUL_STRICT),
+        [[2, 1], [3, 4]],
+        "linehaul customer follows a backhaul",
+    ),
+    (
+        "multi-depot route without its depot",
+        line_instance(num_depots=2, demand_linehaul=[0, 0, 1, 1, 1]),
+        [[0, 2, 3], [4]],
+        "must start with its depot",
+    ),
+]
+
+
+@pytest.mark.parametrize("name, instance, routes, message", BROKEN, ids=[b[0] for b in BROKEN])
+def test_each_broken_rule_is_caught_alone(name, instance, routes, message):
+    result = check_solution(instance, routes)
+    assert not result.feasible
+    assert len(result.violations) == 1, result.violations
+    assert re.search(message, result.violations[0]), result.violations
+
+
+def test_service_and_waiting_times_count():
+    # arrival at customer 1 at t = 1 waits until 5, serves 2 -> departs at 7, arrives at 2 at t = 8
+    windows = [[0, 100], [5, 6], [0, 7.5], [0, 100], [0, 100]]
+    instance = line_instance(time_windows=windows, service_time=[0, 2, 0, 0, 0])
+    assert "after its window closes at 7.5" in check_solution(instance, [[1, 2], [3, 4]]).violations[0]
+
+
+def naive_two_counter_feasible(instance: Instance, route: list[int]) -> bool:
+    """The insufficient rule: delivered load and collected load each within capacity."""
+    return (
+        instance.demand_linehaul[route].sum() <= instance.capacity
+        and instance.demand_backhaul[route].sum() <= instance.capacity
+    )
+
+
+def test_mixed_backhaul_rule_rejects_what_two_counters_accept():
+    # Q = 10: deliver 6 to customer 1, collect 8 at customer 2. Visiting 2 first carries
+    # 6 (still on board) + 8 = 14 > 10; visiting 1 first is feasible (peak 8).
+    instance = Instance(
+        coords=[[0, 0], [1, 0], [0, 1]], demand_linehaul=[0, 6, 0], demand_backhaul=[0, 0, 8],
+        capacity=10, backhaul=BACKHAUL_MIXED,
+    )
+    assert naive_two_counter_feasible(instance, [2, 1])
+    bad = check_solution(instance, [[2, 1]])
+    assert not bad.feasible and "load 14 on board exceeds the capacity 10" in bad.violations[0]
+    assert check_solution(instance, [[1, 2]]).feasible
+
+
+def test_asymmetric_matrix_is_read_in_travel_direction():
+    matrix = np.array([[0, 1, 5], [5, 0, 1], [1, 5, 0]], dtype=float)
+    instance = Instance(
+        coords=np.zeros((3, 2)), demand_linehaul=[0, 1, 1], capacity=2, distance_matrix=matrix
+    )
+    assert check_solution(instance, [[1, 2]]).cost == pytest.approx(3)
+    assert check_solution(instance, [[2, 1]]).cost == pytest.approx(15)
+
+
+@pytest.mark.parametrize("rounding, expected", [("none", 1.26), ("round", 1.0), ("dimacs", 1.2), ("exact", 1.26)])
+def test_roundings(rounding, expected):
+    assert round_matrix(np.array([1.26]), rounding)[0] == pytest.approx(expected)
+
+
+def test_unknown_rounding():
+    with pytest.raises(ValueError, match="unknown rounding 'up': use one of none, round"):
+        round_matrix(np.ones(1), "up")
+
+
+@pytest.mark.parametrize("name, rounding", [("X-n101-k25", "round"), ("p01", "none")])
+def test_best_known_solutions_are_feasible_at_their_cost(fixtures, name, rounding):
+    instance = read_instance(fixtures / f"{name}.vrp")
+    routes, cost = read_solution(fixtures / f"{name}.sol")
+    result = check_solution(instance, routes, rounding)
+    assert result.feasible, result.violations
+    assert result.cost == pytest.approx(cost, rel=1e-6)

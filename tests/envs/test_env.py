@@ -1,0 +1,157 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from envs.check import check_solution
+from envs.env import action_mask, actions_to_routes, cost, max_num_steps, random_rollout, reset, step
+from envs.generator import generate
+from envs.instance import Instance
+from envs.problem import Problem
+from envs.variants import ALL48, BACKHAUL_MIXED
+
+SETTINGS = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def judge_rollouts(problem: Problem, actions: torch.Tensor) -> None:
+    """Every rollout is feasible per the independent check, at the env's cost (to 1e-5)."""
+    env_cost = cost(problem, actions)
+    for b in range(problem.batch_size):
+        instance = problem.instance(b)
+        for s in range(actions.shape[1]):
+            routes = actions_to_routes(actions[b, s], instance.num_depots, problem.num_depot_slots)
+            result = check_solution(instance, routes)
+            assert result.feasible, (instance.variant.name, result.violations)
+            assert env_cost[b, s].item() == pytest.approx(result.cost, rel=1e-5)
+
+
+def rollout_checking_masks(problem: Problem, num_starts: int, seed: int) -> torch.Tensor:
+    """A random rollout that also asserts that no state is ever left without a feasible action."""
+    generator = torch.Generator().manual_seed(seed)
+    state = reset(problem, num_starts)
+    actions = []
+    while not state.done.all():
+        assert state.num_steps <= max_num_steps(problem)
+        mask = action_mask(problem, state)
+        assert mask.any(-1).all(), "a rollout has no feasible action"
+        noise = torch.rand(mask.shape, generator=generator)
+        action = torch.where(mask, noise, -1.0).argmax(-1)
+        state = step(problem, state, action)
+        actions.append(action)
+    return torch.stack(actions, 2)
+
+
+@pytest.mark.parametrize("variant", ALL48, ids=lambda v: v.name)
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), num_customers=st.integers(1, 15))
+def test_random_rollouts_are_feasible_for_every_variant(variant, seed, num_customers):
+    problem = generate(6, num_customers, [variant.name], seed=seed)
+    assert {v.name for v in problem.variants()} == {variant.name}
+    judge_rollouts(problem, rollout_checking_masks(problem, num_starts=3, seed=seed))
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1))
+def test_mixed_batches_of_all48_are_feasible(seed):
+    problem = generate(32, 12, "all48", seed=seed)
+    judge_rollouts(problem, rollout_checking_masks(problem, num_starts=2, seed=seed))
+
+
+def asymmetric(problem: Problem, seed: int) -> Problem:
+    """The same instances with an explicit asymmetric matrix that only shortens travel (so every
+    generated instance stays feasible)."""
+    generator = torch.Generator().manual_seed(seed)
+    factor = 0.7 + 0.3 * torch.rand(problem.distance.shape, generator=generator)
+    matrix = problem.distance * factor
+    return Problem(**{**vars(problem), "distance": matrix, "duration": matrix, "explicit_matrix": True})
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1))
+def test_explicit_asymmetric_matrices(seed):
+    problem = asymmetric(generate(16, 10, "all48", seed=seed), seed)
+    assert not torch.allclose(problem.distance, problem.distance.transpose(1, 2))
+    judge_rollouts(problem, rollout_checking_masks(problem, num_starts=2, seed=seed))
+
+
+def test_separate_duration_matrix_drives_time_windows():
+    problem = generate(8, 10, "VRPTW", seed=3)
+    factor = 0.5 + 0.5 * torch.rand(problem.distance.shape, generator=torch.Generator().manual_seed(3))
+    faster = Problem(**{**vars(problem), "duration": problem.distance * factor, "explicit_matrix": True})
+    judge_rollouts(faster, rollout_checking_masks(faster, 2, seed=3))
+
+
+def test_explicit_euclidean_matrix_gives_identical_costs():
+    problem = generate(16, 12, "all48", seed=7)
+    actions = random_rollout(problem, 4, torch.Generator().manual_seed(0))
+    instances = problem.instances()
+    implicit = Problem.from_instances(instances)
+    explicit = Problem.from_instances(
+        [i.replace(distance_matrix=i.distances.copy()) for i in instances]
+    )
+    assert explicit.explicit_matrix and not implicit.explicit_matrix
+    torch.testing.assert_close(cost(implicit, actions), cost(explicit, actions), rtol=0, atol=0)
+    torch.testing.assert_close(cost(implicit, actions), cost(problem, actions), rtol=1e-6, atol=1e-6)
+
+
+def test_multi_start_shares_static_data():
+    problem = generate(4, 10, "all16", seed=0)
+    state = reset(problem, num_starts=10)
+    assert state.visited.shape == (4, 10, problem.num_locations)
+    assert state.current.shape == (4, 10)
+    # the only (B, ., N) static tensor held by the state is per depot, not per start
+    assert state.depot_serves.shape == (4, problem.num_depot_slots, problem.num_locations)
+
+
+def test_multi_depot_batches_mix_depot_counts():
+    single = generate(3, 8, "VRPTW", seed=1).instances()
+    multi = generate(3, 8, "MDVRPTW", seed=2).instances()
+    two_depots = multi[0].replace(
+        coords=np.delete(multi[0].coords, 2, 0),
+        demand_linehaul=np.delete(multi[0].demand_linehaul, 2),
+        demand_backhaul=np.delete(multi[0].demand_backhaul, 2),
+        time_windows=np.delete(multi[0].time_windows, 2, 0),
+        service_time=np.delete(multi[0].service_time, 2),
+        num_depots=2,
+    )
+    problem = Problem.from_instances(single + multi + [two_depots])
+    assert problem.num_depots.tolist() == [1, 1, 1, 3, 3, 3, 2]
+    judge_rollouts(problem, rollout_checking_masks(problem, 3, seed=0))
+
+
+def test_closed_multi_depot_routes_return_to_their_own_depot():
+    # depot 0 at the far left, depot 1 at the far right, one customer next to each
+    instance = Instance(
+        coords=[[0, 0], [10, 0], [1, 0], [9, 0]], demand_linehaul=[0, 0, 1, 1], capacity=1, num_depots=2
+    )
+    problem = Problem.from_instances([instance])
+    # start at depot 1, serve customer 3 (slot 3), then end the route and start from depot 0
+    actions = torch.tensor([[[1, 3, 0, 2, 0]]])
+    assert cost(problem, actions).item() == pytest.approx(4.0)
+    result = check_solution(instance, actions_to_routes(actions[0, 0], 2, 2))
+    assert result.feasible and result.cost == pytest.approx(4.0)
+
+
+def test_mixed_backhaul_mask_applies_the_exact_load_rule():
+    # Q = 10; linehaul customer 1 (demand 6), backhaul customer 2 (pickup 8).
+    # Route 2 -> 1: leaves with 6 on board, collects 8 -> 14 > 10: infeasible, though each
+    # counter alone (delivered 6, collected 8) is within capacity.
+    instance = Instance(
+        coords=[[0, 0], [1, 0], [0, 1]], demand_linehaul=[0, 6, 0], demand_backhaul=[0, 0, 8],
+        capacity=10, backhaul=BACKHAUL_MIXED,
+    )
+    problem = Problem.from_instances([instance])
+    state = step(problem, reset(problem), torch.tensor([[2]]))
+    assert not action_mask(problem, state)[0, 0, 1]
+    state = step(problem, reset(problem), torch.tensor([[1]]))
+    assert action_mask(problem, state)[0, 0, 2]  # 1 -> 2: deliver 6 first, then collect 8
+
+
+def test_unservable_customer_is_rejected_at_reset():
+    problem = generate(2, 5, "VRPTW", seed=0)
+    windows = problem.time_windows.clone()
+    windows[1, -1] = torch.tensor([0.0, 0.0])  # closes before anyone can arrive
+    broken = Problem(**{**vars(problem), "time_windows": windows})
+    with pytest.raises(ValueError, match="instance 1: customer 5 cannot be served .* widen"):
+        reset(broken)

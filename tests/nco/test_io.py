@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+from envs.generator import generate
+from envs.instance import Instance
+from envs.variants import ALL48
+from nco.io import InstanceFileError, read_instance, read_instances, read_solution, write_instance, write_solution
+
+
+def assert_same_instance(a: Instance, b: Instance):
+    assert a.variant == b.variant and a.num_depots == b.num_depots
+    for name in ("coords", "demand_linehaul", "demand_backhaul", "time_windows", "service_time", "distances"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12)
+    assert a.capacity == b.capacity and a.distance_limit == pytest.approx(b.distance_limit, rel=1e-12)
+
+
+@pytest.mark.parametrize("variant", ALL48, ids=lambda v: v.name)
+def test_vrplib_round_trip_for_every_variant(tmp_path, variant):
+    instance = generate(1, 8, [variant.name], seed=variant.index).instance(0, name=variant.name)
+    path = tmp_path / f"{variant.name}.vrp"
+    write_instance(path, instance)
+    assert f"TYPE: {variant.name}" in path.read_text()
+    assert_same_instance(read_instance(path), instance)
+
+
+def test_explicit_asymmetric_matrix_round_trip(tmp_path):
+    base = generate(1, 6, "VRPB", seed=0).instance(0)
+    matrix = base.distances * np.random.default_rng(0).uniform(0.8, 1.0, base.distances.shape)
+    instance = base.replace(distance_matrix=matrix)
+    write_instance(tmp_path / "asym.vrp", instance)
+    again = read_instance(tmp_path / "asym.vrp")
+    np.testing.assert_allclose(again.distance_matrix, matrix, rtol=1e-12)
+
+
+def test_npz_dataset_round_trip(tmp_path):
+    problem = generate(5, 9, "all48", seed=1)
+    problem.save(tmp_path / "data.npz")
+    instances = read_instances(tmp_path / "data.npz")
+    assert len(instances) == 5
+    for a, b in zip(instances, problem.instances()):
+        assert_same_instance(a, b)
+
+
+def test_solomon_and_real_files(fixtures):
+    c101 = read_instance(fixtures / "C101.txt")
+    assert c101.variant.name == "VRPTW" and c101.num_customers == 100 and c101.capacity == 200
+    p01 = read_instance(fixtures / "p01.vrp")
+    assert p01.variant.name == "MDCVRP" and p01.num_depots == 4 and p01.num_customers == 50
+    x = read_instance(fixtures / "X-n101-k25.vrp")
+    assert x.variant.name == "CVRP" and x.num_customers == 100
+
+
+def test_solution_round_trip(tmp_path):
+    write_solution(tmp_path / "a.sol", [[1, 2], [3]], 12.5, Time=0.1, Solver="test")
+    routes, cost = read_solution(tmp_path / "a.sol")
+    assert routes == [[1, 2], [3]] and cost == 12.5
+
+
+HEADER = "NAME: bad\nTYPE: {type}\nDIMENSION: 3\nCAPACITY: 10\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+COORDS = "NODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\n"
+DEMANDS = "DEMAND_SECTION\n1 0\n2 {d}\n3 4\n"
+DEPOT = "DEPOT_SECTION\n1\n-1\nEOF\n"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (HEADER.format(type="CVRP") + COORDS + DEMANDS.format(d=11) + DEPOT, r"demand_linehaul\[1\] = 11 exceeds the capacity 10"),
+        (HEADER.format(type="VRPTW") + COORDS + DEMANDS.format(d=1) + DEPOT, "TYPE VRPTW names TW but TIME_WINDOW_SECTION is missing"),
+        (HEADER.format(type="VRPB") + COORDS + DEMANDS.format(d=1) + DEPOT, "TYPE VRPB names backhauls but BACKHAUL_SECTION is missing"),
+        (HEADER.format(type="CVRP") + COORDS + DEMANDS.format(d=1) + "TIME_WINDOW_SECTION\n1 0 10\n2 0 10\n3 0 10\n" + DEPOT,
+         "TIME_WINDOW_SECTION is given but TYPE CVRP does not name TW"),
+        (HEADER.format(type="VRPZ") + COORDS + DEMANDS.format(d=1) + DEPOT, "unknown variant 'VRPZ'"),
+        (HEADER.format(type="CVRP") + COORDS + DEPOT, "DEMAND_SECTION is missing"),
+        (HEADER.format(type="CVRP") + "NODE_COORD_SECTION\n1 0 0\n2 one 0\n3 0 1\n" + DEMANDS.format(d=1) + DEPOT, "NODE_COORD data has entries that are not numbers"),
+        (HEADER.format(type="VRPTW") + COORDS + DEMANDS.format(d=1) + "TIME_WINDOW_SECTION\n1 0 10\n2 0 10\n3 0 0.1\n" + DEPOT,
+         "customer 2 cannot be served by any route"),
+    ],
+)
+def test_bad_files_give_one_line_naming_file_problem_and_fix(tmp_path, text, message):
+    path = tmp_path / "bad.vrp"
+    path.write_text(text)
+    with pytest.raises(InstanceFileError, match=message) as error:
+        read_instance(path)
+    assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InstanceFileError, match="no such file"):
+        read_instance(tmp_path / "nope.vrp")
