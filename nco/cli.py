@@ -1,6 +1,9 @@
 """The ``nco`` command line: a thin layer over the library.
 
     nco generate OUT --variants all16 --num-nodes 50 --instances 1000 --seed 1 [--vrplib]
+    nco train experiment=smoke model.num_layers=3 trainer.max_epochs=2
+    nco eval [CHECKPOINT] --variants all16 --num-nodes 50 [--augment] [--reference CSV]
+    nco export CHECKPOINT OUT.pt
     nco demo
 """
 
@@ -32,6 +35,34 @@ def _generate(args) -> None:
         print(f"wrote {problem.batch_size} instances to {out}")
 
 
+def _train(args) -> None:
+    from nco.train import compose_config, train
+
+    run_dir = train(compose_config(args.overrides))
+    print(f"run directory: {run_dir} (checkpoints/, metrics.csv, config.yaml)")
+
+
+def _eval(args) -> None:
+    from nco.checkpoints import load_policy
+    from nco.evaluate import evaluate, format_table, read_reference
+
+    policy, _ = load_policy(args.checkpoint)
+    reference = read_reference(args.reference) if args.reference else None
+    options = dict(variants=args.variants, num_customers=args.num_nodes, num_instances=args.instances,
+                   seed=args.seed, batch_size=args.batch_size)
+    results = evaluate(policy, augment=args.augment, reference=reference, **options)
+    baseline = evaluate(None, **options) if args.nearest_neighbour else None
+    decoding = "multi-start greedy" + (" + 8-fold augmentation" if args.augment else "")
+    print(f"{args.checkpoint or 'shipped checkpoint'}, {decoding}, n = {args.num_nodes}, seed {args.seed}")
+    print(format_table(results, baseline))
+
+
+def _export(args) -> None:
+    from nco.checkpoints import export_policy
+
+    print(f"wrote {export_policy(args.checkpoint, args.out)}")
+
+
 def _demo(args) -> None:
     from nco.demo import run_demo
 
@@ -50,6 +81,31 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--vrplib", action="store_true", help="one .vrp file per instance")
     generate.set_defaults(run=_generate)
+
+    train = commands.add_parser(
+        "train", help="train a policy from the Hydra configs in configs/",
+        description="Hydra overrides, e.g. experiment=smoke model.num_layers=3 data.num_nodes=20 "
+        "trainer.max_epochs=2; resume with ckpt_path=PATH",
+    )
+    train.add_argument("overrides", nargs="*", help="Hydra overrides (key=value)")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("eval", help="evaluate a checkpoint on generated instances")
+    evaluate.add_argument("checkpoint", nargs="?", default=None, help="default: the shipped checkpoint")
+    evaluate.add_argument("--variants", default="all16")
+    evaluate.add_argument("--num-nodes", type=int, default=50)
+    evaluate.add_argument("--instances", type=int, default=128, help="per variant")
+    evaluate.add_argument("--seed", type=int, default=12345)
+    evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--augment", action="store_true", help="8-fold dihedral augmentation")
+    evaluate.add_argument("--reference", help="CSV with columns variant,index,cost")
+    evaluate.add_argument("--nearest-neighbour", action="store_true", help="compare with that construction")
+    evaluate.set_defaults(run=_eval)
+
+    export = commands.add_parser("export", help="write a small shippable .pt from a Lightning checkpoint")
+    export.add_argument("checkpoint")
+    export.add_argument("out")
+    export.set_defaults(run=_export)
 
     demo = commands.add_parser("demo", help="the product's demonstration (what `make run` runs)")
     demo.set_defaults(run=_demo)

@@ -1,0 +1,107 @@
+"""The pointer decoder: an 8-head glimpse, then a single-head pointer with tanh clipping.
+
+Keys and values are computed once per instance (``Decoder.precompute``) and shared by every
+rollout of that instance: the rollouts are the queries of one attention call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from envs.env import State
+from envs.problem import Problem
+from models.encoder import finite_or_zero
+from models.layers import merge_heads, split_heads
+
+NUM_STATE_FEATURES = 5
+
+
+@dataclass
+class DecoderCache:
+    """Per-instance tensors computed once before the decoding loop."""
+
+    embeddings: torch.Tensor  # (B, N, D)
+    graph: torch.Tensor  # (B, 1, D) projected graph context
+    glimpse_keys: torch.Tensor  # (B, H, N, D / H)
+    glimpse_values: torch.Tensor  # (B, H, N, D / H)
+    pointer_keys: torch.Tensor  # (B, N, D)
+
+
+def state_features(problem: Problem, state: State) -> torch.Tensor:
+    """(B, S, 5): room left for a linehaul and for a backhaul customer, clock, length left,
+    and whether the route has served a backhaul."""
+    capacity = problem.capacity[:, None]
+    peak = torch.maximum(state.route_max_net_pickup, state.route_net_pickup)
+    return torch.stack(
+        [
+            (capacity - state.route_linehaul - state.route_max_net_pickup) / capacity,
+            (capacity - state.route_linehaul - peak) / capacity,
+            state.time,
+            finite_or_zero(problem.distance_limit[:, None] - state.route_length),
+            state.route_has_backhaul.to(state.time.dtype),
+        ],
+        dim=-1,
+    )
+
+
+class Decoder(nn.Module):
+    def __init__(self, dim: int = 128, num_heads: int = 8, tanh_clip: float = 10.0):
+        super().__init__()
+        self.num_heads = num_heads
+        self.tanh_clip = tanh_clip
+        self.keys_values = nn.Linear(dim, 3 * dim, bias=False)
+        self.graph_projection = nn.Linear(dim, dim, bias=False)
+        self.node_projection = nn.Linear(2 * dim, dim, bias=False)  # current node, route's depot
+        self.state_projection = nn.Linear(NUM_STATE_FEATURES, dim, bias=False)
+        self.glimpse_out = nn.Linear(dim, dim, bias=False)
+
+    def precompute(self, embeddings: torch.Tensor, is_real: torch.Tensor) -> DecoderCache:
+        """``is_real`` (B, N): nodes that count in the graph mean (padding excluded)."""
+        weights = is_real.to(embeddings.dtype)[..., None]
+        graph = (embeddings * weights).sum(1, keepdim=True) / weights.sum(1, keepdim=True)
+        glimpse_keys, glimpse_values, pointer_keys = self.keys_values(embeddings).chunk(3, dim=-1)
+        return DecoderCache(
+            embeddings=embeddings,
+            graph=self.graph_projection(graph),
+            glimpse_keys=split_heads(glimpse_keys, self.num_heads),
+            glimpse_values=split_heads(glimpse_values, self.num_heads),
+            pointer_keys=pointer_keys,
+        )
+
+    def forward(
+        self,
+        cache: DecoderCache,
+        current: torch.Tensor,
+        route_depot: torch.Tensor,
+        features: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """Log-probabilities (B, S, N) over the next action of each rollout.
+
+        ``current``, ``route_depot`` (B, S) node indices, ``features`` (B, S, 5), ``mask``
+        (B, S, N) feasible actions.
+        """
+        dim = cache.embeddings.shape[-1]
+        nodes = torch.cat([current, route_depot], dim=1)  # (B, 2S)
+        gathered = cache.embeddings.gather(1, nodes[..., None].expand(-1, -1, dim))
+        current_embedding, depot_embedding = gathered.chunk(2, dim=1)
+        query = (
+            cache.graph
+            + self.node_projection(torch.cat([current_embedding, depot_embedding], dim=-1))
+            + self.state_projection(features)
+        )
+        glimpse = F.scaled_dot_product_attention(
+            split_heads(query, self.num_heads),
+            cache.glimpse_keys,
+            cache.glimpse_values,
+            attn_mask=mask[:, None],
+        )
+        glimpse = self.glimpse_out(merge_heads(glimpse))  # (B, S, D)
+        logits = torch.bmm(glimpse, cache.pointer_keys.transpose(1, 2)) / math.sqrt(dim)
+        logits = self.tanh_clip * torch.tanh(logits)
+        return torch.log_softmax(logits.masked_fill(~mask, float("-inf")), dim=-1)

@@ -1,0 +1,151 @@
+"""The attention policy: encode once, then decode every rollout step by step in the env.
+
+Decoding strategies: ``greedy`` and ``sampling`` (temperature, optional top-k / top-p), each
+optionally multi-start (POMO: one rollout forced to start at every customer) and with 8-fold
+dihedral augmentation of the coordinates. Rollouts of one instance share its static data in the
+environment and its keys in the decoder; augmented copies only differ in their embeddings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from envs.env import State, action_mask, cost, max_num_steps, reset, step
+from envs.problem import Problem
+from models.decoder import Decoder, state_features
+from models.encoder import Encoder, node_is_real
+
+STRATEGIES = ("greedy", "sampling")
+
+
+@dataclass
+class Rollouts:
+    """Decoded solutions: ``R`` rollouts per instance."""
+
+    actions: torch.Tensor  # (B, R, T)
+    log_likelihood: torch.Tensor  # (B, R), sum over the steps that were chosen by the policy
+    cost: torch.Tensor  # (B, R)
+
+    def best(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cost (B,) and actions (B, T) of each instance's best rollout."""
+        best = self.cost.argmin(1)
+        index = best[:, None, None].expand(-1, 1, self.actions.shape[-1])
+        return self.cost.gather(1, best[:, None])[:, 0], self.actions.gather(1, index)[:, 0]
+
+
+def dihedral_augment(locs: torch.Tensor) -> torch.Tensor:
+    """(B, N, 2) coordinates in the unit square -> (B, 8, N, 2), its eight symmetric images."""
+    x, y = locs[..., 0], locs[..., 1]
+    images = [(x, y), (y, x), (1 - x, y), (x, 1 - y), (1 - x, 1 - y), (y, 1 - x), (1 - y, x), (1 - y, 1 - x)]
+    return torch.stack([torch.stack(image, dim=-1) for image in images], dim=1)
+
+
+def select(
+    log_probs: torch.Tensor,
+    strategy: str,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Chooses one action per rollout from log-probabilities (B, S, N)."""
+    if strategy == "greedy":
+        return log_probs.argmax(-1)
+    logits = log_probs / temperature
+    if top_k is not None:
+        kth = logits.topk(min(top_k, logits.shape[-1]), dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None:
+        sorted_logits, order = logits.sort(-1, descending=True)
+        cumulative = sorted_logits.softmax(-1).cumsum(-1)
+        drop_sorted = cumulative - sorted_logits.softmax(-1) > top_p  # keep the first past top_p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    probs = logits.softmax(-1).flatten(0, -2)
+    return torch.multinomial(probs, 1, generator=generator).view(log_probs.shape[:-1])
+
+
+class Policy(nn.Module):
+    """Transformer encoder and pointer decoder over the unified environment."""
+
+    def __init__(self, dim: int = 128, num_heads: int = 8, num_layers: int = 6, hidden: int = 512,
+                 tanh_clip: float = 10.0):
+        super().__init__()
+        self.encoder = Encoder(dim, num_heads, num_layers, hidden)
+        self.decoder = Decoder(dim, num_heads, tanh_clip)
+
+    def forward(
+        self,
+        problem: Problem,
+        strategy: str = "greedy",
+        multi_start: bool = True,
+        augment: bool = False,
+        num_samples: int = 1,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Rollouts:
+        """Decodes ``problem``.
+
+        Rollouts per instance: ``num_customers`` with ``multi_start`` (else ``num_samples``),
+        times 8 with ``augment``.
+        """
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown decoding strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+        if strategy == "greedy" and not multi_start and num_samples != 1:
+            raise ValueError("greedy decoding without multi-start gives one rollout: set num_samples=1")
+        batch, slots = problem.batch_size, problem.num_depot_slots
+        copies = 8 if augment else 1
+        starts = problem.num_customers if multi_start else num_samples
+
+        # encoder and decoder see batch * copies instances with ``starts`` rollouts each
+        locs = dihedral_augment(problem.locs).flatten(0, 1) if augment else problem.locs
+        encoded_problem = problem.map(lambda t: t.repeat_interleave(copies, 0)) if augment else problem
+        embeddings = self.encoder(encoded_problem, locs)
+        cache = self.decoder.precompute(embeddings, node_is_real(encoded_problem))
+        del encoded_problem
+
+        # the environment sees batch instances with copies * starts rollouts each
+        state = reset(problem, copies * starts)
+        first = None
+        if multi_start:
+            first = (slots + torch.arange(starts, device=problem.device)).repeat(copies)
+            first = first.expand(batch, -1)
+        actions, log_likelihood = [], torch.zeros(batch, copies * starts, device=problem.device)
+        while not bool(state.done.all()):
+            if state.num_steps > max_num_steps(problem):
+                raise RuntimeError("decoding exceeded its step bound: the action mask is inconsistent")
+            log_probs = self._log_probs(problem, state, cache, batch, copies, starts)
+            action = select(log_probs, strategy, temperature, top_k, top_p, generator)
+            chosen = torch.ones_like(action, dtype=torch.bool)
+            if first is not None and state.num_steps == 0:
+                # force each start where it is feasible (a multi-depot instance may not reach
+                # every customer from depot 0); elsewhere the policy chooses
+                chosen = torch.isinf(log_probs.gather(-1, first[..., None])[..., 0])
+                action = torch.where(chosen, action, first)
+            step_log_prob = log_probs.gather(-1, action[..., None])[..., 0]
+            log_likelihood = log_likelihood + torch.where(chosen, step_log_prob, 0.0)
+            state = step(problem, state, action)
+            actions.append(action)
+        actions = torch.stack(actions, dim=2)
+        return Rollouts(actions, log_likelihood, cost(problem, actions))
+
+    def _log_probs(self, problem, state: State, cache, batch: int, copies: int, starts: int) -> torch.Tensor:
+        """(B, copies * S, N) log-probabilities, computed on the (B * copies, S) view."""
+        mask = action_mask(problem, state)
+
+        def view(x):  # (B, copies * S, ...) -> (B * copies, S, ...): a free reshape
+            return x.reshape(batch * copies, starts, *x.shape[2:])
+
+        log_probs = self.decoder(
+            cache,
+            view(state.current),
+            view(state.route_depot),
+            view(state_features(problem, state)),
+            view(mask),
+        )
+        return log_probs.reshape(batch, copies * starts, -1)

@@ -1,0 +1,66 @@
+"""Loading policies from checkpoints, and exporting the small file that the CLI ships with.
+
+Two formats load: a Lightning ``.ckpt`` written by ``nco train`` and the slim ``.pt`` written by
+:func:`export_policy` (model config, half-precision weights, the training config and metrics).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from models.policy import Policy
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_CHECKPOINT = PACKAGE_DIR / "checkpoints" / "all16-n20.pt"
+
+
+def load_policy(path: str | Path | None = None, device: str | torch.device = "cpu") -> tuple[Policy, dict]:
+    """The policy in ``path`` (the shipped checkpoint when ``None``) and its training config.
+
+    Raises
+    ------
+    ValueError
+        When the file is missing, unreadable, or its weights do not fit its model config.
+    """
+    path = Path(path) if path is not None else DEFAULT_CHECKPOINT
+    if not path.is_file():
+        raise ValueError(f"{path}: no such checkpoint: pass a .ckpt from `nco train` or a shipped .pt")
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:
+        raise ValueError(
+            f"{path}: not a readable checkpoint ({type(error).__name__}): pass a .ckpt from `nco train` "
+            "or a .pt from `nco export`"
+        ) from None
+    if isinstance(content, dict) and "hyper_parameters" in content:  # Lightning checkpoint
+        config = content["hyper_parameters"]["config"]
+        state = {k.removeprefix("policy."): v for k, v in content["state_dict"].items() if k.startswith("policy.")}
+    elif isinstance(content, dict) and {"config", "state_dict"} <= content.keys():
+        config, state = content["config"], content["state_dict"]
+    else:
+        raise ValueError(f"{path}: not a policy checkpoint: pass a .ckpt from `nco train` or a .pt from `nco export`")
+    policy = Policy(**config["model"])
+    try:
+        policy.load_state_dict({k: v.float() for k, v in state.items()})
+    except RuntimeError as error:
+        first = str(error).splitlines()[1].strip() if len(str(error).splitlines()) > 1 else str(error)
+        raise ValueError(
+            f"{path}: the weights do not fit the model config {config['model']} ({first}): "
+            "use the config the checkpoint was trained with"
+        ) from None
+    return policy.eval().to(device), config
+
+
+def export_policy(checkpoint: str | Path, out: str | Path, metrics: dict | None = None) -> Path:
+    """Writes the slim checkpoint ``out`` (half-precision weights) from a Lightning checkpoint,
+    with ``<out>.json`` beside it holding the training config and ``metrics``."""
+    policy, config = load_policy(checkpoint)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.half() for k, v in policy.state_dict().items()}
+    torch.save({"config": config, "state_dict": state}, out)
+    out.with_suffix(".json").write_text(json.dumps({"config": config, "metrics": metrics or {}}, indent=2))
+    return out

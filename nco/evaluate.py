@@ -1,0 +1,130 @@
+"""Evaluation of a policy on generated instances, judged by the independent check."""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from envs.check import check_solution
+from envs.env import action_mask, actions_to_routes, cost, max_num_steps, reset, step
+from envs.generator import generate
+from envs.problem import Problem
+from envs.variants import resolve_variants
+from models.policy import Policy
+
+
+@dataclass
+class VariantResult:
+    variant: str
+    instances: int
+    cost: float
+    seconds: float
+    feasible_share: float
+    gap: float | None = None  # mean % gap to the reference, when one is given
+    costs: np.ndarray | None = None
+
+
+def nearest_neighbour_rollout(problem: Problem) -> torch.Tensor:
+    """Actions (B, 1, T) of the nearest-neighbour construction: the nearest feasible customer,
+    else back to the depot (the nearest useful one for the next route)."""
+    state = reset(problem, 1)
+    slots = problem.num_depot_slots
+    actions = []
+    while not bool(state.done.all()):
+        if state.num_steps > max_num_steps(problem):
+            raise RuntimeError("nearest-neighbour rollout exceeded its step bound")
+        mask = action_mask(problem, state)
+        distance = problem.distance.gather(1, state.current[..., None].expand(-1, -1, problem.num_locations))
+        customers_open = mask[..., slots:].any(-1, keepdim=True)
+        choice = distance.masked_fill(~mask, float("inf"))
+        choice[..., :slots] = choice[..., :slots].masked_fill(customers_open, float("inf"))
+        action = choice.argmin(-1)
+        state = step(problem, state, action)
+        actions.append(action)
+    return torch.stack(actions, dim=2)
+
+
+def judge(problem: Problem, actions: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Costs and feasibility (B,) of one action sequence per instance, per the independent check."""
+    costs, feasible = [], []
+    for index in range(problem.batch_size):
+        instance = problem.instance(index)
+        routes = actions_to_routes(actions[index], instance.num_depots, problem.num_depot_slots)
+        result = check_solution(instance, routes)
+        costs.append(result.cost)
+        feasible.append(result.feasible)
+    return np.array(costs), np.array(feasible)
+
+
+def read_reference(path: str | Path) -> dict[str, torch.Tensor]:
+    """Reference costs per variant from a CSV with columns ``variant,index,cost``."""
+    rows: dict[str, dict[int, float]] = {}
+    try:
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                rows.setdefault(row["variant"], {})[int(row["index"])] = float(row["cost"])
+    except (OSError, KeyError, ValueError) as error:
+        raise ValueError(f"{path}: not a reference CSV with columns variant,index,cost ({error})") from None
+    return {v: torch.tensor([c[i] for i in sorted(c)]) for v, c in rows.items()}
+
+
+@torch.inference_mode()
+def evaluate(
+    policy: Policy | None,
+    variants,
+    num_customers: int,
+    num_instances: int,
+    seed: int = 12345,
+    augment: bool = False,
+    batch_size: int = 64,
+    reference: dict[str, torch.Tensor] | None = None,
+) -> list[VariantResult]:
+    """Per-variant results on ``num_instances`` fresh instances of each variant.
+
+    ``policy=None`` evaluates the nearest-neighbour construction instead.
+    """
+    results = []
+    for variant in resolve_variants(variants):
+        problem = generate(num_instances, num_customers, [variant], seed=seed + variant.index)
+        best_actions, seconds = [], 0.0
+        for start in range(0, num_instances, batch_size):
+            chunk = problem[slice(start, start + batch_size)]
+            began = time.perf_counter()
+            if policy is None:
+                actions = nearest_neighbour_rollout(chunk)[:, 0]
+            else:
+                actions = policy(chunk, strategy="greedy", multi_start=True, augment=augment).best()[1]
+            seconds += time.perf_counter() - began
+            best_actions.append(actions)
+        width = max(a.shape[-1] for a in best_actions)
+        padded = [torch.nn.functional.pad(a, (0, width - a.shape[-1]), value=0) for a in best_actions]
+        costs, feasible = judge(problem, torch.cat(padded))
+        gap = None
+        if reference is not None and variant.name in reference:
+            gap = float(np.mean(costs / reference[variant.name][:num_instances].numpy() - 1) * 100)
+        results.append(VariantResult(variant.name, num_instances, float(costs.mean()), seconds,
+                                     float(feasible.mean()), gap, costs))
+    return results
+
+
+def format_table(results: list[VariantResult], baseline: list[VariantResult] | None = None) -> str:
+    header = "| variant | instances | mean cost | gap to reference | instances/s | feasible |"
+    rule = "|---|---|---|---|---|---|"
+    if baseline is not None:
+        header += " nearest neighbour | improvement |"
+        rule += "---|---|"
+    lines = [header, rule]
+    for index, r in enumerate(results):
+        gap = "-" if r.gap is None else f"{r.gap:.2f}%"
+        line = (f"| {r.variant} | {r.instances} | {r.cost:.4f} | {gap} | {r.instances / r.seconds:.1f} "
+                f"| {100 * r.feasible_share:.0f}% |")
+        if baseline is not None:
+            b = baseline[index]
+            line += f" {b.cost:.4f} | {100 * (1 - r.cost / b.cost):.1f}% |"
+        lines.append(line)
+    return "\n".join(lines)

@@ -1,0 +1,165 @@
+"""Training: REINFORCE with a shared multi-start baseline on mixed-variant batches, in Lightning.
+
+The advantage of a rollout is its cost minus the mean cost of all rollouts of the same instance
+(POMO's shared baseline), divided by a running mean of the cost of that instance's variant; every
+variant in training keeps its own running mean.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import DataLoader
+
+from envs.generator import generate
+from envs.problem import Problem
+from envs.variants import ALL48, resolve_variants
+from models.policy import Policy
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+RUN_DIR_VARIABLE = "NCO_RUN_DIR"  # shared by the processes of one DDP run
+
+
+class PolicyModule(L.LightningModule):
+    """The policy with its REINFORCE loss, per-variant reward normalisation and validation."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.save_hyperparameters({"config": config})
+        self.config = config
+        self.policy = Policy(**config["model"])
+        self.variants = resolve_variants(config["data"]["variants"])
+        self.register_buffer("cost_mean", torch.zeros(len(ALL48)))
+        self.register_buffer("cost_seen", torch.zeros(len(ALL48), dtype=torch.bool))
+        self.validation_costs: dict[str, list[torch.Tensor]] = {}
+
+    # ------------------------------------------------------------------ data
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(range(self.config["data"]["batches_per_epoch"]), batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(range(len(self.variants)), batch_size=None)
+
+    def _training_batch(self, batch_index: int) -> Problem:
+        data = self.config["data"]
+        seed = hash((self.config["seed"], self.current_epoch, int(batch_index), self.global_rank)) % 2**62
+        return generate(data["batch_size"], data["num_nodes"], self.variants, seed=seed, device=self.device)
+
+    def validation_problem(self, variant_position: int) -> Problem:
+        """The fixed validation set of one variant (the same in every epoch and run)."""
+        data = self.config["data"]
+        variant = self.variants[variant_position]
+        return generate(
+            data["val_instances_per_variant"], data["num_nodes"], [variant],
+            seed=data["val_seed"] + variant.index, device=self.device,
+        )
+
+    # ------------------------------------------------------------------ steps
+    def training_step(self, batch_index: int, _) -> torch.Tensor:
+        problem = self._training_batch(batch_index)
+        rollouts = self.policy(problem, strategy="sampling", multi_start=True)
+        cost = rollouts.cost
+        variant = problem.variant_index
+        self._update_cost_means(variant, cost.detach().mean(1))
+        advantage = (cost - cost.mean(1, keepdim=True)) / self.cost_mean[variant][:, None]
+        loss = (advantage.detach() * rollouts.log_likelihood).mean()
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/cost", cost.mean(), prog_bar=True)
+        return loss
+
+    @torch.no_grad()
+    def _update_cost_means(self, variant: torch.Tensor, mean_cost: torch.Tensor) -> None:
+        momentum = self.config["reward_norm_momentum"]
+        total = torch.zeros_like(self.cost_mean).index_add_(0, variant, mean_cost)
+        count = torch.zeros_like(self.cost_mean).index_add_(0, variant, torch.ones_like(mean_cost))
+        present = count > 0
+        batch_mean = total[present] / count[present]
+        old = self.cost_mean[present]
+        seen = self.cost_seen[present]
+        self.cost_mean[present] = torch.where(seen, momentum * old + (1 - momentum) * batch_mean, batch_mean)
+        self.cost_seen |= present
+
+    def validation_step(self, variant_position: int, _) -> None:
+        problem = self.validation_problem(int(variant_position))
+        best_cost, _ = self.policy(problem, strategy="greedy", multi_start=True).best()
+        name = self.variants[int(variant_position)].name
+        self.validation_costs[name] = best_cost
+        self.log(f"val/cost/{name}", best_cost.mean(), batch_size=problem.batch_size)
+        reference = self._reference(name)
+        if reference is not None:
+            gap = (best_cost / reference.to(best_cost) - 1).mean() * 100
+            self.log(f"val/gap/{name}", gap, batch_size=problem.batch_size)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.validation_costs:
+            mean = torch.stack([c.mean() for c in self.validation_costs.values()]).mean()
+            self.log("val/cost_mean", mean, prog_bar=True, sync_dist=True)
+        self.validation_costs = {}
+
+    def _reference(self, variant_name: str) -> torch.Tensor | None:
+        path = self.config["data"].get("reference")
+        if not path:
+            return None
+        if not hasattr(self, "_reference_costs"):
+            from nco.evaluate import read_reference
+
+            self._reference_costs = read_reference(path)
+        return self._reference_costs.get(variant_name)
+
+    def configure_optimizers(self):
+        optimizer = self.config["optimizer"]
+        return torch.optim.Adam(self.policy.parameters(), lr=optimizer["lr"], weight_decay=optimizer["weight_decay"])
+
+    def transfer_batch_to_device(self, batch, device, dataloader_idx):
+        return batch  # batches are indices; the data is generated on the module's device
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    """The training config: ``configs/train.yaml`` with Hydra overrides such as
+    ``experiment=smoke model.num_layers=3``."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name="train", overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as error:
+        message = str(error).splitlines()[0]
+        raise ValueError(f"bad config override ({message}): see configs/ for the keys and presets") from None
+
+
+def train(config: DictConfig) -> Path:
+    """Trains a policy as ``config`` says; returns the run directory (checkpoints, metrics.csv)."""
+    run_dir = os.environ.get(RUN_DIR_VARIABLE) or config.run_dir
+    if not run_dir:
+        run_dir = f"outputs/train/{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    os.environ[RUN_DIR_VARIABLE] = run_dir  # DDP children re-run the command: same directory
+    run_dir = Path(run_dir)
+    resolve_variants(config.data.variants)  # fail now, not in a worker
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    plain = OmegaConf.to_container(config, resolve=True)
+    module = PolicyModule(plain)
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints", filename="epoch{epoch:03d}", auto_insert_metric_name=False,
+        monitor="val/cost_mean", mode="min", save_last=True,
+    )
+    trainer = L.Trainer(
+        **plain["trainer"],
+        default_root_dir=run_dir,
+        logger=CSVLogger(run_dir, name="", version=""),
+        callbacks=[checkpoint],
+        num_sanity_val_steps=0,
+    )
+    if trainer.is_global_zero:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(config))
+    trainer.fit(module, ckpt_path=config.ckpt_path)
+    return run_dir

@@ -1,0 +1,88 @@
+import pytest
+import torch
+
+from envs.generator import generate
+from envs.variants import ALL48
+from models.encoder import Encoder
+from models.policy import Policy, dihedral_augment, select
+from nco.evaluate import judge
+
+
+@pytest.fixture(scope="module")
+def policy():
+    torch.manual_seed(0)
+    return Policy(dim=32, num_heads=4, num_layers=2, hidden=64).eval()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(strategy="greedy"),
+        dict(strategy="greedy", augment=True),
+        dict(strategy="greedy", multi_start=False),
+        dict(strategy="sampling", multi_start=False, num_samples=5, temperature=2.0),
+        dict(strategy="sampling", top_k=3),
+        dict(strategy="sampling", top_p=0.5),
+    ],
+    ids=str,
+)
+def test_every_strategy_decodes_feasible_solutions_of_all48(policy, options):
+    problem = generate(24, 9, "all48", seed=1)
+    with torch.inference_mode():
+        rollouts = policy(problem, generator=torch.Generator().manual_seed(0), **options)
+    expected = 9 if options.get("multi_start", True) else options.get("num_samples", 1)
+    expected *= 8 if options.get("augment") else 1
+    assert rollouts.actions.shape[:2] == (24, expected)
+    assert torch.isfinite(rollouts.log_likelihood).all()
+    for start in range(rollouts.actions.shape[1]):
+        costs, feasible = judge(problem, rollouts.actions[:, start])
+        assert feasible.all()
+        torch.testing.assert_close(torch.tensor(costs, dtype=torch.float32), rollouts.cost[:, start], rtol=1e-5, atol=1e-5)
+
+
+def test_multi_start_starts_at_every_customer(policy):
+    problem = generate(3, 6, "CVRP", seed=0)
+    with torch.inference_mode():
+        actions = policy(problem).actions
+    assert actions[:, :, 0].tolist() == [[1, 2, 3, 4, 5, 6]] * 3
+
+
+def test_greedy_is_deterministic_and_best_picks_the_minimum(policy):
+    problem = generate(4, 8, "all16", seed=2)
+    with torch.inference_mode():
+        first, second = policy(problem), policy(problem)
+    torch.testing.assert_close(first.cost, second.cost)
+    best_cost, best_actions = first.best()
+    torch.testing.assert_close(best_cost, first.cost.min(1).values)
+
+
+def test_unknown_strategy_is_an_error(policy):
+    with pytest.raises(ValueError, match="unknown decoding strategy 'beam': use one of greedy, sampling"):
+        policy(generate(1, 4, "CVRP", seed=0), strategy="beam")
+
+
+def test_augmentation_images_are_the_dihedral_group():
+    locs = torch.rand(2, 5, 2)
+    images = dihedral_augment(locs)
+    assert images.shape == (2, 8, 5, 2)
+    torch.testing.assert_close(images[:, 0], locs)
+    distances = torch.cdist(images.flatten(0, 1), images.flatten(0, 1)).view(2, 8, 5, 5)
+    torch.testing.assert_close(distances, distances[:, :1].expand_as(distances))
+
+
+def test_padding_depots_do_not_change_the_encoding():
+    encoder = Encoder(dim=32, num_heads=4, num_layers=2, hidden=64).eval()
+    single = generate(2, 6, "CVRP", seed=0)
+    from envs.problem import Problem
+
+    padded = Problem.from_instances(single.instances(), num_depot_slots=3)
+    with torch.inference_mode():
+        plain, wide = encoder(single), encoder(padded)
+    torch.testing.assert_close(plain[:, 0], wide[:, 0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(plain[:, 1:], wide[:, 3:], rtol=1e-5, atol=1e-5)
+
+
+def test_top_k_keeps_only_the_k_best():
+    log_probs = torch.log_softmax(torch.tensor([[[0.0, 1.0, 2.0, 3.0]]]), -1)
+    picks = {int(select(log_probs, "sampling", top_k=2, generator=torch.Generator().manual_seed(i))) for i in range(50)}
+    assert picks <= {2, 3}

@@ -1,0 +1,97 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from envs.generator import generate
+from nco.checkpoints import export_policy, load_policy
+from nco.evaluate import judge
+from nco.train import PolicyModule, compose_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "nco.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_decodes_all16(checkpoint: Path):
+    policy, config = load_policy(checkpoint)
+    problem = generate(32, config["data"]["num_nodes"], "all16", seed=3)
+    with torch.inference_mode():
+        _, actions = policy(problem).best()
+    _, feasible = judge(problem, actions)
+    assert feasible.all()
+
+
+def test_smoke_training_from_the_cli_gives_a_checkpoint_that_decodes(tmp_path):
+    result = run_cli("train", "experiment=smoke", "model.num_layers=2", f"run_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "config.yaml").exists()
+    metrics = (tmp_path / "metrics.csv").read_text()
+    assert "val/cost/OVRPBLTW" in metrics and "train/loss" in metrics
+    checkpoint = tmp_path / "checkpoints" / "last.ckpt"
+    assert_decodes_all16(checkpoint)
+    # resume: one more epoch from the last checkpoint
+    result = run_cli("train", "experiment=smoke", "model.num_layers=2", "trainer.max_epochs=3",
+                     f"run_dir={tmp_path}", f"ckpt_path={checkpoint}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert torch.load(checkpoint, weights_only=False)["epoch"] == 2
+    slim = export_policy(checkpoint, tmp_path / "slim.pt")
+    assert slim.stat().st_size < checkpoint.stat().st_size
+    assert_decodes_all16(slim)
+
+
+def test_ddp_on_cpu_with_gloo_gives_a_valid_checkpoint(tmp_path):
+    result = run_cli("train", "experiment=smoke", "trainer.strategy=ddp", "trainer.devices=2",
+                     "trainer.accelerator=cpu", f"run_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_decodes_all16(tmp_path / "checkpoints" / "last.ckpt")
+
+
+def test_bad_override_is_one_line(tmp_path):
+    result = run_cli("train", "experiment=nope", f"run_dir={tmp_path}")
+    assert result.returncode == 2
+    assert result.stderr.startswith("nco train: error: bad config override") and result.stderr.count("\n") == 1
+
+
+def test_each_variant_keeps_its_own_cost_mean():
+    config = OmegaConf.to_container(compose_config(["experiment=smoke"]), resolve=True)
+    module = PolicyModule(config)
+    variant = torch.tensor([0, 0, 4, 8])  # CVRP twice, VRPB, OVRP
+    module._update_cost_means(variant, torch.tensor([2.0, 4.0, 10.0, 1.0]))
+    assert module.cost_mean[[0, 4, 8]].tolist() == [3.0, 10.0, 1.0]
+    assert module.cost_mean[1].item() == 0 and not module.cost_seen[1]
+    module._update_cost_means(torch.tensor([4]), torch.tensor([20.0]))
+    momentum = config["reward_norm_momentum"]
+    assert module.cost_mean[4].item() == pytest.approx(momentum * 10 + (1 - momentum) * 20)
+    assert module.cost_mean[0].item() == 3.0  # untouched by other variants
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not a checkpoint", "not a readable checkpoint"),
+    ({"something": 1}, "not a policy checkpoint"),
+])
+def test_bad_checkpoints(tmp_path, content, message):
+    path = tmp_path / "bad.pt"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        torch.save(content, path)
+    with pytest.raises(ValueError, match=message):
+        load_policy(path)
+
+
+def test_checkpoint_that_does_not_fit_its_config(tmp_path):
+    config = OmegaConf.to_container(compose_config(["experiment=smoke"]), resolve=True)
+    module = PolicyModule(config)
+    wrong = {**config, "model": {**config["model"], "dim": 64}}
+    torch.save({"config": wrong, "state_dict": module.policy.state_dict()}, tmp_path / "wrong.pt")
+    with pytest.raises(ValueError, match="weights do not fit the model config"):
+        load_policy(tmp_path / "wrong.pt")
