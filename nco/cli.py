@@ -2,6 +2,7 @@
 
     nco generate OUT --variants all16 --num-nodes 50 --instances 1000 --seed 1 [--vrplib]
     nco train experiment=smoke model.num_layers=3 trainer.max_epochs=2
+    nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot]
     nco eval [CHECKPOINT] --variants all16 --num-nodes 50 [--augment] [--reference CSV]
     nco export CHECKPOINT OUT.pt
     nco demo
@@ -63,6 +64,24 @@ def _export(args) -> None:
     print(f"wrote {export_policy(args.checkpoint, args.out)}")
 
 
+def _solve(args) -> None:
+    from nco.solve import SolveOptions, expand_paths, format_results, solve_files
+
+    paths = expand_paths(args.paths)
+    if not paths:
+        raise ValueError(f"no instance files in {' '.join(args.paths)}: give .vrp, .txt or .npz files or folders")
+    options = SolveOptions(args.checkpoint, args.out, args.round, args.augment, args.samples, args.plot)
+    results = solve_files(paths, options, args.workers)
+    print(format_results(results))
+    failures = [r.error for r in results if r.error]
+    for error in failures:
+        print(f"nco solve: error: {error}", file=sys.stderr)
+    if args.out:
+        print(f"solutions{' and plots' if args.plot else ''} in {args.out}/")
+    if failures:
+        sys.exit(EXIT_BAD_INPUT)
+
+
 def _demo(args) -> None:
     from nco.demo import run_demo
 
@@ -89,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("overrides", nargs="*", help="Hydra overrides (key=value)")
     train.set_defaults(run=_train)
+
+    solve = commands.add_parser("solve", help="solve instance files (VRPLIB, Solomon, .npz)")
+    solve.add_argument("paths", nargs="+", help="files, folders or globs")
+    solve.add_argument("--checkpoint", help="default: the shipped checkpoint")
+    solve.add_argument("--out", help="folder for <name>.sol (and <name>.png with --plot)")
+    solve.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"],
+                       help="cost rounding of the file's convention (CVRPLIB X: round)")
+    solve.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                       help="8-fold dihedral augmentation (default on)")
+    solve.add_argument("--samples", type=int, default=0, help="extra multi-start sampling passes")
+    solve.add_argument("--plot", action="store_true", help="draw the routes (needs --out)")
+    solve.add_argument("--workers", type=int, default=1, help="processes sharing the files")
+    solve.set_defaults(run=_solve)
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on generated instances")
     evaluate.add_argument("checkpoint", nargs="?", default=None, help="default: the shipped checkpoint")

@@ -1,0 +1,136 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from envs.check import check_solution
+from envs.generator import generate
+from envs.instance import Instance
+from models.policy import Policy
+from nco.io import read_instance, read_solution, write_instance
+from nco.solve import rescale, solve_instance
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """A small random-weight policy saved in the slim format."""
+    torch.manual_seed(0)
+    model = dict(dim=32, num_heads=4, num_layers=1, hidden=64)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    torch.save({"config": {"model": model, "data": {"num_nodes": 10}}, "state_dict": Policy(**model).state_dict()}, path)
+    return path
+
+
+def run_solve(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nco.cli", "solve", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env={**os.environ})
+
+
+def test_rescale_keeps_aspect_ratio_and_costs():
+    instance = generate(1, 12, "VRPLTW", seed=0).instance(0)
+    stretched = instance.replace(
+        coords=instance.coords * [300, 100] + 50,
+        time_windows=instance.time_windows * 300, service_time=instance.service_time * 300,
+        distance_limit=np.inf,
+    )
+    scaled = rescale(stretched)
+    assert scaled.coords.min() == pytest.approx(0) and scaled.coords.max() == pytest.approx(1)
+    extent = np.ptp(stretched.coords, axis=0).max()
+    np.testing.assert_allclose(scaled.distances * extent, stretched.distances, rtol=1e-9)
+    np.testing.assert_allclose(scaled.time_windows * extent, stretched.time_windows, rtol=1e-9)
+
+
+def test_rescale_of_explicit_matrices_uses_one_travel_factor():
+    instance = generate(1, 8, "VRPTW", seed=1).instance(0)
+    matrix = instance.distances * 3600
+    explicit = instance.replace(distance_matrix=matrix, time_windows=instance.time_windows * 3600,
+                                service_time=instance.service_time * 3600)
+    scaled = rescale(explicit)
+    factor = matrix[0, 1] / scaled.distance_matrix[0, 1]
+    np.testing.assert_allclose(scaled.distance_matrix * factor, matrix, rtol=1e-9)
+    np.testing.assert_allclose(scaled.time_windows * factor, explicit.time_windows, rtol=1e-9)
+
+
+@pytest.mark.parametrize("variant", ["CVRP", "OVRPBLTW", "VRPMBTW", "MDVRPTW"])
+def test_solve_instance_in_file_units_is_feasible(checkpoint, variant):
+    from nco.checkpoints import load_policy
+
+    policy, _ = load_policy(checkpoint)
+    base = generate(1, 10, variant, seed=2).instance(0)
+    large_units = base.replace(coords=base.coords * 1000, time_windows=base.time_windows * 1000,
+                               service_time=base.service_time * 1000, distance_limit=base.distance_limit * 1000)
+    for max_rollouts in (2048, 10):  # all images at once, or image by image
+        routes = solve_instance(policy, large_units, augment=True, max_rollouts=max_rollouts)
+        result = check_solution(large_units, routes)
+        assert result.feasible, result.violations
+
+
+def test_cli_writes_feasible_solutions_with_the_printed_cost(tmp_path, checkpoint, fixtures):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for index, variant in enumerate(["VRPBTW", "MDOVRPL"]):
+        write_instance(inputs / f"tiny{index}.vrp", generate(1, 6, variant, seed=index).instance(0, f"tiny{index}"))
+    out = tmp_path / "out"
+    result = run_solve(inputs, fixtures / "p01.vrp", "--checkpoint", checkpoint, "--out", out, "--plot", "--no-augment")
+    assert result.returncode == 0, result.stderr
+    for name, source in [("tiny0", inputs / "tiny0.vrp"), ("tiny1", inputs / "tiny1.vrp"), ("p01", fixtures / "p01.vrp")]:
+        routes, cost = read_solution(out / f"{name}.sol")
+        check = check_solution(read_instance(source), routes)
+        assert check.feasible and check.cost == pytest.approx(cost, rel=1e-6)
+        assert f"{cost:.2f}" in result.stdout and (out / f"{name}.png").stat().st_size > 1000
+    assert "576.87" in result.stdout  # p01's best-known cost, read from p01.sol beside it
+
+
+def test_cli_rounding_and_workers(tmp_path, checkpoint):
+    for index in range(3):
+        instance = generate(1, 5, "CVRP", seed=index).instance(0, f"r{index}")
+        write_instance(tmp_path / f"r{index}.vrp", instance.replace(coords=np.round(instance.coords * 100)))
+    result = run_solve(tmp_path, "--checkpoint", checkpoint, "--round", "round", "--workers", "2", "--out", tmp_path / "o")
+    assert result.returncode == 0, result.stderr
+    for index in range(3):
+        cost = read_solution(tmp_path / "o" / f"r{index}.sol")[1]
+        assert cost == int(cost)
+
+
+BAD_FILES = {
+    "malformed.vrp": "NAME: m\nTYPE: CVRP\nDIMENSION: 3\nCAPACITY: 10\nNODE_COORD_SECTION\n1 0 0\n2 x 0\n3 0 1\nDEMAND_SECTION\n1 0\n2 1\n3 1\nEOF\n",
+    "nosection.vrp": "NAME: n\nTYPE: CVRP\nDIMENSION: 3\nCAPACITY: 10\nNODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\nEOF\n",
+    "typemismatch.vrp": "NAME: t\nTYPE: VRPTW\nDIMENSION: 3\nCAPACITY: 10\nNODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\nDEMAND_SECTION\n1 0\n2 1\n3 1\nEOF\n",
+    "overcapacity.vrp": "NAME: o\nTYPE: CVRP\nDIMENSION: 3\nCAPACITY: 10\nNODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\nDEMAND_SECTION\n1 0\n2 11\n3 1\nEOF\n",
+    "late.vrp": "NAME: l\nTYPE: VRPTW\nDIMENSION: 3\nCAPACITY: 10\nNODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\nDEMAND_SECTION\n1 0\n2 1\n3 1\n"
+                "TIME_WINDOW_SECTION\n1 0 100\n2 0 100\n3 0 0.5\nEOF\n",
+}
+MESSAGES = {
+    "malformed.vrp": "NODE_COORD data has entries that are not numbers",
+    "nosection.vrp": "DEMAND_SECTION is missing",
+    "typemismatch.vrp": "TYPE VRPTW names TW but TIME_WINDOW_SECTION is missing",
+    "overcapacity.vrp": "exceeds the capacity 10",
+    "late.vrp": "customer 2 cannot be served by any route",
+}
+
+
+def test_bad_files_are_reported_in_one_line_and_the_rest_is_solved(tmp_path, checkpoint, fixtures):
+    for name, text in BAD_FILES.items():
+        (tmp_path / name).write_text(text)
+    write_instance(tmp_path / "good.vrp", generate(1, 5, "CVRP", seed=0).instance(0, "good"))
+    result = run_solve(tmp_path, "--checkpoint", checkpoint, "--no-augment")
+    assert result.returncode == 2
+    assert "| good | CVRP | 5 |" in result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("nco solve: error:")]
+    assert len(errors) == len(BAD_FILES)
+    for name, message in MESSAGES.items():
+        assert any(str(tmp_path / name) in line and message in line for line in errors), (name, errors)
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_checkpoint(tmp_path, fixtures):
+    (tmp_path / "broken.pt").write_bytes(b"garbage")
+    result = run_solve(fixtures / "p01.vrp", "--checkpoint", tmp_path / "broken.pt")
+    assert result.returncode == 2
+    assert "broken.pt: not a readable checkpoint" in result.stderr and "Traceback" not in result.stderr
