@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "nco" / "data"
 
 
 @pytest.fixture(autouse=True)
