@@ -5,6 +5,7 @@
     nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot]
     nco eval [CHECKPOINT] --variants all16 --num-nodes 50 [--augment] [--reference CSV]
     nco export CHECKPOINT OUT.pt
+    nco compare [PATH...] --variants all16 --num-nodes 50 --instances 32 --time-limits 1,5
     nco demo
 """
 
@@ -82,10 +83,37 @@ def _solve(args) -> None:
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _compare(args) -> None:
+    from nco.compare import compare, write_report
+
+    instances = _compare_instances(args)
+    solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
+    time_limits = [float(x) for x in args.time_limits.split(",")]
+    rows = compare(instances, solvers, time_limits, args.out, args.checkpoint, args.workers, args.round, args.seed)
+    paths = write_report(rows, instances, args.out)
+    print(paths[0].read_text())
+    print("written: " + ", ".join(str(p) for p in paths) + f", {args.out}/results.csv, {args.out}/solutions/")
+
+
+def _compare_instances(args) -> list:
+    from envs.generator import generate
+    from envs.variants import resolve_variants
+    from nco.io import read_instances
+    from nco.solve import expand_paths
+
+    if args.paths:
+        return [instance for path in expand_paths(args.paths) for instance in read_instances(path)]
+    instances = []
+    for variant in resolve_variants(args.variants):
+        problem = generate(args.instances, args.num_nodes, [variant], seed=args.seed + variant.index)
+        instances += [problem.instance(i, f"{variant.name}-n{args.num_nodes}-{i}") for i in range(args.instances)]
+    return instances
+
+
 def _demo(args) -> None:
     from nco.demo import run_demo
 
-    run_demo()
+    run_demo(args.out)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,7 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out")
     export.set_defaults(run=_export)
 
+    compare = commands.add_parser("compare", help="neural solver versus OR-Tools and PyVRP, with plots")
+    compare.add_argument("paths", nargs="*", help="instance files or folders (default: generated instances)")
+    compare.add_argument("--variants", default="all16")
+    compare.add_argument("--num-nodes", type=int, default=50)
+    compare.add_argument("--instances", type=int, default=32, help="per variant")
+    compare.add_argument("--seed", type=int, default=2024)
+    compare.add_argument("--solvers", default="neural,ortools,pyvrp")
+    compare.add_argument("--time-limits", default="1,5", help="seconds per instance for the baselines")
+    compare.add_argument("--checkpoint", help="default: the shipped checkpoint")
+    compare.add_argument("--out", default="outputs/compare")
+    compare.add_argument("--workers", type=int, default=None, help="processes for the baselines (<= cores)")
+    compare.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"])
+    compare.set_defaults(run=_compare)
+
     demo = commands.add_parser("demo", help="the product's demonstration (what `make run` runs)")
+    demo.add_argument("--out", default="outputs/demo")
     demo.set_defaults(run=_demo)
     return parser
 

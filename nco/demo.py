@@ -1,35 +1,32 @@
-"""The product's demonstration, run by ``make run``."""
+"""The product's demonstration, run by ``make run``: the shipped neural solver, OR-Tools and PyVRP
+on a small bundled set (generated instances of several variants and three real files), judged by
+the independent check, with the summary table and the plots in ``outputs/demo``."""
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
-import torch
-
-from envs.check import check_solution
-from envs.env import actions_to_routes, random_rollout
 from envs.generator import generate
-from envs.variants import ALL16
+from nco.compare import compare, write_report
+from nco.io import read_instance
+
+DATA = Path(__file__).resolve().parent / "data"
+DEMO_VARIANTS = ["CVRP", "OVRP", "VRPB", "VRPL", "VRPTW", "OVRPBLTW"]
+REAL_FILES = ["X-n101-k25.vrp", "C101.txt", "p01.vrp"]
 
 
-def run_demo(num_instances: int = 256, num_customers: int = 20, seed: int = 1) -> None:
-    """Random-policy rollouts on a mixed all16 batch, judged by the independent check."""
-    problem = generate(num_instances, num_customers, "all16", seed=seed)
-    start = time.perf_counter()
-    actions = random_rollout(problem, 1, torch.Generator().manual_seed(seed))
-    seconds = time.perf_counter() - start
-    per_variant: dict[str, list[float]] = {}
-    infeasible = 0
-    for index, variant in enumerate(problem.variants()):
-        instance = problem.instance(index)
-        routes = actions_to_routes(actions[index, 0], instance.num_depots, problem.num_depot_slots)
-        result = check_solution(instance, routes)
-        infeasible += not result.feasible
-        per_variant.setdefault(variant.name, []).append(result.cost)
-    print(f"random feasible policy on {num_instances} mixed instances, n = {num_customers} "
-          f"({seconds:.2f} s, {infeasible} infeasible per the independent check)")
-    print(f"{'variant':<10} {'instances':>9} {'mean cost':>10}")
-    for variant in ALL16:
-        costs = per_variant.get(variant.name, [])
-        if costs:
-            print(f"{variant.name:<10} {len(costs):>9} {sum(costs) / len(costs):>10.3f}")
+def demo_instances(num_customers: int = 20, per_variant: int = 2, seed: int = 7) -> list:
+    instances = []
+    for variant in DEMO_VARIANTS:
+        problem = generate(per_variant, num_customers, [variant], seed=seed)
+        instances += [problem.instance(i, f"{variant}-n{num_customers}-{i}") for i in range(per_variant)]
+    return instances + [read_instance(DATA / name) for name in REAL_FILES]
+
+
+def run_demo(out: str | Path = "outputs/demo", time_limit: float = 1.0) -> None:
+    instances = demo_instances()
+    rows = compare(instances, ["neural", "ortools", "pyvrp"], [time_limit], out)
+    paths = write_report(rows, instances, out)
+    print(paths[0].read_text())
+    print("plots: " + ", ".join(str(p) for p in paths[1:]))
+    print(f"solutions: {out}/solutions/<solver>-<setting>/<instance>.sol; all rows: {out}/results.csv")

@@ -34,3 +34,79 @@ def plot_routes(instance: Instance, routes: list[list[int]], title: str, path: s
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _series(stats: dict) -> dict[tuple[str, str], list[tuple[str, float, float]]]:
+    series: dict = {}
+    for (variant, solver, setting), (gap, seconds) in stats.items():
+        series.setdefault((solver, setting), []).append((variant, gap, seconds))
+    return series
+
+
+def plot_pareto(stats: dict, path: str | Path) -> None:
+    """Mean gap to the best solution against mean time per instance (log axis), one point per
+    solver and setting over all variants."""
+    import numpy as np
+
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for (solver, setting), values in sorted(_series(stats).items()):
+        gap = np.nanmean([v[1] for v in values])
+        seconds = np.mean([v[2] for v in values])
+        axis.scatter(seconds, gap, s=50)
+        axis.annotate(f"{solver} {setting}", (seconds, gap), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    axis.set_xscale("log")
+    axis.set_xlabel("mean time per instance (s, log scale)")
+    axis.set_ylabel("mean gap to the best solution found (%)")
+    axis.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_gap_bars(stats: dict, path: str | Path) -> None:
+    """Per-variant mean gap, one bar per solver and setting."""
+    import numpy as np
+
+    series = _series(stats)
+    variants = sorted({variant for variant, _, _ in stats})
+    width = 0.8 / max(1, len(series))
+    figure, axis = plt.subplots(figsize=(max(6, 0.7 * len(variants) * max(1, len(series)) / 2), 4.5))
+    for number, ((solver, setting), values) in enumerate(sorted(series.items())):
+        gaps = dict((v, g) for v, g, _ in values)
+        axis.bar(np.arange(len(variants)) + number * width, [gaps.get(v, np.nan) for v in variants],
+                 width, label=f"{solver} {setting}")
+    axis.set_xticks(np.arange(len(variants)) + 0.4 - width / 2, variants, rotation=60, fontsize=8)
+    axis.set_ylabel("mean gap to the best solution found (%)")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_route_grid(rows: list[dict], instances: list[Instance], solutions: Path, path: str | Path) -> None:
+    """For the first instance of every variant: its routes under every solver and setting."""
+    from nco.io import read_solution
+
+    by_name = {instance.name: instance for instance in instances}
+    first: dict[str, str] = {}
+    for r in rows:
+        if r["instance"] in by_name:
+            first.setdefault(r["variant"], r["instance"])
+    settings = sorted({(r["solver"], r["setting"]) for r in rows})
+    if not first or not settings:
+        return
+    figure, axes = plt.subplots(len(first), len(settings), figsize=(2.6 * len(settings), 2.6 * len(first)),
+                                squeeze=False)
+    for row, (variant, name) in enumerate(sorted(first.items())):
+        for column, (solver, setting) in enumerate(settings):
+            axis = axes[row][column]
+            solution = solutions / f"{solver}-{setting}" / f"{name}.sol"
+            if solution.is_file():
+                routes, cost = read_solution(solution)
+                draw_routes(axis, by_name[name], routes, f"{variant} {solver} {setting}\n{cost:.3f}")
+            else:
+                axis.set_title(f"{variant} {solver} {setting}\nno solution", fontsize=8)
+                axis.axis("off")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)

@@ -1,0 +1,70 @@
+"""Float instance data as integers for the classical solvers, with an explicit factor.
+
+Travel, service and time-window starts are rounded up and deadlines and limits down, so every
+solution that is feasible in integers is feasible on the float data; arc costs are rounded to the
+nearest integer. The factor is a power of ten chosen so the largest finite value is about 1e5.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.instance import Instance
+
+BIG = 10**12  # stands for "no limit"
+
+
+@dataclass
+class IntegerInstance:
+    factor: float
+    cost: np.ndarray  # (N, N) rounded distances (objective)
+    distance: np.ndarray  # (N, N) distances rounded up (route-length limit)
+    duration: np.ndarray  # (N, N) travel times rounded up
+    service: np.ndarray  # (N,)
+    early: np.ndarray  # (N,)
+    late: np.ndarray  # (N,), BIG when open-ended
+    distance_limit: int  # BIG when off
+    linehaul: np.ndarray  # (N,) demands (already integral, or scaled up with capacity)
+    backhaul: np.ndarray
+    capacity: int
+
+    @classmethod
+    def from_instance(cls, instance: Instance) -> IntegerInstance:
+        windows = instance.time_windows
+        magnitudes = [instance.distances.max(), instance.durations.max(), instance.service_time.max()]
+        magnitudes += list(windows[np.isfinite(windows)]) + [instance.distance_limit]
+        largest = max(abs(m) for m in magnitudes if np.isfinite(m)) or 1.0
+        factor = 10.0 ** (5 - math.ceil(math.log10(largest)))
+
+        def up(x):
+            return np.ceil(np.asarray(x) * factor - 1e-9).astype(np.int64)
+
+        def down(x):
+            x = np.asarray(x)
+            return np.where(np.isfinite(x), np.floor(np.where(np.isfinite(x), x, 0) * factor + 1e-9), BIG).astype(np.int64)
+
+        demands = np.stack([instance.demand_linehaul, instance.demand_backhaul])
+        demand_factor = 1
+        while not np.allclose(demands * demand_factor, np.round(demands * demand_factor)) and demand_factor < 10**6:
+            demand_factor *= 10  # fractional demands: scale demands and capacity alike
+        cost = instance.distances.copy()
+        duration = instance.durations.copy()
+        if instance.open_route:
+            cost[:, : instance.num_depots] = 0
+            duration[:, : instance.num_depots] = 0
+        return cls(
+            factor=factor,
+            cost=np.round(cost * factor).astype(np.int64),
+            distance=up(cost),
+            duration=up(duration),
+            service=up(instance.service_time),
+            early=up(windows[:, 0]),
+            late=down(windows[:, 1]),
+            distance_limit=int(down(instance.distance_limit)),
+            linehaul=np.round(instance.demand_linehaul * demand_factor).astype(np.int64),
+            backhaul=np.round(instance.demand_backhaul * demand_factor).astype(np.int64),
+            capacity=int(math.floor(instance.capacity * demand_factor + 1e-9)),
+        )

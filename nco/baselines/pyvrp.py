@@ -1,0 +1,56 @@
+"""PyVRP (hybrid genetic search) on any of the 48 variants.
+
+PyVRP's load rule for clients with deliveries and pickups is the mixed-backhaul rule; strict
+backhauls forbid the arcs from a backhaul to a linehaul client; open routes make the arcs into the
+depots free (distance and time) and lift the return deadline, as PyVRP's FAQ describes; every
+depot has its own vehicle type that starts and ends there, with as many vehicles as customers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyvrp import Model
+from pyvrp.stop import MaxRuntime
+
+from envs.instance import Instance
+from envs.variants import BACKHAUL_STRICT
+from nco.baselines.integer import BIG, IntegerInstance
+
+
+def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int]] | None:
+    data = IntegerInstance.from_instance(instance)
+    k, n = instance.num_depots, instance.num_customers
+    model = Model()
+    locations = [model.add_location(float(x), float(y)) for x, y in instance.coords]
+    depots = [model.add_depot(locations[d], tw_early=int(data.early[d]), tw_late=min(int(data.late[d]), BIG))
+              for d in range(k)]
+    for j in range(k, instance.num_locations):
+        model.add_client(
+            locations[j], delivery=[int(data.linehaul[j])], pickup=[int(data.backhaul[j])],
+            service_duration=int(data.service[j]), tw_early=int(data.early[j]), tw_late=min(int(data.late[j]), BIG),
+        )
+    for d in range(k):
+        model.add_vehicle_type(
+            num_available=n, capacity=[data.capacity], start_depot=depots[d], end_depot=depots[d],
+            tw_early=int(data.early[d]), tw_late=BIG if instance.open_route else int(min(data.late[d], BIG)),
+            max_distance=int(min(data.distance_limit, BIG)),
+        )
+    forbidden = np.zeros((instance.num_locations,) * 2, dtype=bool)
+    if instance.backhaul == BACKHAUL_STRICT:
+        is_backhaul = instance.demand_backhaul > 0
+        forbidden[np.ix_(is_backhaul, ~is_backhaul)] = True
+        forbidden[:, :k] = False  # returning to a depot is always allowed
+    for i in range(instance.num_locations):
+        for j in range(instance.num_locations):
+            if i != j and not forbidden[i, j]:
+                # PyVRP has one distance per edge: the rounded-up one keeps limits safe
+                model.add_edge(locations[i], locations[j], distance=int(data.distance[i, j]),
+                               duration=int(data.duration[i, j]))
+    result = model.solve(stop=MaxRuntime(time_limit), seed=seed, display=False)
+    if not result.best.is_feasible():
+        return None
+    routes = []
+    for route in result.best.routes():
+        visits = [k + int(activity.idx) for activity in route if activity.is_client()]
+        routes.append(([int(route.start_depot())] if k > 1 else []) + visits)
+    return routes

@@ -1,0 +1,174 @@
+"""``nco compare``: the neural solver and the classical baselines on the same instances.
+
+Every solution is judged by the independent check. Output in one folder: ``results.csv`` (one row
+per instance, solver and setting, appended as they finish, so a rerun skips finished rows),
+``summary.md``, the plots, and every solution as ``solutions/<solver>-<setting>/<instance>.sol``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from envs.check import check_solution
+from envs.instance import Instance
+from nco.io import write_solution
+
+FIELDS = ["instance", "variant", "solver", "setting", "cost", "time", "feasible"]
+NEURAL_SETTINGS = {"greedy": False, "aug": True}  # multi-start greedy, without / with augmentation
+
+
+@dataclass(frozen=True)
+class Task:
+    solver: str
+    setting: str  # "greedy" / "aug" for the neural solver, "<seconds>s" for the baselines
+
+
+def tasks_for(solvers: list[str], time_limits: list[float]) -> list[Task]:
+    tasks = []
+    for solver in solvers:
+        if solver == "neural":
+            tasks += [Task("neural", setting) for setting in NEURAL_SETTINGS]
+        else:
+            from nco.baselines import get_solver
+
+            get_solver(solver)  # fail early on an unknown name
+            tasks += [Task(solver, f"{limit:g}s") for limit in time_limits]
+    return tasks
+
+
+def _run_baseline(instance: Instance, task: Task, seed: int) -> tuple[list[list[int]] | None, float]:
+    from nco.baselines import get_solver
+
+    torch.set_num_threads(1)
+    began = time.perf_counter()
+    routes = get_solver(task.solver)(instance, float(task.setting.rstrip("s")), seed)
+    return routes, time.perf_counter() - began
+
+
+def _record(out: Path, instance: Instance, task: Task, routes, seconds: float, rounding: str) -> dict:
+    row = {"instance": instance.name, "variant": instance.variant.name, "solver": task.solver,
+           "setting": task.setting, "time": f"{seconds:.4f}"}
+    if routes is None:  # nothing feasible within the limit
+        return {**row, "cost": "", "feasible": "False"}
+    check = check_solution(instance, routes, rounding)
+    folder = out / "solutions" / f"{task.solver}-{task.setting}"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_solution(folder / f"{instance.name}.sol", routes, check.cost, Time=round(seconds, 4),
+                   Solver=f"{task.solver} {task.setting}")
+    return {**row, "cost": f"{check.cost:.6f}", "feasible": str(check.feasible)}
+
+
+def read_results(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def compare(
+    instances: list[Instance],
+    solvers: list[str],
+    time_limits: list[float],
+    out: str | Path,
+    checkpoint: str | None = None,
+    workers: int | None = None,
+    rounding: str = "none",
+    seed: int = 1,
+) -> list[dict]:
+    """Runs every (instance, solver, setting) not yet in ``out/results.csv``; returns all rows."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.csv"
+    done = {(r["instance"], r["solver"], r["setting"]) for r in read_results(results_path)}
+    tasks = tasks_for(solvers, time_limits)
+    todo = [(i, t) for i in instances for t in tasks if (i.name, t.solver, t.setting) not in done]
+    new_file = not results_path.is_file()
+    with open(results_path, "a", newline="") as handle, tqdm(total=len(todo), desc="comparing", unit="run") as bar:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
+        if new_file:
+            writer.writeheader()
+
+        def write(row):
+            writer.writerow(row)
+            handle.flush()
+            bar.update()
+
+        neural = [(i, t) for i, t in todo if t.solver == "neural"]
+        if neural:
+            from nco.checkpoints import load_policy
+            from nco.solve import solve_instance
+
+            policy, _ = load_policy(checkpoint)
+            for instance, task in neural:
+                began = time.perf_counter()
+                routes = solve_instance(policy, instance, augment=NEURAL_SETTINGS[task.setting],
+                                        generator=torch.Generator().manual_seed(seed))
+                write(_record(out, instance, task, routes, time.perf_counter() - began, rounding))
+        classical = [(i, t) for i, t in todo if t.solver != "neural"]
+        if classical:
+            workers = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
+            with ProcessPoolExecutor(workers) as pool:
+                futures = {pool.submit(_run_baseline, i, t, seed): (i, t) for i, t in classical}
+                for future in as_completed(futures):
+                    instance, task = futures[future]
+                    routes, seconds = future.result()
+                    write(_record(out, instance, task, routes, seconds, rounding))
+    return read_results(results_path)
+
+
+def summarise(rows: list[dict]) -> tuple[str, dict]:
+    """``summary.md`` text and the per-(solver, setting) statistics behind the plots.
+
+    The gap of a run is its cost over the best cost any run found for that instance.
+    """
+    best: dict[str, float] = {}
+    for r in rows:
+        if r["feasible"] == "True":
+            best[r["instance"]] = min(best.get(r["instance"], np.inf), float(r["cost"]))
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["variant"], r["solver"], r["setting"]), []).append(r)
+    lines = ["| variant | solver | setting | instances | solved | mean cost | mean gap to best | mean time (s) |",
+             "|---|---|---|---|---|---|---|---|"]
+    stats: dict = {}
+    for (variant, solver, setting), group in sorted(groups.items()):
+        solved = [r for r in group if r["feasible"] == "True"]
+        costs = [float(r["cost"]) for r in solved]
+        gaps = [100 * (float(r["cost"]) / best[r["instance"]] - 1) for r in solved]
+        seconds = [float(r["time"]) for r in group]
+        stats[(variant, solver, setting)] = (np.mean(gaps) if gaps else np.nan, np.mean(seconds))
+        mean_cost = f"{np.mean(costs):.4f}" if costs else "-"
+        mean_gap = f"{np.mean(gaps):.2f}%" if gaps else "-"
+        lines.append(f"| {variant} | {solver} | {setting} | {len(group)} | {len(solved)} | {mean_cost} "
+                     f"| {mean_gap} | {np.mean(seconds):.3f} |")
+    overall = {}
+    for (variant, solver, setting), (gap, seconds) in stats.items():
+        overall.setdefault((solver, setting), []).append((gap, seconds))
+    lines += ["", "| solver | setting | mean gap to best (all variants) | mean time (s) |", "|---|---|---|---|"]
+    for (solver, setting), values in sorted(overall.items()):
+        gaps, seconds = zip(*values)
+        lines.append(f"| {solver} | {setting} | {np.nanmean(gaps):.2f}% | {np.mean(seconds):.3f} |")
+    return "\n".join(lines) + "\n", stats
+
+
+def write_report(rows: list[dict], instances: list[Instance], out: str | Path) -> list[Path]:
+    """Writes ``summary.md`` and the three plots; returns their paths."""
+    from nco.plots import plot_gap_bars, plot_pareto, plot_route_grid
+
+    out = Path(out)
+    text, stats = summarise(rows)
+    (out / "summary.md").write_text(text)
+    paths = [out / "summary.md", out / "pareto.png", out / "gap_by_variant.png", out / "routes.png"]
+    plot_pareto(stats, paths[1])
+    plot_gap_bars(stats, paths[2])
+    plot_route_grid(rows, instances, out / "solutions", paths[3])
+    return paths

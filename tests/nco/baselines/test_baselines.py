@@ -1,0 +1,97 @@
+import itertools
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from envs.check import check_solution
+from envs.generator import generate
+from envs.instance import Instance
+from nco.baselines import get_solver
+
+FAMILIES = ["CVRP", "OVRP", "VRPB", "VRPMB", "VRPL", "VRPTW", "MDCVRP", "OVRPBLTW", "MDOVRPMBLTW"]
+
+
+def asymmetric(instance: Instance, seed: int) -> Instance:
+    """The instance with an explicit asymmetric matrix that only shortens travel."""
+    rng = np.random.default_rng(seed)
+    return instance.replace(distance_matrix=instance.distances * rng.uniform(0.6, 1.0, instance.distances.shape))
+
+
+def brute_force_optimum(instance: Instance) -> float:
+    """Optimal cost by enumeration: the best ordering and depot of every customer subset as one
+    route (judged by the independent check), then the best partition of the customers (DP)."""
+    k, customers = instance.num_depots, list(range(instance.num_depots, instance.num_locations))
+
+    def route_cost(route) -> float:
+        result = check_solution(instance, [route])
+        broken = [v for v in result.violations if not v.startswith("customers not served")]
+        return np.inf if broken else result.cost
+
+    @lru_cache(maxsize=None)
+    def best_route(subset: frozenset) -> float:
+        return min(
+            route_cost(([depot] if k > 1 else []) + list(order))
+            for order in itertools.permutations(subset)
+            for depot in range(k)
+        )
+
+    @lru_cache(maxsize=None)
+    def best(remaining: frozenset) -> float:
+        if not remaining:
+            return 0.0
+        first = min(remaining)  # the route serving the lowest customer, then the rest
+        others = sorted(remaining - {first})
+        return min(
+            best_route(frozenset((first, *extra))) + best(remaining - {first, *extra})
+            for size in range(len(others) + 1)
+            for extra in itertools.combinations(others, size)
+        )
+
+    return best(frozenset(customers))
+
+
+@pytest.mark.parametrize("solver", ["ortools", "pyvrp"])
+@pytest.mark.parametrize("family", FAMILIES + ["asymmetric"])
+def test_baselines_are_feasible_on_every_family(solver, family):
+    if family == "asymmetric":
+        instance = asymmetric(generate(1, 12, "VRPBTW", seed=3).instance(0), seed=3)
+    else:
+        instance = generate(1, 12, [family], seed=len(family)).instance(0)
+    routes = get_solver(solver)(instance, 0.3, 1)
+    assert routes is not None
+    result = check_solution(instance, routes)
+    assert result.feasible, result.violations
+
+
+@pytest.mark.parametrize("solver", ["ortools", "pyvrp"])
+@pytest.mark.parametrize("family", FAMILIES + ["asymmetric"])
+def test_baselines_match_the_brute_force_optimum_on_6_customers(solver, family):
+    if family == "asymmetric":
+        instance = asymmetric(generate(1, 6, "OVRPMBTW", seed=5).instance(0), seed=5)
+    else:
+        instance = generate(1, 6, [family], seed=100 + len(family)).instance(0)
+    optimum = brute_force_optimum(instance)
+    routes = get_solver(solver)(instance, 0.5, 1)
+    result = check_solution(instance, routes)
+    assert result.feasible, result.violations
+    # integer scaling (factor 1e4 here) may cost a few units in the last digits
+    assert result.cost == pytest.approx(optimum, rel=1e-3)
+
+
+def test_mixed_backhauls_are_not_modelled_as_strict_precedence():
+    # Q = 10; from the depot at the origin: backhaul 1 (pickup 4) right next to the depot,
+    # linehaul 2 (demand 6) far away. Mixed: 1 then 2 carries 6 + 4 = 10 <= 10, feasible and
+    # shortest; strict precedence would force 2 before 1 (a longer route).
+    instance = Instance(
+        coords=[[0, 0], [0.1, 0], [1, 0], [1, 0.2]], demand_linehaul=[0, 0, 6, 0],
+        demand_backhaul=[0, 4, 0, 3], capacity=13, backhaul=2, open_route=True,
+    )
+    for solver in ("ortools", "pyvrp"):
+        routes = get_solver(solver)(instance, 0.3, 1)
+        assert check_solution(instance, routes).cost == pytest.approx(brute_force_optimum(instance), rel=1e-3)
+
+
+def test_unknown_solver():
+    with pytest.raises(ValueError, match="unknown solver 'lkh': use one of ortools, pyvrp"):
+        get_solver("lkh")
