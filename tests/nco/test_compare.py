@@ -1,0 +1,67 @@
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from models.policy import Policy
+from nco.compare import summarise
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    model = dict(dim=32, num_heads=4, num_layers=1, hidden=64)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    torch.save({"config": {"model": model}, "state_dict": Policy(**model).state_dict()}, path)
+    return path
+
+
+def run_compare(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nco.cli", "compare", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, env={**os.environ})
+
+
+def test_compare_writes_every_file_and_resumes(tmp_path, checkpoint):
+    args = ["--variants", "CVRP,VRPBTW", "--num-nodes", "8", "--instances", "2", "--time-limits", "0.2",
+            "--checkpoint", checkpoint, "--out", tmp_path, "--workers", "2"]
+    result = run_compare(*args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("results.csv", "summary.md", "pareto.png", "gap_by_variant.png", "routes.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    with open(tmp_path / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    settings = {(r["solver"], r["setting"]) for r in rows}
+    assert settings == {("neural", "greedy"), ("neural", "aug"), ("ortools", "0.2s"), ("pyvrp", "0.2s")}
+    assert len(rows) == 2 * 2 * 4 and all(r["feasible"] == "True" for r in rows)
+    for solver, setting in settings:
+        assert len(list((tmp_path / "solutions" / f"{solver}-{setting}").glob("*.sol"))) == 4
+    assert "| VRPBTW | pyvrp | 0.2s | 2 | 2 |" in (tmp_path / "summary.md").read_text()
+    # a rerun finds every row done and adds none
+    again = run_compare(*args)
+    assert again.returncode == 0
+    with open(tmp_path / "results.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == len(rows)
+
+
+def test_summary_gaps_are_to_the_best_run_of_each_instance():
+    rows = [
+        dict(instance="a", variant="CVRP", solver="x", setting="1s", cost="10", time="1", feasible="True"),
+        dict(instance="a", variant="CVRP", solver="y", setting="1s", cost="11", time="2", feasible="True"),
+        dict(instance="b", variant="CVRP", solver="x", setting="1s", cost="", time="1", feasible="False"),
+        dict(instance="b", variant="CVRP", solver="y", setting="1s", cost="5", time="2", feasible="True"),
+    ]
+    text, stats = summarise(rows)
+    assert stats[("CVRP", "x", "1s")][0] == 0.0
+    assert stats[("CVRP", "y", "1s")][0] == pytest.approx(5.0)  # (10% + 0%) / 2
+    assert "| CVRP | x | 1s | 2 | 1 | 10.0000 | 0.00% |" in text
+
+
+def test_unknown_solver_is_one_line(tmp_path):
+    result = run_compare("--solvers", "neural,lkh", "--instances", "1", "--out", tmp_path)
+    assert result.returncode == 2 and "unknown solver 'lkh'" in result.stderr and "Traceback" not in result.stderr
