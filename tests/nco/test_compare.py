@@ -5,21 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
-from models.policy import Policy
 from nco.compare import summarise
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = dict(dim=32, num_heads=4, num_layers=1, hidden=64)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    torch.save({"config": {"model": model}, "state_dict": Policy(**model).state_dict()}, path)
-    return path
 
 
 def run_compare(*args) -> subprocess.CompletedProcess:

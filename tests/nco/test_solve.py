@@ -5,26 +5,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from envs.check import check_solution
 from envs.generator import generate
 from envs.instance import Instance
-from models.policy import Policy
 from nco.io import read_instance, read_solution, write_instance
 from nco.solve import rescale, solve_instance
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    """A small random-weight policy saved in the slim format."""
-    torch.manual_seed(0)
-    model = dict(dim=32, num_heads=4, num_layers=1, hidden=64)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    torch.save({"config": {"model": model, "data": {"num_nodes": 10}}, "state_dict": Policy(**model).state_dict()}, path)
-    return path
 
 
 def run_solve(*args) -> subprocess.CompletedProcess:

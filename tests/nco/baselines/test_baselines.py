@@ -51,13 +51,17 @@ def brute_force_optimum(instance: Instance) -> float:
     return best(frozenset(customers))
 
 
+def family_instance(family: str, num_customers: int, seed: int) -> Instance:
+    """An instance of a variant family; ``asymmetric`` has an explicit asymmetric matrix."""
+    if family == "asymmetric":
+        return asymmetric(generate(1, num_customers, "OVRPMBTW", seed=seed).instance(0), seed)
+    return generate(1, num_customers, [family], seed=seed).instance(0)
+
+
 @pytest.mark.parametrize("solver", ["ortools", "pyvrp"])
 @pytest.mark.parametrize("family", FAMILIES + ["asymmetric"])
 def test_baselines_are_feasible_on_every_family(solver, family):
-    if family == "asymmetric":
-        instance = asymmetric(generate(1, 12, "VRPBTW", seed=3).instance(0), seed=3)
-    else:
-        instance = generate(1, 12, [family], seed=len(family)).instance(0)
+    instance = family_instance(family, 12, seed=len(family))
     routes = get_solver(solver)(instance, 0.3, 1)
     assert routes is not None
     result = check_solution(instance, routes)
@@ -67,10 +71,7 @@ def test_baselines_are_feasible_on_every_family(solver, family):
 @pytest.mark.parametrize("solver", ["ortools", "pyvrp"])
 @pytest.mark.parametrize("family", FAMILIES + ["asymmetric"])
 def test_baselines_match_the_brute_force_optimum_on_6_customers(solver, family):
-    if family == "asymmetric":
-        instance = asymmetric(generate(1, 6, "OVRPMBTW", seed=5).instance(0), seed=5)
-    else:
-        instance = generate(1, 6, [family], seed=100 + len(family)).instance(0)
+    instance = family_instance(family, 6, seed=100 + len(family))
     optimum = brute_force_optimum(instance)
     routes = get_solver(solver)(instance, 0.5, 1)
     result = check_solution(instance, routes)
