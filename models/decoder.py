@@ -25,7 +25,8 @@ NUM_STATE_FEATURES = 5
 class DecoderCache:
     """Per-instance tensors computed once before the decoding loop."""
 
-    embeddings: torch.Tensor  # (B, N, D)
+    current_queries: torch.Tensor  # (B, N, D) query part of each node as the current node
+    depot_queries: torch.Tensor  # (B, N, D) query part of each node as the route's depot
     graph: torch.Tensor  # (B, 1, D) projected graph context
     glimpse_keys: torch.Tensor  # (B, H, N, D / H)
     glimpse_values: torch.Tensor  # (B, H, N, D / H)
@@ -56,7 +57,7 @@ class Decoder(nn.Module):
         self.tanh_clip = tanh_clip
         self.keys_values = nn.Linear(dim, 3 * dim, bias=False)
         self.graph_projection = nn.Linear(dim, dim, bias=False)
-        self.node_projection = nn.Linear(2 * dim, dim, bias=False)  # current node, route's depot
+        self.node_projection = nn.Linear(2 * dim, dim, bias=False)  # [current node, route's depot]
         self.state_projection = nn.Linear(NUM_STATE_FEATURES, dim, bias=False)
         self.glimpse_out = nn.Linear(dim, dim, bias=False)
 
@@ -65,8 +66,12 @@ class Decoder(nn.Module):
         weights = is_real.to(embeddings.dtype)[..., None]
         graph = (embeddings * weights).sum(1, keepdim=True) / weights.sum(1, keepdim=True)
         glimpse_keys, glimpse_values, pointer_keys = self.keys_values(embeddings).chunk(3, dim=-1)
+        # the query is linear in the current node's and the route depot's embeddings: project
+        # every node once here and only gather in the decoding loop
+        current_weight, depot_weight = self.node_projection.weight.chunk(2, dim=1)
         return DecoderCache(
-            embeddings=embeddings,
+            current_queries=embeddings @ current_weight.T,
+            depot_queries=embeddings @ depot_weight.T,
             graph=self.graph_projection(graph),
             glimpse_keys=split_heads(glimpse_keys, self.num_heads),
             glimpse_values=split_heads(glimpse_values, self.num_heads),
@@ -86,13 +91,11 @@ class Decoder(nn.Module):
         ``current``, ``route_depot`` (B, S) node indices, ``features`` (B, S, 5), ``mask``
         (B, S, N) feasible actions.
         """
-        dim = cache.embeddings.shape[-1]
-        nodes = torch.cat([current, route_depot], dim=1)  # (B, 2S)
-        gathered = cache.embeddings.gather(1, nodes[..., None].expand(-1, -1, dim))
-        current_embedding, depot_embedding = gathered.chunk(2, dim=1)
+        dim = cache.pointer_keys.shape[-1]
         query = (
             cache.graph
-            + self.node_projection(torch.cat([current_embedding, depot_embedding], dim=-1))
+            + cache.current_queries.gather(1, current[..., None].expand(-1, -1, dim))
+            + cache.depot_queries.gather(1, route_depot[..., None].expand(-1, -1, dim))
             + self.state_projection(features)
         )
         glimpse = F.scaled_dot_product_attention(
