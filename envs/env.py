@@ -38,6 +38,8 @@ class State:
     route_max_net_pickup: torch.Tensor  # max of P - D over the route's points (starts at 0)
     route_has_backhaul: torch.Tensor  # bool: a backhaul customer was served on the route
     depot_serves: torch.Tensor  # (B, K, N) bool, static: customer feasible alone from depot k
+    distance_to_depot: torch.Tensor  # (B, K, N), static: distance from each node to depot k
+    duration_to_depot: torch.Tensor  # (B, K, N), static: travel time from each node to depot k
     num_steps: int = 0
 
     @property
@@ -57,6 +59,11 @@ def _gather_rows(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return matrix.gather(1, index.unsqueeze(-1).expand(-1, -1, matrix.shape[-1]))
 
 
+def _gather_arcs(matrix: torch.Tensor, origin: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``matrix[b, origin[b, s], target[b, s]]`` for a (B, N, N) matrix -> (B, S)."""
+    return matrix.flatten(1).gather(1, origin * matrix.shape[-1] + target)
+
+
 def _gather_nodes(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``values[b, index[b, s]]`` for (B, N) values and a (B, S) index -> (B, S)."""
     return values.gather(1, index)
@@ -67,9 +74,9 @@ def _customer_feasible(problem: Problem, state: State) -> torch.Tensor:
     slots = problem.num_depot_slots
     closed = ~problem.open_route[:, None, None]
     distance_out = _gather_rows(problem.distance, state.current)
-    distance_back = _gather_rows(problem.distance.transpose(1, 2), state.route_depot)
+    distance_back = _gather_rows(state.distance_to_depot, state.route_depot)
     time_out = _gather_rows(problem.duration, state.current)
-    time_back = _gather_rows(problem.duration.transpose(1, 2), state.route_depot)
+    time_back = _gather_rows(state.duration_to_depot, state.route_depot)
 
     length = state.route_length[..., None] + distance_out + torch.where(closed, distance_back, 0.0)
     length_ok = length <= problem.distance_limit[:, None, None]
@@ -100,8 +107,11 @@ def _customer_feasible(problem: Problem, state: State) -> torch.Tensor:
     return feasible
 
 
-def _initial_state(problem: Problem, depots: torch.Tensor, depot_serves: torch.Tensor) -> State:
-    """Rollouts standing at ``depots`` (B, S) with empty routes and nothing visited."""
+def _initial_state(
+    problem: Problem, depots: torch.Tensor, static: dict[str, torch.Tensor | None]
+) -> State:
+    """Rollouts standing at ``depots`` (B, S) with empty routes and nothing visited; ``static``
+    holds the per-instance tables (``depot_serves``, ``distance_to_depot``, ``duration_to_depot``)."""
     batch, starts = depots.shape
     zeros = torch.zeros(batch, starts, dtype=problem.locs.dtype, device=problem.device)
     return State(
@@ -114,7 +124,7 @@ def _initial_state(problem: Problem, depots: torch.Tensor, depot_serves: torch.T
         route_net_pickup=zeros,
         route_max_net_pickup=zeros,
         route_has_backhaul=torch.zeros_like(depots, dtype=torch.bool),
-        depot_serves=depot_serves,
+        **static,
     )
 
 
@@ -128,9 +138,16 @@ def reset(problem: Problem, num_starts: int = 1) -> State:
     """
     slots = problem.num_depot_slots
     all_depots = torch.arange(slots, device=problem.device).expand(problem.batch_size, slots)
-    probe = _initial_state(problem, all_depots, torch.empty(0))
-    depot_serves = _customer_feasible(problem, probe) & problem.depot_valid[..., None]
-    unserved = ~depot_serves.any(1)[:, slots:]
+    distance_to_depot = problem.distance[..., :slots].transpose(1, 2).contiguous()
+    duration_to_depot = (
+        distance_to_depot if problem.duration is problem.distance
+        else problem.duration[..., :slots].transpose(1, 2).contiguous()
+    )
+    static = {"depot_serves": None, "distance_to_depot": distance_to_depot,
+              "duration_to_depot": duration_to_depot}
+    probe = _initial_state(problem, all_depots, static)
+    static["depot_serves"] = _customer_feasible(problem, probe) & problem.depot_valid[..., None]
+    unserved = ~static["depot_serves"].any(1)[:, slots:]
     if unserved.any():
         b, j = (int(x) for x in unserved.nonzero()[0])
         raise ValueError(
@@ -138,7 +155,7 @@ def reset(problem: Problem, num_starts: int = 1) -> State:
             "widen its time window, the depot's time window or the distance limit"
         )
     depots = torch.zeros(problem.batch_size, num_starts, dtype=torch.long, device=problem.device)
-    return _initial_state(problem, depots, depot_serves)
+    return _initial_state(problem, depots, static)
 
 
 def action_mask(problem: Problem, state: State) -> torch.Tensor:
@@ -166,8 +183,8 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
     """The state after each rollout takes ``action`` (B, S); the action must be feasible."""
     slots = problem.num_depot_slots
     to_depot = action < slots
-    distance = _gather_rows(problem.distance, state.current).gather(2, action[..., None])[..., 0]
-    travel = _gather_rows(problem.duration, state.current).gather(2, action[..., None])[..., 0]
+    distance = _gather_arcs(problem.distance, state.current, action)
+    travel = _gather_arcs(problem.duration, state.current, action)
     early = _gather_nodes(problem.time_windows[..., 0], action)
     linehaul = _gather_nodes(problem.demand_linehaul, action)
     backhaul = _gather_nodes(problem.demand_backhaul, action)
