@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from envs.check import check_solution
-from envs.env import action_mask, actions_to_routes, cost, max_num_steps, reset, step
+from envs.env import action_mask, actions_to_routes, max_num_steps, reset, step
 from envs.generator import generate
 from envs.problem import Problem
 from envs.variants import resolve_variants

@@ -43,8 +43,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"environment only, random feasible actions, {args.variants} mixed, batch {args.batch}, "
           f"{args.threads} threads, median of {args.repeats}")
-    print(f"| n | steps | instances/s | instance-steps/s | anchor instances/s | ratio |")
-    print(f"|---|---|---|---|---|---|")
+    print("| n | steps | instances/s | instance-steps/s | anchor instances/s | ratio |")
+    print("|---|---|---|---|---|---|")
     for n in (50, 100):
         measure(n, args.batch, args.variants, 1)  # warm-up
         per_second, step_rate, steps = measure(n, args.batch, args.variants, args.repeats)

@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from envs.generator import generate
-from envs.variants import ALL48
 from models.encoder import Encoder
 from models.policy import Policy, dihedral_augment, select
 from nco.evaluate import judge

@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from envs.generator import generate
 from nco.checkpoints import load_policy

@@ -8,7 +8,6 @@ import pytest
 
 from envs.check import check_solution
 from envs.generator import generate
-from envs.instance import Instance
 from nco.io import read_instance, read_solution, write_instance
 from nco.solve import rescale, solve_instance
 
