@@ -21,7 +21,7 @@ test: install
 
 bench: install
 	$(PYTHON) scripts/bench_env.py
-	$(PYTHON) -m pytest -q -m slow
+	$(PYTHON) scripts/bench_model.py
 
 clean:
 	rm -rf $(VENV) outputs
