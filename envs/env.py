@@ -17,6 +17,7 @@ the next route at ``k``. One code path serves every variant:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import torch
 
@@ -227,8 +228,7 @@ def cost(problem: Problem, actions: torch.Tensor) -> torch.Tensor:
     origin, target = path[..., :-1], path[..., 1:]
     # the arc into a depot goes to the route's own depot: the last depot before the origin
     target = torch.where(is_depot[..., 1:], route_depot[..., :-1], target)
-    flat = origin * problem.num_locations + target
-    arcs = problem.distance.flatten(1).gather(1, flat.flatten(1)).view_as(flat)
+    arcs = _gather_arcs(problem.distance, origin.flatten(1), target.flatten(1)).view_as(origin)
     closing = is_depot[..., 1:] & problem.open_route[:, None, None]
     return torch.where(closing, 0.0, arcs).sum(-1)
 
@@ -239,21 +239,34 @@ def max_num_steps(problem: Problem) -> int:
     return 2 * problem.num_customers + 1
 
 
-def random_rollout(
-    problem: Problem, num_starts: int = 1, generator: torch.Generator | None = None
+def rollout(
+    problem: Problem,
+    choose: Callable[[State, torch.Tensor], torch.Tensor],
+    num_starts: int = 1,
 ) -> torch.Tensor:
-    """Actions (B, S, T) of rollouts that pick uniformly among feasible actions until done."""
+    """Actions (B, S, T) of rollouts that take ``choose(state, mask)`` (a feasible action per
+    rollout, given the (B, S, N) action mask) until every rollout is done."""
     state = reset(problem, num_starts)
     actions = []
     while not bool(state.done.all()):
         if state.num_steps > max_num_steps(problem):
             raise RuntimeError("rollout exceeded its step bound: the action mask is inconsistent")
-        mask = action_mask(problem, state)
-        noise = torch.rand(mask.shape, generator=generator, device=problem.device)
-        action = torch.where(mask, noise, -1.0).argmax(-1)
+        action = choose(state, action_mask(problem, state))
         state = step(problem, state, action)
         actions.append(action)
     return torch.stack(actions, dim=2)
+
+
+def random_rollout(
+    problem: Problem, num_starts: int = 1, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Actions (B, S, T) of rollouts that pick uniformly among feasible actions until done."""
+
+    def choose(state: State, mask: torch.Tensor) -> torch.Tensor:
+        noise = torch.rand(mask.shape, generator=generator, device=problem.device)
+        return torch.where(mask, noise, -1.0).argmax(-1)
+
+    return rollout(problem, choose, num_starts)
 
 
 def actions_to_routes(actions: torch.Tensor, num_depots: int, num_depot_slots: int) -> list[list[int]]:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from envs.check import check_solution
-from envs.env import action_mask, actions_to_routes, max_num_steps, reset, step
+from envs.env import State, actions_to_routes, rollout
 from envs.generator import generate
 from envs.problem import Problem
 from envs.variants import resolve_variants
@@ -32,21 +32,16 @@ class VariantResult:
 def nearest_neighbour_rollout(problem: Problem) -> torch.Tensor:
     """Actions (B, 1, T) of the nearest-neighbour construction: the nearest feasible customer,
     else back to the depot (the nearest useful one for the next route)."""
-    state = reset(problem, 1)
     slots = problem.num_depot_slots
-    actions = []
-    while not bool(state.done.all()):
-        if state.num_steps > max_num_steps(problem):
-            raise RuntimeError("nearest-neighbour rollout exceeded its step bound")
-        mask = action_mask(problem, state)
+
+    def choose(state: State, mask: torch.Tensor) -> torch.Tensor:
         distance = problem.distance.gather(1, state.current[..., None].expand(-1, -1, problem.num_locations))
         customers_open = mask[..., slots:].any(-1, keepdim=True)
         choice = distance.masked_fill(~mask, float("inf"))
         choice[..., :slots] = choice[..., :slots].masked_fill(customers_open, float("inf"))
-        action = choice.argmin(-1)
-        state = step(problem, state, action)
-        actions.append(action)
-    return torch.stack(actions, dim=2)
+        return choice.argmin(-1)
+
+    return rollout(problem, choose)
 
 
 def judge(problem: Problem, actions: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

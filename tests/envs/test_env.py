@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from envs.check import check_solution
-from envs.env import action_mask, actions_to_routes, cost, max_num_steps, random_rollout, reset, step
+from envs.env import action_mask, actions_to_routes, cost, random_rollout, reset, rollout, step
 from envs.generator import generate
 from envs.instance import Instance
 from envs.problem import Problem
@@ -29,17 +29,13 @@ def judge_rollouts(problem: Problem, actions: torch.Tensor) -> None:
 def rollout_checking_masks(problem: Problem, num_starts: int, seed: int) -> torch.Tensor:
     """A random rollout that also asserts that no state is ever left without a feasible action."""
     generator = torch.Generator().manual_seed(seed)
-    state = reset(problem, num_starts)
-    actions = []
-    while not state.done.all():
-        assert state.num_steps <= max_num_steps(problem)
-        mask = action_mask(problem, state)
+
+    def choose(state, mask):
         assert mask.any(-1).all(), "a rollout has no feasible action"
         noise = torch.rand(mask.shape, generator=generator)
-        action = torch.where(mask, noise, -1.0).argmax(-1)
-        state = step(problem, state, action)
-        actions.append(action)
-    return torch.stack(actions, 2)
+        return torch.where(mask, noise, -1.0).argmax(-1)
+
+    return rollout(problem, choose, num_starts)
 
 
 @pytest.mark.parametrize("variant", ALL48, ids=lambda v: v.name)
