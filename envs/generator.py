@@ -5,6 +5,10 @@ with probability 0.5 (for a set that is a full product of attributes, e.g. ``all
 exactly independent coin flips; other sets are sampled uniformly, except that with both B and MB
 present "no backhaul" keeps its weight of one half). Data for the attributes that are off is
 never drawn: they hold their neutral values.
+
+Locations are uniform in the unit square (Euclidean travel), or drawn from a pool of real travel
+matrices (:class:`envs.matrix_pool.MatrixPool`); time windows and route-length limits are derived
+from the travel out to each customer and back from it, so they fit asymmetric matrices as well.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import math
 
 import torch
 
+from envs.matrix_pool import MatrixPool
 from envs.problem import Problem
 from envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, resolve_variants
 
@@ -41,6 +46,7 @@ def generate(
     seed: int | None = None,
     generator: torch.Generator | None = None,
     device: str | torch.device = "cpu",
+    pool: MatrixPool | None = None,
 ) -> Problem:
     """Samples ``num_instances`` instances of ``num_customers`` customers.
 
@@ -52,6 +58,8 @@ def generate(
         Makes the sample reproducible; ignored when ``generator`` is given.
     generator
         A ``torch.Generator`` to draw from (for a stream of training batches).
+    pool
+        Real travel matrices to draw the locations from (default: uniform, Euclidean).
     """
     if num_instances < 1 or num_customers < 1:
         raise ValueError(
@@ -80,11 +88,18 @@ def generate(
     slots = NUM_DEPOTS_MULTI if bool(multi_depot.any()) else 1
     num_depots = torch.where(multi_depot, slots, 1)
     depot_valid = torch.arange(slots)[None, :] < num_depots[:, None]
-    depot_locs = uniform(batch, slots, 2)
-    depot_locs = torch.where(depot_valid[..., None], depot_locs, depot_locs[:, :1])
-    customer_locs = uniform(batch, n, 2)
-    locs = torch.cat([depot_locs, customer_locs], dim=1)
-    distance = torch.cdist(locs, locs)
+    if pool is None:
+        depot_locs = uniform(batch, slots, 2)
+        depot_locs = torch.where(depot_valid[..., None], depot_locs, depot_locs[:, :1])
+        customer_locs = uniform(batch, n, 2)
+        locs = torch.cat([depot_locs, customer_locs], dim=1)
+        distance = torch.cdist(locs, locs)
+    else:  # spare depot slots repeat depot 0, in the coordinates and in the matrix
+        locs, distance, _ = pool.sample(batch, slots + n, generator)
+        keep = torch.arange(slots + n).repeat(batch, 1)
+        keep[:, :slots] = torch.where(depot_valid, keep[:, :slots], 0)
+        locs = locs.gather(1, keep[..., None].expand(-1, -1, 2))
+        distance = distance.gather(1, keep[..., None].expand_as(distance)).gather(2, keep[:, None].expand_as(distance))
 
     # demands: integers 1..9; a customer is a backhaul customer with probability 0.2
     capacity = torch.full((batch,), float(capacity_for(n)))
@@ -95,23 +110,29 @@ def generate(
     demand_linehaul = torch.cat([no_demand, torch.where(is_backhaul, 0.0, linehaul)], dim=1)
     demand_backhaul = torch.cat([no_demand, torch.where(is_backhaul, pickup, 0.0)], dim=1)
 
-    # distance from the nearest real depot: single-customer routes from it are always feasible
-    depot_to_customer = distance[:, :slots, slots:].masked_fill(~depot_valid[..., None], math.inf)
-    nearest = depot_to_customer.min(1).values  # (B, n)
+    # out to a customer and back from the depot with the shortest round trip: a route serving
+    # that customer alone from it is always feasible
+    out = distance[:, :slots, slots:]
+    back = distance[:, slots:, :slots].transpose(1, 2)
+    round_trip = (out + back).masked_fill(~depot_valid[..., None], math.inf)
+    best = round_trip.argmin(1, keepdim=True)  # (B, 1, n)
+    out, back, round_trip = out.gather(1, best)[:, 0], back.gather(1, best)[:, 0], round_trip.gather(1, best)[:, 0]
 
     service = 0.15 + 0.03 * uniform(batch, n)
     width = 0.18 + 0.02 * uniform(batch, n)
-    h_max = (DEPOT_CLOSE - service - width) / nearest - 1
-    start = (1 + (h_max - 1) * uniform(batch, n)) * nearest
+    # the depot closes at 4.6 (later only where a real matrix has longer round trips)
+    close = torch.clamp((round_trip + service + width).max(1).values, min=DEPOT_CLOSE)
+    latest_start = close[:, None] - service - width - back
+    start = out + (latest_start - out) * uniform(batch, n)
     customer_windows = torch.stack([start, start + width], dim=-1)
-    depot_windows = torch.tensor([0.0, DEPOT_CLOSE]).expand(batch, slots, 2)
+    depot_windows = torch.stack([torch.zeros(batch), close], dim=-1)[:, None].expand(batch, slots, 2)
     windows = torch.cat([depot_windows, customer_windows], dim=1)
     neutral_windows = torch.tensor([0.0, math.inf]).expand_as(windows)
     time_windows = torch.where(windows_on[:, None, None], windows, neutral_windows)
     service_time = torch.cat([torch.zeros(batch, slots), service], dim=1)
     service_time = torch.where(windows_on[:, None], service_time, 0.0)
 
-    farthest = 2 * nearest.max(1).values
+    farthest = round_trip.max(1).values
     limit = farthest + (torch.clamp(farthest, min=2.8) - farthest) * uniform(batch)
     distance_limit = torch.where(limit_on, limit, math.inf)
 
@@ -129,4 +150,5 @@ def generate(
         backhaul=backhaul,
         num_depots=num_depots,
         num_depot_slots=slots,
+        explicit_matrix=pool is not None,
     ).to(device)

@@ -1,7 +1,9 @@
 """The pointer decoder: an 8-head glimpse, then a single-head pointer with tanh clipping.
 
 Keys and values are computed once per instance (``Decoder.precompute``) and shared by every
-rollout of that instance: the rollouts are the queries of one attention call.
+rollout of that instance: the rollouts are the queries of one attention call. A matrix-aware
+decoder (``travel_bias``) adds a learned multiple of the distance and the travel time from the
+current node to each candidate's logit: it sees the true, possibly asymmetric, travel.
 """
 
 from __future__ import annotations
@@ -13,12 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from envs.env import State
-from envs.problem import Problem
-from models.encoder import finite_or_zero
+from models.features import ATTRIBUTES, CONTEXT_FEATURES, feature_columns
 from models.layers import merge_heads, split_heads
-
-NUM_STATE_FEATURES = 5
 
 
 @dataclass
@@ -33,33 +31,20 @@ class DecoderCache:
     pointer_keys: torch.Tensor  # (B, N, D)
 
 
-def state_features(problem: Problem, state: State) -> torch.Tensor:
-    """(B, S, 5): room left for a linehaul and for a backhaul customer, clock, length left,
-    and whether the route has served a backhaul."""
-    capacity = problem.capacity[:, None]
-    peak = torch.maximum(state.route_max_net_pickup, state.route_net_pickup)
-    return torch.stack(
-        [
-            (capacity - state.route_linehaul - state.route_max_net_pickup) / capacity,
-            (capacity - state.route_linehaul - peak) / capacity,
-            state.time,
-            finite_or_zero(problem.distance_limit[:, None] - state.route_length),
-            state.route_has_backhaul.to(state.time.dtype),
-        ],
-        dim=-1,
-    )
-
-
 class Decoder(nn.Module):
-    def __init__(self, dim: int = 128, num_heads: int = 8, tanh_clip: float = 10.0):
+    def __init__(self, dim: int = 128, num_heads: int = 8, tanh_clip: float = 10.0,
+                 attributes: tuple[str, ...] = ATTRIBUTES, travel_bias: bool = False):
         super().__init__()
+        context_columns = feature_columns(CONTEXT_FEATURES, attributes)
+        self.register_buffer("context_columns", torch.tensor(context_columns), persistent=False)
         self.num_heads = num_heads
         self.tanh_clip = tanh_clip
         self.keys_values = nn.Linear(dim, 3 * dim, bias=False)
         self.graph_projection = nn.Linear(dim, dim, bias=False)
         self.node_projection = nn.Linear(2 * dim, dim, bias=False)  # [current node, route's depot]
-        self.state_projection = nn.Linear(NUM_STATE_FEATURES, dim, bias=False)
+        self.context_projection = nn.Linear(len(context_columns), dim, bias=False)
         self.glimpse_out = nn.Linear(dim, dim, bias=False)
+        self.travel_weights = nn.Parameter(torch.zeros(2)) if travel_bias else None
 
     def precompute(self, embeddings: torch.Tensor, is_real: torch.Tensor) -> DecoderCache:
         """``is_real`` (B, N): nodes that count in the graph mean (padding excluded)."""
@@ -85,18 +70,20 @@ class Decoder(nn.Module):
         route_depot: torch.Tensor,
         features: torch.Tensor,
         mask: torch.Tensor,
+        travel: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Log-probabilities (B, S, N) over the next action of each rollout.
 
-        ``current``, ``route_depot`` (B, S) node indices, ``features`` (B, S, 5), ``mask``
-        (B, S, N) feasible actions.
+        ``current``, ``route_depot`` (B, S) node indices, ``features`` (B, S, 7) every context
+        feature (:func:`models.features.context_features`), ``mask`` (B, S, N) feasible actions,
+        ``travel`` (B, S, N, 2) distance and travel time from the current node (``travel_bias``).
         """
         dim = cache.pointer_keys.shape[-1]
         query = (
             cache.graph
             + cache.current_queries.gather(1, current[..., None].expand(-1, -1, dim))
             + cache.depot_queries.gather(1, route_depot[..., None].expand(-1, -1, dim))
-            + self.state_projection(features)
+            + self.context_projection(features[..., self.context_columns])
         )
         glimpse = F.scaled_dot_product_attention(
             split_heads(query, self.num_heads),
@@ -107,4 +94,6 @@ class Decoder(nn.Module):
         glimpse = self.glimpse_out(merge_heads(glimpse))  # (B, S, D)
         logits = torch.bmm(glimpse, cache.pointer_keys.transpose(1, 2)) / math.sqrt(dim)
         logits = self.tanh_clip * torch.tanh(logits)
+        if self.travel_weights is not None:
+            logits = logits + travel @ self.travel_weights
         return torch.log_softmax(logits.masked_fill(~mask, float("-inf")), dim=-1)

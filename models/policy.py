@@ -15,8 +15,9 @@ from torch import nn
 
 from envs.env import State, action_mask, cost, max_num_steps, reset, step
 from envs.problem import Problem
-from models.decoder import Decoder, state_features
+from models.decoder import Decoder
 from models.encoder import Encoder, node_is_real
+from models.features import ATTRIBUTES, check_attributes, context_features
 
 STRATEGIES = ("greedy", "sampling")
 
@@ -69,13 +70,25 @@ def select(
 
 
 class Policy(nn.Module):
-    """Transformer encoder and pointer decoder over the unified environment."""
+    """Transformer encoder and pointer decoder over the unified environment.
+
+    ``attributes`` are the ones whose features the model reads (``None``: all of
+    :data:`models.features.ATTRIBUTES`); it still decodes any variant, reading a neutral view of
+    the attributes it does not know. ``neighbours > 0`` makes it matrix-aware: message passing
+    over the ``neighbours`` nearest successors and predecessors of every node in the travel
+    matrices, and the travel from the current node in the decoder (:mod:`models.edges`).
+    ``config`` holds the constructor arguments.
+    """
 
     def __init__(self, dim: int = 128, num_heads: int = 8, num_layers: int = 6, hidden: int = 512,
-                 tanh_clip: float = 10.0):
+                 tanh_clip: float = 10.0, attributes: list[str] | tuple[str, ...] | None = None,
+                 neighbours: int = 0):
         super().__init__()
-        self.encoder = Encoder(dim, num_heads, num_layers, hidden)
-        self.decoder = Decoder(dim, num_heads, tanh_clip)
+        self.attributes = check_attributes(ATTRIBUTES if attributes is None else attributes)
+        self.config = dict(dim=dim, num_heads=num_heads, num_layers=num_layers, hidden=hidden,
+                           tanh_clip=tanh_clip, attributes=list(self.attributes), neighbours=neighbours)
+        self.encoder = Encoder(dim, num_heads, num_layers, hidden, self.attributes, neighbours)
+        self.decoder = Decoder(dim, num_heads, tanh_clip, self.attributes, travel_bias=neighbours > 0)
 
     def forward(
         self,
@@ -141,11 +154,16 @@ class Policy(nn.Module):
         def view(x):  # (B, copies * S, ...) -> (B * copies, S, ...): a free reshape
             return x.reshape(batch * copies, starts, *x.shape[2:])
 
+        travel = None
+        if self.decoder.travel_weights is not None:
+            rows = lambda matrix: matrix.gather(1, state.current[..., None].expand(-1, -1, matrix.shape[-1]))  # noqa: E731
+            travel = view(torch.stack([rows(problem.distance), rows(problem.duration)], dim=-1))
         log_probs = self.decoder(
             cache,
             view(state.current),
             view(state.route_depot),
-            view(state_features(problem, state)),
+            view(context_features(problem, state)),
             view(mask),
+            travel,
         )
         return log_probs.reshape(batch, copies * starts, -1)

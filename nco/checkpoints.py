@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from models.adapters import merge, prepare_finetuning
 from models.policy import Policy
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -43,6 +44,9 @@ def load_policy(path: str | Path | None = None, device: str | torch.device = "cp
     else:
         raise ValueError(f"{path}: not a policy checkpoint: pass a .ckpt from `nco train` or a .pt from `nco export`")
     policy = Policy(**config["model"])
+    if any(".parametrizations." in key for key in state):  # saved during fine-tuning: adapters apart
+        finetune = config["finetune"]
+        prepare_finetuning(policy, finetune["base_attributes"], finetune["mode"], finetune["rank"])
     try:
         policy.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as error:
@@ -51,7 +55,7 @@ def load_policy(path: str | Path | None = None, device: str | torch.device = "cp
             f"{path}: the weights do not fit the model config {config['model']} ({first}): "
             "use the config the checkpoint was trained with"
         ) from None
-    return policy.eval().to(device), config
+    return merge(policy).eval().to(device), config
 
 
 def export_policy(checkpoint: str | Path, out: str | Path, metrics: dict | None = None) -> Path:

@@ -2,6 +2,7 @@
 
     nco generate OUT --variants all16 --num-nodes 50 --instances 1000 --seed 1 [--vrplib]
     nco train experiment=smoke model.num_layers=3 trainer.max_epochs=2
+    nco finetune CHECKPOINT experiment=all48_n20 finetune.mode=adapter
     nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot]
     nco eval [CHECKPOINT] --variants all16 --num-nodes 50 [--augment] [--reference CSV]
     nco export CHECKPOINT OUT.pt
@@ -41,6 +42,13 @@ def _train(args) -> None:
     from nco.train import compose_config, train
 
     run_dir = train(compose_config(args.overrides))
+    print(f"run directory: {run_dir} (checkpoints/, metrics.csv, config.yaml)")
+
+
+def _finetune(args) -> None:
+    from nco.train import finetune_config, train
+
+    run_dir = train(finetune_config(args.checkpoint, args.overrides))
     print(f"run directory: {run_dir} (checkpoints/, metrics.csv, config.yaml)")
 
 
@@ -136,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("overrides", nargs="*", help="Hydra overrides (key=value)")
     train.set_defaults(run=_train)
+
+    finetune = commands.add_parser(
+        "finetune", help="extend a trained policy to new attributes (adapters) and fine-tune it",
+        description="Hydra overrides as for train; finetune.attributes=[mixed_backhaul,multi_depot] "
+        "names the new attributes, finetune.mode=full|adapter|lora what trains (configs/train.yaml)",
+    )
+    finetune.add_argument("checkpoint", help="the trained policy (.ckpt from nco train, or a shipped .pt)")
+    finetune.add_argument("overrides", nargs="*", help="Hydra overrides (key=value)")
+    finetune.set_defaults(run=_finetune)
 
     solve = commands.add_parser("solve", help="solve instance files (VRPLIB, Solomon, .npz)")
     solve.add_argument("paths", nargs="+", help="files, folders or globs")

@@ -57,14 +57,24 @@ def judge(problem: Problem, actions: torch.Tensor) -> tuple[np.ndarray, np.ndarr
 
 
 def read_reference(path: str | Path) -> dict[str, torch.Tensor]:
-    """Reference costs per variant from a CSV with columns ``variant,index,cost``."""
+    """Reference costs per variant, indexed by instance number, from a CSV with columns
+    ``variant,index,cost``, or from the ``results.csv`` of ``nco compare`` on generated instances
+    (named ``<variant>-n<size>-<index>``), taking each instance's best feasible baseline cost."""
     rows: dict[str, dict[int, float]] = {}
     try:
         with open(path, newline="") as handle:
             for row in csv.DictReader(handle):
-                rows.setdefault(row["variant"], {})[int(row["index"])] = float(row["cost"])
-    except (OSError, KeyError, ValueError) as error:
-        raise ValueError(f"{path}: not a reference CSV with columns variant,index,cost ({error})") from None
+                if "index" in row:
+                    rows.setdefault(row["variant"], {})[int(row["index"])] = float(row["cost"])
+                elif row["solver"] != "neural" and row["feasible"] == "True":
+                    index = int(row["instance"].rsplit("-", 1)[1])
+                    best = rows.setdefault(row["variant"], {}).get(index, float("inf"))
+                    rows[row["variant"]][index] = min(best, float(row["cost"]))
+    except (OSError, KeyError, ValueError, IndexError) as error:
+        raise ValueError(
+            f"{path}: not a reference CSV (columns variant,index,cost, or the results.csv of nco compare) "
+            f"({type(error).__name__}: {error})"
+        ) from None
     return {v: torch.tensor([c[i] for i in sorted(c)]) for v, c in rows.items()}
 
 

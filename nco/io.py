@@ -14,6 +14,7 @@ import numpy as np
 import vrplib
 
 from envs.instance import Instance
+from envs.matrix_pool import MatrixPool
 from envs.problem import Problem
 from envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT, Variant
 
@@ -70,6 +71,29 @@ def read_instance(path: str | Path) -> Instance:
         return _instance_from_vrplib(data, name=path.stem)
     except ValueError as error:
         raise InstanceFileError(f"{path}: {error}") from None
+
+
+def read_matrix_pool(folder: str | Path, clustered_share: float = 0.5) -> MatrixPool:
+    """Every VRPLIB file in ``folder`` with an explicit matrix, as a pool of real travel matrices
+    (the ``.vrp``/``.txt`` files, by name).
+
+    Raises
+    ------
+    InstanceFileError
+        When the folder has no such file, or a file is unreadable or has no explicit matrix.
+    """
+    folder = Path(folder)
+    paths = sorted(p for p in folder.glob("*") if p.suffix in (".vrp", ".txt")) if folder.is_dir() else []
+    if not paths:
+        raise InstanceFileError(f"{folder}: no .vrp/.txt instance files there: give a folder of VRPLIB files "
+                                "with EDGE_WEIGHT_SECTION matrices (e.g. shared/data/ortec)")
+    instances = [read_instance(path) for path in paths]
+    for path, instance in zip(paths, instances):
+        if instance.distance_matrix is None:
+            raise InstanceFileError(f"{path}: no explicit matrix: a matrix pool takes only files with an "
+                                    f"EDGE_WEIGHT_SECTION; move this file out of {folder}")
+    return MatrixPool([i.name for i in instances], [i.coords for i in instances],
+                      [i.distance_matrix for i in instances], clustered_share)
 
 
 def _instance_from_vrplib(data: dict, name: str) -> Instance:

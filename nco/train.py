@@ -3,6 +3,9 @@
 The advantage of a rollout is its cost minus the mean cost of all rollouts of the same instance
 (POMO's shared baseline), divided by a running mean of the cost of that instance's variant; every
 variant in training keeps its own running mean.
+
+Fine-tuning (``nco finetune``) is the same loop on a trained policy extended to new attributes
+(:mod:`models.adapters`); the config's ``finetune`` section says from what and how.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from torch.utils.data import DataLoader
 
 from envs.generator import generate
 from envs.problem import Problem
 from envs.variants import ALL48, resolve_variants
+from models.adapters import extend, prepare_finetuning
 from models.policy import Policy
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -34,7 +38,15 @@ class PolicyModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters({"config": config})
         self.config = config
-        self.policy = Policy(**config["model"])
+        if config.get("finetune", {}).get("checkpoint"):
+            from nco.checkpoints import load_policy
+
+            finetune = config["finetune"]
+            base, _ = load_policy(finetune["checkpoint"])
+            policy = extend(base, config["model"]["attributes"])
+            self.policy = prepare_finetuning(policy, finetune["base_attributes"], finetune["mode"], finetune["rank"])
+        else:
+            self.policy = Policy(**config["model"])
         self.variants = resolve_variants(config["data"]["variants"])
         self.register_buffer("cost_mean", torch.zeros(len(ALL48)))
         self.register_buffer("cost_seen", torch.zeros(len(ALL48), dtype=torch.bool))
@@ -115,7 +127,8 @@ class PolicyModule(L.LightningModule):
 
     def configure_optimizers(self):
         optimizer = self.config["optimizer"]
-        return torch.optim.Adam(self.policy.parameters(), lr=optimizer["lr"], weight_decay=optimizer["weight_decay"])
+        trainable = [p for p in self.policy.parameters() if p.requires_grad]
+        return torch.optim.Adam(trainable, lr=optimizer["lr"], weight_decay=optimizer["weight_decay"])
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
         return batch  # batches are indices; the data is generated on the module's device
@@ -134,6 +147,33 @@ def compose_config(overrides: list[str]) -> DictConfig:
     except (HydraException, OmegaConfBaseException) as error:
         message = str(error).splitlines()[0]
         raise ValueError(f"bad config override ({message}): see configs/ for the keys and presets") from None
+
+
+def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
+    """The training config for fine-tuning ``checkpoint``: its model, extended to the attributes
+    in ``finetune.attributes``, and the rest from ``overrides`` as in :func:`compose_config`.
+
+    Raises
+    ------
+    ValueError
+        For an unreadable checkpoint, a bad override, or no new attribute to learn.
+    """
+    from models.features import check_attributes
+    from nco.checkpoints import load_policy
+
+    config = compose_config(overrides)
+    base, _ = load_policy(checkpoint)
+    attributes = list(check_attributes([*base.attributes, *config.finetune.attributes]))
+    if len(attributes) == len(base.attributes):
+        raise ValueError(
+            f"{checkpoint}: the model already reads {', '.join(config.finetune.attributes)}: "
+            "name new attributes with finetune.attributes=[...], or continue with `nco train ckpt_path=...`"
+        )
+    with open_dict(config):
+        config.model = OmegaConf.create({**base.config, "attributes": attributes})
+        config.finetune.checkpoint = str(checkpoint)
+        config.finetune.base_attributes = list(base.attributes)
+    return config
 
 
 def train(config: DictConfig) -> Path:

@@ -34,7 +34,7 @@ def test_evaluate_reports_cost_gap_and_feasibility(tmp_path, checkpoint):
 
 def test_bad_reference_file(tmp_path):
     (tmp_path / "bad.csv").write_text("name,cost\nx,1\n")
-    with pytest.raises(ValueError, match="not a reference CSV with columns variant,index,cost"):
+    with pytest.raises(ValueError, match="not a reference CSV"):
         read_reference(tmp_path / "bad.csv")
 
 
@@ -46,3 +46,19 @@ def test_eval_cli_prints_the_table(checkpoint):
     )
     assert result.returncode == 0, result.stderr
     assert "| VRPB | 4 |" in result.stdout and "| OVRPL | 4 |" in result.stdout and "100% |" in result.stdout
+
+
+def test_reference_from_the_results_of_nco_compare(tmp_path):
+    path = tmp_path / "results.csv"
+    path.write_text(
+        "instance,variant,solver,setting,cost,time,feasible\n"
+        "CVRP-n8-1,CVRP,pyvrp,1s,5.0,1,True\n"
+        "CVRP-n8-0,CVRP,pyvrp,1s,4.0,1,True\n"
+        "CVRP-n8-0,CVRP,ortools,1s,3.5,1,True\n"  # the best baseline counts
+        "CVRP-n8-1,CVRP,neural,greedy,1.0,1,True\n"  # the neural solver never does
+        "VRPTW-n8-0,VRPTW,ortools,1s,,1,False\n"  # nor an infeasible row
+        "VRPTW-n8-0,VRPTW,pyvrp,1s,7.0,1,True\n"
+    )
+    reference = read_reference(path)
+    assert reference["CVRP"].tolist() == [3.5, 5.0]
+    assert reference["VRPTW"].tolist() == [7.0]

@@ -95,3 +95,28 @@ def test_checkpoint_that_does_not_fit_its_config(tmp_path):
     torch.save({"config": wrong, "state_dict": module.policy.state_dict()}, tmp_path / "wrong.pt")
     with pytest.raises(ValueError, match="weights do not fit the model config"):
         load_policy(tmp_path / "wrong.pt")
+
+
+def test_finetune_from_the_cli_extends_the_model_to_the_new_attributes(tmp_path):
+    from models.features import ALL16_ATTRIBUTES
+    from models.policy import Policy
+
+    model = dict(dim=32, num_heads=4, num_layers=1, hidden=64, attributes=list(ALL16_ATTRIBUTES))
+    base = tmp_path / "base.pt"
+    torch.save({"config": {"model": model}, "state_dict": Policy(**model).state_dict()}, base)
+    run = tmp_path / "run"
+    result = run_cli("finetune", str(base), "experiment=smoke", "data.variants=all48", "finetune.mode=lora",
+                     f"run_dir={run}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "val/cost/MDOVRPMBLTW" in (run / "metrics.csv").read_text()
+    policy, config = load_policy(run / "checkpoints" / "last.ckpt")
+    assert "mixed_backhaul" in policy.attributes and "multi_depot" in policy.attributes
+    assert config["finetune"]["base_attributes"] == list(ALL16_ATTRIBUTES)
+    problem = generate(16, 8, "all48", seed=3)
+    with torch.inference_mode():
+        _, actions = policy(problem).best()
+    assert judge(problem, actions)[1].all()
+    # nothing new to learn is a one-line error
+    result = run_cli("finetune", str(base), "experiment=smoke", "finetune.attributes=[backhaul]", f"run_dir={run}")
+    assert result.returncode == 2
+    assert "the model already reads backhaul" in result.stderr and result.stderr.count("\n") == 1

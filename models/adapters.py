@@ -1,0 +1,130 @@
+"""Extending a trained policy to attributes it has never seen (efficient adapter layers).
+
+:func:`extend` keeps every trained weight and appends zero-initialised input columns for the new
+attributes' features to the projections that read them (depot and customer embeddings, decoder
+context), so the extended model starts exactly where the old one was. :func:`prepare_finetuning`
+then chooses what trains:
+
+- ``full``: every weight;
+- ``adapter``: only the new columns (every old weight frozen);
+- ``lora``: the new columns and a rank-``r`` update ``B A`` (``B`` zero-initialised) of every
+  other linear weight, old weights frozen.
+
+The frozen parts are ``torch.nn.utils.parametrize`` parametrizations of the old weights;
+:func:`merge` folds them back into a plain :class:`Policy` (what the checkpoints hold).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from models.features import CONTEXT_FEATURES, CUSTOMER_FEATURES, DEPOT_FEATURES, check_attributes, feature_columns
+from models.policy import Policy
+
+MODES = ("full", "adapter", "lora")
+
+# the weights that read the features, with the feature table of their input columns
+EXTENDED_WEIGHTS = {
+    "encoder.depot_embedding": DEPOT_FEATURES,
+    "encoder.customer_embedding": CUSTOMER_FEATURES,
+    "decoder.context_projection": CONTEXT_FEATURES,
+}
+
+
+class AdapterColumns(nn.Module):
+    """Parametrization ``weight -> weight + new columns``: the old columns stay as they are and
+    only the zero-initialised ``columns`` (at positions ``index``) train."""
+
+    def __init__(self, out_features: int, index: list[int]):
+        super().__init__()
+        self.register_buffer("index", torch.tensor(index, dtype=torch.long))
+        self.columns = nn.Parameter(torch.zeros(out_features, len(index)))
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight.index_add(1, self.index, self.columns)
+
+
+class LowRankUpdate(nn.Module):
+    """Parametrization ``weight -> weight + up @ down`` of rank ``rank`` (LoRA); ``up`` starts at
+    zero so the update starts at zero."""
+
+    def __init__(self, out_features: int, in_features: int, rank: int):
+        super().__init__()
+        self.down = nn.Parameter(torch.randn(rank, in_features) / math.sqrt(in_features))
+        self.up = nn.Parameter(torch.zeros(out_features, rank))
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight + self.up @ self.down
+
+
+def new_columns(module_name: str, old_attributes, new_attributes) -> list[int]:
+    """Input columns of ``module_name`` in a model with ``new_attributes`` that a model with
+    ``old_attributes`` does not have."""
+    table = EXTENDED_WEIGHTS[module_name]
+    old = {table[i][0] for i in feature_columns(table, old_attributes)}
+    return [position for position, i in enumerate(feature_columns(table, new_attributes)) if table[i][0] not in old]
+
+
+def extend(policy: Policy, attributes) -> Policy:
+    """A copy of ``policy`` that also reads ``attributes``; the new input columns are zero, so it
+    computes exactly what ``policy`` computes on every instance.
+
+    Raises
+    ------
+    ValueError
+        For an unknown attribute.
+    """
+    wanted = check_attributes(set(policy.attributes) | set(attributes))
+    extended = Policy(**{**policy.config, "attributes": wanted}).to(next(policy.parameters()).device)
+    state = policy.state_dict()
+    for name in EXTENDED_WEIGHTS:
+        weight = state[f"{name}.weight"]
+        added = new_columns(name, policy.attributes, wanted)
+        kept = [i for i in range(weight.shape[1] + len(added)) if i not in added]
+        widened = weight.new_zeros(weight.shape[0], weight.shape[1] + len(added))
+        widened[:, kept] = weight
+        state[f"{name}.weight"] = widened
+    extended.load_state_dict(state)
+    return extended
+
+
+def prepare_finetuning(policy: Policy, base_attributes, mode: str, rank: int = 8) -> Policy:
+    """Makes only what ``mode`` trains trainable in ``policy`` (extended from a model that read
+    ``base_attributes``); see the module docstring. Returns ``policy``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown mode or a rank below 1.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown fine-tuning mode {mode!r}: use one of {', '.join(MODES)}")
+    if mode == "full":
+        return policy
+    if mode == "lora" and rank < 1:
+        raise ValueError(f"LoRA rank {rank} is below 1: use a rank such as 8")
+    policy.requires_grad_(False)
+    for name, module in policy.named_modules():
+        if not isinstance(module, nn.Linear):
+            continue
+        if name in EXTENDED_WEIGHTS:
+            added = new_columns(name, base_attributes, policy.attributes)
+            if added:
+                parametrize.register_parametrization(module, "weight", AdapterColumns(module.out_features, added))
+        elif mode == "lora":
+            update = LowRankUpdate(module.out_features, module.in_features, rank)
+            parametrize.register_parametrization(module, "weight", update)
+    return policy
+
+
+def merge(policy: Policy) -> Policy:
+    """Folds every adapter and low-rank update into plain weights (in place); returns ``policy``
+    with every weight trainable again."""
+    for module in policy.modules():
+        if parametrize.is_parametrized(module, "weight"):
+            parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
+    return policy.requires_grad_(True)

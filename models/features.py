@@ -1,0 +1,127 @@
+"""The model's input features, each owned by the attribute that gives it meaning.
+
+A model declares the attributes it reads (``Policy(attributes=...)``) and its projections take
+only the columns of those attributes (plus the ones every variant has). Extending a model to a new
+attribute (:mod:`models.adapters`) appends that attribute's columns with zero weights.
+
+Every feature holds its neutral value 0 when its attribute is off: an unlimited route length or
+an open deadline is fed as 0, as are the flags.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from envs.env import State
+from envs.problem import Problem
+from envs.variants import BACKHAUL_MIXED, BACKHAUL_STRICT
+
+ATTRIBUTES = ("open_route", "backhaul", "mixed_backhaul", "distance_limit", "time_windows", "multi_depot")
+"""Every attribute a model can read, in the canonical order of its feature columns."""
+
+ALL16_ATTRIBUTES = ("open_route", "backhaul", "distance_limit", "time_windows")
+"""The attributes of the 16 single-depot variants without mixed backhauls."""
+
+# (feature, owning attribute or None for features every variant has), in column order
+DEPOT_FEATURES = (
+    ("x", None), ("y", None), ("depot_early", "time_windows"), ("depot_late", "time_windows"),
+    ("open_route", "open_route"), ("distance_limit", "distance_limit"), ("strict_backhaul", "backhaul"),
+    ("mixed_backhaul", "mixed_backhaul"), ("multi_depot", "multi_depot"),
+)
+CUSTOMER_FEATURES = (
+    ("x", None), ("y", None), ("linehaul", None), ("backhaul", "backhaul"),
+    ("early", "time_windows"), ("late", "time_windows"), ("service_time", "time_windows"),
+)
+CONTEXT_FEATURES = (
+    ("room_for_linehaul", None), ("room_for_backhaul", "backhaul"), ("time", "time_windows"),
+    ("length_left", "distance_limit"), ("route_has_backhaul", "backhaul"),
+    ("mixed_backhaul", "mixed_backhaul"), ("multi_depot", "multi_depot"),
+)
+
+
+def check_attributes(attributes) -> tuple[str, ...]:
+    """``attributes`` in canonical order.
+
+    Raises
+    ------
+    ValueError
+        For an unknown attribute, or mixed backhauls without backhauls.
+    """
+    unknown = [a for a in attributes if a not in ATTRIBUTES]
+    if unknown:
+        raise ValueError(f"unknown model attribute(s) {unknown}: use some of {', '.join(ATTRIBUTES)}")
+    if "mixed_backhaul" in attributes and "backhaul" not in attributes:
+        raise ValueError("the attribute mixed_backhaul reads the backhaul demands: declare backhaul too")
+    return tuple(a for a in ATTRIBUTES if a in attributes)
+
+
+def feature_columns(table, attributes) -> list[int]:
+    """Positions in ``table`` of the features that a model with ``attributes`` reads."""
+    return [i for i, (_, owner) in enumerate(table) if owner is None or owner in attributes]
+
+
+def finite_or_zero(x: torch.Tensor) -> torch.Tensor:
+    """The neutral value of an unlimited deadline or length is fed as 0."""
+    return torch.where(torch.isfinite(x), x, torch.zeros_like(x))
+
+
+def _instance_flags(problem: Problem, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    return {
+        "open_route": problem.open_route.to(dtype),
+        "strict_backhaul": (problem.backhaul == BACKHAUL_STRICT).to(dtype),
+        "mixed_backhaul": (problem.backhaul == BACKHAUL_MIXED).to(dtype),
+        "multi_depot": (problem.num_depots > 1).to(dtype),
+    }
+
+
+def node_features(problem: Problem, locs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every depot feature (B, K, 9) and customer feature (B, n, 7) of ``DEPOT_FEATURES`` and
+    ``CUSTOMER_FEATURES``; ``locs`` overrides the coordinates (augmented copies)."""
+    slots = problem.num_depot_slots
+    locs = problem.locs if locs is None else locs
+    capacity = problem.capacity[:, None]
+    early, late = problem.time_windows[..., 0], finite_or_zero(problem.time_windows[..., 1])
+    customer = torch.stack(
+        [
+            locs[:, slots:, 0],
+            locs[:, slots:, 1],
+            problem.demand_linehaul[:, slots:] / capacity,
+            problem.demand_backhaul[:, slots:] / capacity,
+            early[:, slots:],
+            late[:, slots:],
+            problem.service_time[:, slots:],
+        ],
+        dim=-1,
+    )
+    flags = _instance_flags(problem, locs.dtype)
+    instance = torch.stack(
+        [flags["open_route"], finite_or_zero(problem.distance_limit), flags["strict_backhaul"],
+         flags["mixed_backhaul"], flags["multi_depot"]],
+        dim=-1,
+    )
+    depot = torch.cat(
+        [locs[:, :slots], early[:, :slots, None], late[:, :slots, None], instance[:, None, :].expand(-1, slots, -1)],
+        dim=-1,
+    )
+    return depot, customer
+
+
+def context_features(problem: Problem, state: State) -> torch.Tensor:
+    """Every feature (B, S, 7) of ``CONTEXT_FEATURES``: room left on the route for a linehaul and
+    for a backhaul customer (the mixed-backhaul load rule), clock, length left, whether the route
+    has served a backhaul, and the instance's mixed-backhaul and multi-depot flags."""
+    capacity = problem.capacity[:, None]
+    peak = torch.maximum(state.route_max_net_pickup, state.route_net_pickup)
+    flags = _instance_flags(problem, state.time.dtype)
+    return torch.stack(
+        [
+            (capacity - state.route_linehaul - state.route_max_net_pickup) / capacity,
+            (capacity - state.route_linehaul - peak) / capacity,
+            state.time,
+            finite_or_zero(problem.distance_limit[:, None] - state.route_length),
+            state.route_has_backhaul.to(state.time.dtype),
+            flags["mixed_backhaul"][:, None].expand_as(state.time),
+            flags["multi_depot"][:, None].expand_as(state.time),
+        ],
+        dim=-1,
+    )
