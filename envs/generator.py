@@ -95,7 +95,7 @@ def generate(
         locs = torch.cat([depot_locs, customer_locs], dim=1)
         distance = torch.cdist(locs, locs)
     else:  # spare depot slots repeat depot 0, in the coordinates and in the matrix
-        locs, distance, _ = pool.sample(batch, slots + n, generator)
+        locs, distance, _, _ = pool.sample(batch, slots + n, generator)
         keep = torch.arange(slots + n).repeat(batch, 1)
         keep[:, :slots] = torch.where(depot_valid, keep[:, :slots], 0)
         locs = locs.gather(1, keep[..., None].expand(-1, -1, 2))

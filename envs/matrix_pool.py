@@ -85,7 +85,8 @@ class MatrixPool:
 
     def sample(self, num_instances: int, num_locations: int, generator: torch.Generator):
         """Locations (B, N, 2) in the unit square and travel (B, N, N) in model units of
-        ``num_instances`` draws of ``num_locations`` distinct locations, and the source of each."""
+        ``num_instances`` draws of ``num_locations`` distinct locations; the source of each draw
+        (B,) and its locations' indices in the source (B, N) say where they come from."""
         if num_locations > self.smallest:
             raise ValueError(
                 f"{num_locations} locations asked but the smallest pool instance has {self.smallest}: "
@@ -93,7 +94,7 @@ class MatrixPool:
             )
         sources = torch.randint(len(self.names), (num_instances,), generator=generator).tolist()
         clustered = (torch.rand(num_instances, generator=generator) < self.clustered_share).tolist()
-        locs, travel = [], []
+        locs, travel, chosen_locations = [], [], []
         for source, cluster in zip(sources, clustered):  # data sampling, once per batch
             coords, matrix = self.coords[source], self.matrices[source]
             noise = torch.rand(len(coords), generator=generator).numpy()
@@ -107,5 +108,6 @@ class MatrixPool:
             unit, factor = model_units(coords[chosen], matrix[np.ix_(chosen, chosen)])
             locs.append(unit)
             travel.append(matrix[np.ix_(chosen, chosen)] / factor)
+            chosen_locations.append(chosen)
         as_tensor = lambda arrays: torch.from_numpy(np.stack(arrays)).float()  # noqa: E731
-        return as_tensor(locs), as_tensor(travel), sources
+        return as_tensor(locs), as_tensor(travel), torch.tensor(sources), torch.from_numpy(np.stack(chosen_locations))

@@ -2,13 +2,15 @@
 
 :func:`extend` keeps every trained weight and appends zero-initialised input columns for the new
 attributes' features to the projections that read them (depot and customer embeddings, decoder
-context), so the extended model starts exactly where the old one was. :func:`prepare_finetuning`
-then chooses what trains:
+context); it can also make a coordinates-only model matrix-aware, adding message-passing layers
+over the travel matrices whose outputs start at zero and a zero travel bias in the decoder. Either
+way the extended model starts exactly where the old one was. :func:`prepare_finetuning` then
+chooses what trains:
 
 - ``full``: every weight;
-- ``adapter``: only the new columns (every old weight frozen);
-- ``lora``: the new columns and a rank-``r`` update ``B A`` (``B`` zero-initialised) of every
-  other linear weight, old weights frozen.
+- ``adapter``: only the new columns and new layers (every old weight frozen);
+- ``lora``: those and a rank-``r`` update ``B A`` (``B`` zero-initialised) of every other linear
+  weight, old weights frozen.
 
 The frozen parts are ``torch.nn.utils.parametrize`` parametrizations of the old weights;
 :func:`merge` folds them back into a plain :class:`Policy` (what the checkpoints hold).
@@ -69,17 +71,23 @@ def new_columns(module_name: str, old_attributes, new_attributes) -> list[int]:
     return [position for position, i in enumerate(feature_columns(table, new_attributes)) if table[i][0] not in old]
 
 
-def extend(policy: Policy, attributes) -> Policy:
-    """A copy of ``policy`` that also reads ``attributes``; the new input columns are zero, so it
-    computes exactly what ``policy`` computes on every instance.
+def extend(policy: Policy, attributes=(), neighbours: int | None = None) -> Policy:
+    """A copy of ``policy`` that also reads ``attributes`` and, with ``neighbours``, the travel
+    matrices (``neighbours`` nearest successors and predecessors per node). The new input columns
+    and the new layers' outputs are zero, so it computes exactly what ``policy`` computes.
 
     Raises
     ------
     ValueError
-        For an unknown attribute.
+        For an unknown attribute, or ``neighbours=0`` on a matrix-aware model.
     """
     wanted = check_attributes(set(policy.attributes) | set(attributes))
-    extended = Policy(**{**policy.config, "attributes": wanted}).to(next(policy.parameters()).device)
+    old_neighbours = policy.config["neighbours"]
+    neighbours = old_neighbours if neighbours is None else neighbours
+    if old_neighbours > 0 and neighbours < 1:
+        raise ValueError(f"the model reads {old_neighbours} matrix neighbours: give neighbours >= 1 to keep them")
+    config = {**policy.config, "attributes": wanted, "neighbours": neighbours}
+    extended = Policy(**config).to(next(policy.parameters()).device)
     state = policy.state_dict()
     for name in EXTENDED_WEIGHTS:
         weight = state[f"{name}.weight"]
@@ -88,13 +96,23 @@ def extend(policy: Policy, attributes) -> Policy:
         widened = weight.new_zeros(weight.shape[0], weight.shape[1] + len(added))
         widened[:, kept] = weight
         state[f"{name}.weight"] = widened
-    extended.load_state_dict(state)
+    missing, _ = extended.load_state_dict(state, strict=False)
+    assert all(name in _matrix_parameters(extended) for name in missing), missing
+    if old_neighbours == 0:
+        for layer in extended.encoder.graph_layers:
+            layer.silence()
     return extended
 
 
-def prepare_finetuning(policy: Policy, base_attributes, mode: str, rank: int = 8) -> Policy:
-    """Makes only what ``mode`` trains trainable in ``policy`` (extended from a model that read
-    ``base_attributes``); see the module docstring. Returns ``policy``.
+def _matrix_parameters(policy: Policy) -> set[str]:
+    """Names of the parameters that only a matrix-aware model has."""
+    return {name for name, _ in policy.named_parameters()
+            if name.startswith("encoder.graph_layers.") or name == "decoder.travel_weights"}
+
+
+def prepare_finetuning(policy: Policy, base: dict, mode: str, rank: int = 8) -> Policy:
+    """Makes only what ``mode`` trains trainable in ``policy``, extended from a model with the
+    config ``base``; see the module docstring. Returns ``policy``.
 
     Raises
     ------
@@ -108,14 +126,17 @@ def prepare_finetuning(policy: Policy, base_attributes, mode: str, rank: int = 8
     if mode == "lora" and rank < 1:
         raise ValueError(f"LoRA rank {rank} is below 1: use a rank such as 8")
     policy.requires_grad_(False)
+    if base["neighbours"] == 0:  # new layers train whole
+        for name, parameter in policy.named_parameters():
+            parameter.requires_grad_(name in _matrix_parameters(policy))
     for name, module in policy.named_modules():
         if not isinstance(module, nn.Linear):
             continue
         if name in EXTENDED_WEIGHTS:
-            added = new_columns(name, base_attributes, policy.attributes)
+            added = new_columns(name, base["attributes"], policy.attributes)
             if added:
                 parametrize.register_parametrization(module, "weight", AdapterColumns(module.out_features, added))
-        elif mode == "lora":
+        elif mode == "lora" and not (base["neighbours"] == 0 and name.startswith("encoder.graph_layers.")):
             update = LowRankUpdate(module.out_features, module.in_features, rank)
             parametrize.register_parametrization(module, "weight", update)
     return policy

@@ -62,3 +62,12 @@ class MatrixMessagePassing(nn.Module):
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
         """``x`` (B, N, dim) -> (B, N, dim)."""
         return x + self.conv(self.norm(x).flatten(0, 1), edge_index, edge_attr).view_as(x)
+
+    def silence(self) -> None:
+        """Zeroes what the layer adds to its input (values, edge values, skip and bias), so a
+        model that gains it starts computing exactly what it computed before."""
+        conv = self.conv
+        for linear in (conv.lin_value, conv.lin_edge, conv.lin_skip):
+            torch.nn.init.zeros_(linear.weight)
+            if linear.bias is not None:
+                torch.nn.init.zeros_(linear.bias)

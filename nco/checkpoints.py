@@ -46,7 +46,7 @@ def load_policy(path: str | Path | None = None, device: str | torch.device = "cp
     policy = Policy(**config["model"])
     if any(".parametrizations." in key for key in state):  # saved during fine-tuning: adapters apart
         finetune = config["finetune"]
-        prepare_finetuning(policy, finetune["base_attributes"], finetune["mode"], finetune["rank"])
+        prepare_finetuning(policy, finetune["base_model"], finetune["mode"], finetune["rank"])
     try:
         policy.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as error:

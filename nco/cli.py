@@ -1,6 +1,7 @@
 """The ``nco`` command line: a thin layer over the library.
 
     nco generate OUT --variants all16 --num-nodes 50 --instances 1000 --seed 1 [--vrplib]
+                 [--matrix-pool DIR --pool-split test]
     nco train experiment=smoke model.num_layers=3 trainer.max_epochs=2
     nco finetune CHECKPOINT experiment=all48_n20 finetune.mode=adapter
     nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot]
@@ -23,7 +24,13 @@ def _generate(args) -> None:
     from envs.generator import generate
     from nco.io import write_instance
 
-    problem = generate(args.instances, args.num_nodes, args.variants, seed=args.seed)
+    pool = None
+    if args.matrix_pool:
+        from nco.io import read_matrix_pool
+
+        train_pool, test_pool = read_matrix_pool(args.matrix_pool).split()
+        pool = test_pool if args.pool_split == "test" else train_pool
+    problem = generate(args.instances, args.num_nodes, args.variants, seed=args.seed, pool=pool)
     out = Path(args.out)
     if args.vrplib:
         out.mkdir(parents=True, exist_ok=True)
@@ -97,7 +104,8 @@ def _compare(args) -> None:
     instances = _compare_instances(args)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     time_limits = [float(x) for x in args.time_limits.split(",")]
-    rows = compare(instances, solvers, time_limits, args.out, args.checkpoint, args.workers, args.round, args.seed)
+    rows = compare(instances, solvers, time_limits, args.out, args.checkpoint, args.workers, args.round, args.seed,
+                   args.neural_name)
     paths = write_report(rows, instances, args.out)
     print(paths[0].read_text())
     print("written: " + ", ".join(str(p) for p in paths) + f", {args.out}/results.csv, {args.out}/solutions/")
@@ -135,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--instances", type=int, default=100)
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--vrplib", action="store_true", help="one .vrp file per instance")
+    generate.add_argument("--matrix-pool", help="folder of VRPLIB files with explicit matrices to draw "
+                          "locations and real travel from (default: uniform, Euclidean)")
+    generate.add_argument("--pool-split", choices=["train", "test"], default="test",
+                          help="which source instances of the pool (the split that training uses)")
     generate.set_defaults(run=_generate)
 
     train = commands.add_parser(
@@ -193,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--solvers", default="neural,ortools,pyvrp")
     compare.add_argument("--time-limits", default="1,5", help="seconds per instance for the baselines")
     compare.add_argument("--checkpoint", help="default: the shipped checkpoint")
+    compare.add_argument("--neural-name", default="neural",
+                         help="name of the neural solver's rows: compare several checkpoints in one --out")
     compare.add_argument("--out", default="outputs/compare")
     compare.add_argument("--workers", type=int, default=None, help="processes for the baselines (<= cores)")
     compare.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"])

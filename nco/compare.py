@@ -28,15 +28,16 @@ NEURAL_SETTINGS = {"greedy": False, "aug": True}  # multi-start greedy, without 
 
 @dataclass(frozen=True)
 class Task:
-    solver: str
+    solver: str  # the name in the results: a baseline's, or the neural solver's ``neural_name``
     setting: str  # "greedy" / "aug" for the neural solver, "<seconds>s" for the baselines
+    neural: bool = False
 
 
-def tasks_for(solvers: list[str], time_limits: list[float]) -> list[Task]:
+def tasks_for(solvers: list[str], time_limits: list[float], neural_name: str = "neural") -> list[Task]:
     tasks = []
     for solver in solvers:
         if solver == "neural":
-            tasks += [Task("neural", setting) for setting in NEURAL_SETTINGS]
+            tasks += [Task(neural_name, setting, neural=True) for setting in NEURAL_SETTINGS]
         else:
             from nco.baselines import get_solver
 
@@ -83,13 +84,17 @@ def compare(
     workers: int | None = None,
     rounding: str = "none",
     seed: int = 1,
+    neural_name: str = "neural",
 ) -> list[dict]:
-    """Runs every (instance, solver, setting) not yet in ``out/results.csv``; returns all rows."""
+    """Runs every (instance, solver, setting) not yet in ``out/results.csv``; returns all rows.
+
+    The neural solver's rows are named ``neural_name``, so runs of several checkpoints can share
+    one folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.csv"
     done = {(r["instance"], r["solver"], r["setting"]) for r in read_results(results_path)}
-    tasks = tasks_for(solvers, time_limits)
+    tasks = tasks_for(solvers, time_limits, neural_name)
     todo = [(i, t) for i in instances for t in tasks if (i.name, t.solver, t.setting) not in done]
     new_file = not results_path.is_file()
     with open(results_path, "a", newline="") as handle, tqdm(total=len(todo), desc="comparing", unit="run") as bar:
@@ -102,7 +107,7 @@ def compare(
             handle.flush()
             bar.update()
 
-        neural = [(i, t) for i, t in todo if t.solver == "neural"]
+        neural = [(i, t) for i, t in todo if t.neural]
         if neural:
             from nco.checkpoints import load_policy
             from nco.solve import solve_instance
@@ -113,7 +118,7 @@ def compare(
                 routes = solve_instance(policy, instance, augment=NEURAL_SETTINGS[task.setting],
                                         generator=torch.Generator().manual_seed(seed))
                 write(_record(out, instance, task, routes, time.perf_counter() - began, rounding))
-        classical = [(i, t) for i, t in todo if t.solver != "neural"]
+        classical = [(i, t) for i, t in todo if not t.neural]
         if classical:
             workers = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
             with ProcessPoolExecutor(workers) as pool:

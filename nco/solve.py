@@ -23,23 +23,16 @@ from tqdm import tqdm
 from envs.check import check_solution
 from envs.env import actions_to_routes
 from envs.instance import Instance
+from envs.matrix_pool import model_units
 from envs.problem import Problem
 from models.policy import Policy, dihedral_augment
 from nco.io import INSTANCE_SUFFIXES, InstanceFileError, read_instances, read_solution, write_solution
 
 
 def rescale(instance: Instance) -> Instance:
-    """The instance in model units: coordinates in the unit square, travel scaled alike."""
-    coords = instance.coords
-    low = coords.min(0)
-    extent = float((coords.max(0) - low).max()) or 1.0
-    unit = (coords - low) / extent
-    travel = extent
-    if instance.distance_matrix is not None:
-        euclidean = np.sqrt(((unit[:, None] - unit[None]) ** 2).sum(-1)).mean()
-        matrix_mean = instance.distance_matrix.mean()
-        travel = matrix_mean / euclidean if euclidean > 0 else matrix_mean
-        travel = float(travel) or 1.0
+    """The instance in model units (:func:`envs.matrix_pool.model_units`): coordinates in the
+    unit square, travel, windows, service times and the length limit scaled alike."""
+    unit, travel = model_units(instance.coords, instance.distance_matrix)
 
     def scaled(matrix):
         return None if matrix is None else matrix / travel

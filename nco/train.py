@@ -43,14 +43,20 @@ class PolicyModule(L.LightningModule):
 
             finetune = config["finetune"]
             base, _ = load_policy(finetune["checkpoint"])
-            policy = extend(base, config["model"]["attributes"])
-            self.policy = prepare_finetuning(policy, finetune["base_attributes"], finetune["mode"], finetune["rank"])
+            policy = extend(base, config["model"]["attributes"], config["model"]["neighbours"])
+            self.policy = prepare_finetuning(policy, finetune["base_model"], finetune["mode"], finetune["rank"])
         else:
             self.policy = Policy(**config["model"])
         self.variants = resolve_variants(config["data"]["variants"])
         self.register_buffer("cost_mean", torch.zeros(len(ALL48)))
         self.register_buffer("cost_seen", torch.zeros(len(ALL48), dtype=torch.bool))
         self.validation_costs: dict[str, list[torch.Tensor]] = {}
+        # real travel matrices: train on the training sources, validate on the held-out ones
+        self.train_pool = self.validation_pool = None
+        if config["data"].get("matrix_pool"):
+            from nco.io import read_matrix_pool
+
+            self.train_pool, self.validation_pool = read_matrix_pool(config["data"]["matrix_pool"]).split()
 
     # ------------------------------------------------------------------ data
     def train_dataloader(self) -> DataLoader:
@@ -62,7 +68,8 @@ class PolicyModule(L.LightningModule):
     def _training_batch(self, batch_index: int) -> Problem:
         data = self.config["data"]
         seed = hash((self.config["seed"], self.current_epoch, int(batch_index), self.global_rank)) % 2**62
-        return generate(data["batch_size"], data["num_nodes"], self.variants, seed=seed, device=self.device)
+        return generate(data["batch_size"], data["num_nodes"], self.variants, seed=seed, device=self.device,
+                        pool=self.train_pool)
 
     def validation_problem(self, variant_position: int) -> Problem:
         """The fixed validation set of one variant (the same in every epoch and run)."""
@@ -70,7 +77,7 @@ class PolicyModule(L.LightningModule):
         variant = self.variants[variant_position]
         return generate(
             data["val_instances_per_variant"], data["num_nodes"], [variant],
-            seed=data["val_seed"] + variant.index, device=self.device,
+            seed=data["val_seed"] + variant.index, device=self.device, pool=self.validation_pool,
         )
 
     # ------------------------------------------------------------------ steps
@@ -151,12 +158,14 @@ def compose_config(overrides: list[str]) -> DictConfig:
 
 def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     """The training config for fine-tuning ``checkpoint``: its model, extended to the attributes
-    in ``finetune.attributes``, and the rest from ``overrides`` as in :func:`compose_config`.
+    in ``finetune.attributes`` (and made matrix-aware with ``finetune.neighbours``), and the rest
+    from ``overrides`` as in :func:`compose_config`. With nothing new, ``finetune.mode=full``
+    continues training every weight (on new data, e.g. ``data.matrix_pool``).
 
     Raises
     ------
     ValueError
-        For an unreadable checkpoint, a bad override, or no new attribute to learn.
+        For an unreadable checkpoint, a bad override, or adapters with nothing new to learn.
     """
     from models.features import check_attributes
     from nco.checkpoints import load_policy
@@ -164,15 +173,19 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     config = compose_config(overrides)
     base, _ = load_policy(checkpoint)
     attributes = list(check_attributes([*base.attributes, *config.finetune.attributes]))
-    if len(attributes) == len(base.attributes):
+    neighbours = base.config["neighbours"] if config.finetune.neighbours is None else config.finetune.neighbours
+    nothing_new = len(attributes) == len(base.attributes) and (neighbours > 0) == (base.config["neighbours"] > 0)
+    if nothing_new and config.finetune.mode != "full":
         raise ValueError(
-            f"{checkpoint}: the model already reads {', '.join(config.finetune.attributes)}: "
-            "name new attributes with finetune.attributes=[...], or continue with `nco train ckpt_path=...`"
+            f"{checkpoint}: the model already reads {', '.join(config.finetune.attributes) or 'what is asked'}, "
+            f"so {config.finetune.mode} fine-tuning has nothing to train: name new attributes with "
+            "finetune.attributes=[...] or matrix neighbours with finetune.neighbours=16, or use finetune.mode=full "
+            "to fine-tune every weight on new data"
         )
     with open_dict(config):
-        config.model = OmegaConf.create({**base.config, "attributes": attributes})
+        config.model = OmegaConf.create({**base.config, "attributes": attributes, "neighbours": neighbours})
         config.finetune.checkpoint = str(checkpoint)
-        config.finetune.base_attributes = list(base.attributes)
+        config.finetune.base_model = OmegaConf.create(base.config)
     return config
 
 

@@ -1,7 +1,10 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+
+from envs.matrix_pool import MatrixPool
 
 FIXTURES = Path(__file__).resolve().parents[1] / "nco" / "data"
 
@@ -26,3 +29,14 @@ def checkpoint(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("checkpoint") / "tiny.pt"
     torch.save({"config": {"model": model}, "state_dict": Policy(**model).state_dict()}, path)
     return path
+
+
+def asymmetric_pool(num_sources: int = 4, size: int = 30, seed: int = 0) -> MatrixPool:
+    """Road-like sources: Euclidean distance times a random factor per arc (asymmetric)."""
+    rng = np.random.default_rng(seed)
+    coords = [rng.uniform(0, 1000, (size, 2)) for _ in range(num_sources)]
+    matrices = []
+    for points in coords:
+        euclidean = np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1))
+        matrices.append(np.round(euclidean * rng.uniform(1.0, 1.6, (size, size))))
+    return MatrixPool([f"source-{i}" for i in range(num_sources)], coords, matrices)

@@ -24,7 +24,7 @@ def decode(policy, problem):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_extended_model_computes_exactly_what_the_old_one_did(old_policy, mode):
-    extended = prepare_finetuning(extend(old_policy, NEW), old_policy.attributes, mode).eval()
+    extended = prepare_finetuning(extend(old_policy, NEW), old_policy.config, mode).eval()
     assert extended.attributes == ATTRIBUTES
     for variants in ("all16", "all48"):  # the new columns are zero: even new variants decode alike
         problem = generate(16, 9, variants, seed=1)
@@ -72,7 +72,7 @@ def train_one_step(policy, problem):
 
 
 def test_adapter_mode_trains_only_the_new_columns(old_policy):
-    policy = prepare_finetuning(extend(old_policy, NEW), old_policy.attributes, "adapter")
+    policy = prepare_finetuning(extend(old_policy, NEW), old_policy.config, "adapter")
     trainable = train_one_step(policy, generate(8, 9, "all48", seed=4))
     assert sum(p.numel() for p in trainable) == 32 * (2 + 2)  # two depot and two context columns
     merged = merge(policy)
@@ -90,7 +90,7 @@ def test_adapter_mode_trains_only_the_new_columns(old_policy):
 
 
 def test_lora_mode_trains_low_rank_updates_and_keeps_the_old_weights(old_policy):
-    policy = prepare_finetuning(extend(old_policy, NEW), old_policy.attributes, "lora", rank=2)
+    policy = prepare_finetuning(extend(old_policy, NEW), old_policy.config, "lora", rank=2)
     updated = [m for n, m in policy.named_modules() if isinstance(m, torch.nn.Linear) and n not in EXTENDED_WEIGHTS]
     originals = [m.parametrizations.weight.original for m in updated]
     before = [p.detach().clone() for p in originals]
@@ -104,10 +104,34 @@ def test_lora_mode_trains_low_rank_updates_and_keeps_the_old_weights(old_policy)
 
 def test_bad_modes_and_attributes(old_policy):
     with pytest.raises(ValueError, match="unknown fine-tuning mode 'all': use one of full, adapter, lora"):
-        prepare_finetuning(extend(old_policy, NEW), old_policy.attributes, "all")
+        prepare_finetuning(extend(old_policy, NEW), old_policy.config, "all")
     with pytest.raises(ValueError, match="LoRA rank 0 is below 1"):
-        prepare_finetuning(extend(old_policy, NEW), old_policy.attributes, "lora", rank=0)
+        prepare_finetuning(extend(old_policy, NEW), old_policy.config, "lora", rank=0)
     with pytest.raises(ValueError, match="unknown model attribute"):
         extend(old_policy, ["capacity_2"])
     with pytest.raises(ValueError, match="mixed_backhaul reads the backhaul demands: declare backhaul too"):
         check_attributes(["mixed_backhaul"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_making_a_model_matrix_aware_starts_where_it_was(old_policy, mode):
+    from tests.conftest import asymmetric_pool
+
+    extended = prepare_finetuning(extend(old_policy, neighbours=6), old_policy.config, mode).eval()
+    assert extended.config["neighbours"] == 6 and len(extended.encoder.graph_layers) == 2
+    for problem in (generate(8, 9, "all16", seed=1), generate(8, 9, "all16", seed=1, pool=asymmetric_pool())):
+        for before, after in zip(decode(old_policy, problem), decode(extended, problem)):
+            torch.testing.assert_close(after.log_likelihood, before.log_likelihood, rtol=0, atol=1e-6)
+    trainable = {name for name, p in extended.named_parameters() if p.requires_grad}
+    matrix = {name for name in trainable if "graph_layers" in name or "travel_weights" in name}
+    assert matrix == {name for name, _ in extended.named_parameters()
+                      if "graph_layers" in name or "travel_weights" in name}
+    if mode == "adapter":
+        assert trainable == matrix  # no new attribute: only the new layers train
+
+
+def test_a_matrix_aware_model_keeps_its_neighbours(old_policy):
+    aware = extend(old_policy, neighbours=6)
+    with pytest.raises(ValueError, match="reads 6 matrix neighbours: give neighbours >= 1"):
+        extend(aware, neighbours=0)
+    assert extend(aware, NEW).config["neighbours"] == 6

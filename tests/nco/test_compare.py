@@ -36,6 +36,12 @@ def test_compare_writes_every_file_and_resumes(tmp_path, checkpoint):
     assert again.returncode == 0
     with open(tmp_path / "results.csv") as handle:
         assert len(list(csv.DictReader(handle))) == len(rows)
+    # a second checkpoint under its own name joins the same table
+    other = run_compare(*args[:-4], "--solvers", "neural", "--neural-name", "other", "--out", tmp_path)
+    assert other.returncode == 0, other.stderr[-2000:]
+    with open(tmp_path / "results.csv") as handle:
+        named = [r for r in csv.DictReader(handle) if r["solver"] == "other"]
+    assert len(named) == 2 * 2 * 2 and "| CVRP | other | aug |" in (tmp_path / "summary.md").read_text()
 
 
 def test_summary_gaps_are_to_the_best_run_of_each_instance():

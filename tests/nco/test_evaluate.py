@@ -55,7 +55,7 @@ def test_reference_from_the_results_of_nco_compare(tmp_path):
         "CVRP-n8-1,CVRP,pyvrp,1s,5.0,1,True\n"
         "CVRP-n8-0,CVRP,pyvrp,1s,4.0,1,True\n"
         "CVRP-n8-0,CVRP,ortools,1s,3.5,1,True\n"  # the best baseline counts
-        "CVRP-n8-1,CVRP,neural,greedy,1.0,1,True\n"  # the neural solver never does
+        "CVRP-n8-1,CVRP,matrix-model,greedy,1.0,1,True\n"  # a neural solver never does
         "VRPTW-n8-0,VRPTW,ortools,1s,,1,False\n"  # nor an infeasible row
         "VRPTW-n8-0,VRPTW,pyvrp,1s,7.0,1,True\n"
     )

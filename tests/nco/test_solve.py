@@ -121,3 +121,24 @@ def test_unreadable_checkpoint(tmp_path, fixtures):
     result = run_solve(fixtures / "p01.vrp", "--checkpoint", tmp_path / "broken.pt")
     assert result.returncode == 2
     assert "broken.pt: not a readable checkpoint" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_solves_a_real_ortec_file_with_a_matrix_aware_model(tmp_path, fixtures):
+    import torch
+
+    from models.policy import Policy
+
+    torch.manual_seed(0)
+    policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64, neighbours=8)
+    matrix_aware = tmp_path / "matrix.pt"
+    torch.save({"config": {"model": policy.config}, "state_dict": policy.state_dict()}, matrix_aware)
+    source = fixtures / "ORTEC-VRPTW-ASYM-31c42adc-d1-n206-k12.txt"
+    out = tmp_path / "out"
+    result = run_solve(source, "--checkpoint", matrix_aware, "--out", out, "--no-augment")
+    assert result.returncode == 0, result.stderr
+    routes, cost = read_solution(out / f"{source.stem}.sol")
+    instance = read_instance(source)
+    assert instance.distance_matrix is not None and instance.variant.name == "VRPTW"
+    check = check_solution(instance, routes)  # judged on the real integer travel-time matrix
+    assert check.feasible and check.cost == pytest.approx(cost, rel=1e-9)
+    assert sorted(c for route in routes for c in route) == list(range(1, 207))

@@ -101,9 +101,9 @@ def test_finetune_from_the_cli_extends_the_model_to_the_new_attributes(tmp_path)
     from models.features import ALL16_ATTRIBUTES
     from models.policy import Policy
 
-    model = dict(dim=32, num_heads=4, num_layers=1, hidden=64, attributes=list(ALL16_ATTRIBUTES))
+    policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64, attributes=ALL16_ATTRIBUTES)
     base = tmp_path / "base.pt"
-    torch.save({"config": {"model": model}, "state_dict": Policy(**model).state_dict()}, base)
+    torch.save({"config": {"model": policy.config}, "state_dict": policy.state_dict()}, base)
     run = tmp_path / "run"
     result = run_cli("finetune", str(base), "experiment=smoke", "data.variants=all48", "finetune.mode=lora",
                      f"run_dir={run}")
@@ -111,12 +111,32 @@ def test_finetune_from_the_cli_extends_the_model_to_the_new_attributes(tmp_path)
     assert "val/cost/MDOVRPMBLTW" in (run / "metrics.csv").read_text()
     policy, config = load_policy(run / "checkpoints" / "last.ckpt")
     assert "mixed_backhaul" in policy.attributes and "multi_depot" in policy.attributes
-    assert config["finetune"]["base_attributes"] == list(ALL16_ATTRIBUTES)
+    assert config["finetune"]["base_model"]["attributes"] == list(ALL16_ATTRIBUTES)
     problem = generate(16, 8, "all48", seed=3)
     with torch.inference_mode():
         _, actions = policy(problem).best()
     assert judge(problem, actions)[1].all()
-    # nothing new to learn is a one-line error
+    # adapters with nothing new to learn are a one-line error
     result = run_cli("finetune", str(base), "experiment=smoke", "finetune.attributes=[backhaul]", f"run_dir={run}")
     assert result.returncode == 2
-    assert "the model already reads backhaul" in result.stderr and result.stderr.count("\n") == 1
+    assert "already reads backhaul, so adapter fine-tuning has nothing" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_finetune_on_real_matrices_makes_the_model_matrix_aware(tmp_path, fixtures):
+    from models.policy import Policy
+
+    policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64)
+    base = tmp_path / "base.pt"
+    torch.save({"config": {"model": policy.config}, "state_dict": policy.state_dict()}, base)
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    for name in ("a", "b"):  # two sources: one trains, one validates
+        (pool / f"{name}.txt").write_text((fixtures / "ORTEC-VRPTW-ASYM-31c42adc-d1-n206-k12.txt").read_text())
+    run = tmp_path / "run"
+    result = run_cli("finetune", str(base), "experiment=smoke", "finetune.attributes=[]", "finetune.neighbours=4",
+                     f"data.matrix_pool={pool}", f"run_dir={run}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    tuned, config = load_policy(run / "checkpoints" / "last.ckpt")
+    assert tuned.config["neighbours"] == 4 and config["data"]["matrix_pool"] == str(pool)
+    assert tuned.decoder.travel_weights.abs().sum() > 0  # it learned to use the travel
