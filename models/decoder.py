@@ -28,7 +28,7 @@ class DecoderCache:
     graph: torch.Tensor  # (B, 1, D) projected graph context
     glimpse_keys: torch.Tensor  # (B, H, N, D / H)
     glimpse_values: torch.Tensor  # (B, H, N, D / H)
-    pointer_keys: torch.Tensor  # (B, N, D)
+    pointer_keys: torch.Tensor  # (B, N, D) pointer keys, with the glimpse's output projection folded in
 
 
 class Decoder(nn.Module):
@@ -60,7 +60,9 @@ class Decoder(nn.Module):
             graph=self.graph_projection(graph),
             glimpse_keys=split_heads(glimpse_keys, self.num_heads),
             glimpse_values=split_heads(glimpse_values, self.num_heads),
-            pointer_keys=pointer_keys,
+            # logits = (g W^T) K^T = g (K W)^T: the glimpse's output projection W moves from every
+            # rollout and step to the keys, once per instance
+            pointer_keys=pointer_keys @ self.glimpse_out.weight,
         )
 
     def forward(
@@ -91,8 +93,7 @@ class Decoder(nn.Module):
             cache.glimpse_values,
             attn_mask=mask[:, None],
         )
-        glimpse = self.glimpse_out(merge_heads(glimpse))  # (B, S, D)
-        logits = torch.bmm(glimpse, cache.pointer_keys.transpose(1, 2)) / math.sqrt(dim)
+        logits = torch.bmm(merge_heads(glimpse), cache.pointer_keys.transpose(1, 2)) / math.sqrt(dim)
         logits = self.tanh_clip * torch.tanh(logits)
         if self.travel_weights is not None:
             logits = logits + travel @ self.travel_weights

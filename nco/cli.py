@@ -20,17 +20,21 @@ from pathlib import Path
 EXIT_BAD_INPUT = 2
 
 
+def _pool(args):
+    """The requested part of ``--matrix-pool`` (None: uniform Euclidean instances)."""
+    if not args.matrix_pool:
+        return None
+    from nco.io import read_matrix_pool
+
+    train_pool, test_pool = read_matrix_pool(args.matrix_pool).split()
+    return test_pool if args.pool_split == "test" else train_pool
+
+
 def _generate(args) -> None:
     from envs.generator import generate
     from nco.io import write_instance
 
-    pool = None
-    if args.matrix_pool:
-        from nco.io import read_matrix_pool
-
-        train_pool, test_pool = read_matrix_pool(args.matrix_pool).split()
-        pool = test_pool if args.pool_split == "test" else train_pool
-    problem = generate(args.instances, args.num_nodes, args.variants, seed=args.seed, pool=pool)
+    problem = generate(args.instances, args.num_nodes, args.variants, seed=args.seed, pool=_pool(args))
     out = Path(args.out)
     if args.vrplib:
         out.mkdir(parents=True, exist_ok=True)
@@ -119,9 +123,9 @@ def _compare_instances(args) -> list:
 
     if args.paths:
         return [instance for path in expand_paths(args.paths) for instance in read_instances(path)]
-    instances = []
+    instances, pool = [], _pool(args)
     for variant in resolve_variants(args.variants):
-        problem = generate(args.instances, args.num_nodes, [variant], seed=args.seed + variant.index)
+        problem = generate(args.instances, args.num_nodes, [variant], seed=args.seed + variant.index, pool=pool)
         instances += [problem.instance(i, f"{variant.name}-n{args.num_nodes}-{i}") for i in range(args.instances)]
     return instances
 
@@ -130,6 +134,13 @@ def _demo(args) -> None:
     from nco.demo import run_demo
 
     run_demo(args.out)
+
+
+def _add_pool_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--matrix-pool", help="folder of VRPLIB files with explicit matrices to draw "
+                        "locations and real travel from (default: uniform, Euclidean)")
+    parser.add_argument("--pool-split", choices=["train", "test"], default="test",
+                        help="which source instances of the pool (the split that training uses)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,10 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--instances", type=int, default=100)
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--vrplib", action="store_true", help="one .vrp file per instance")
-    generate.add_argument("--matrix-pool", help="folder of VRPLIB files with explicit matrices to draw "
-                          "locations and real travel from (default: uniform, Euclidean)")
-    generate.add_argument("--pool-split", choices=["train", "test"], default="test",
-                          help="which source instances of the pool (the split that training uses)")
+    _add_pool_arguments(generate)
     generate.set_defaults(run=_generate)
 
     train = commands.add_parser(
@@ -209,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="name of the neural solver's rows: compare several checkpoints in one --out")
     compare.add_argument("--out", default="outputs/compare")
     compare.add_argument("--workers", type=int, default=None, help="processes for the baselines (<= cores)")
+    _add_pool_arguments(compare)
     compare.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"])
     compare.set_defaults(run=_compare)
 

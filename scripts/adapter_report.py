@@ -22,6 +22,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import ScalarFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
@@ -86,13 +87,18 @@ def main() -> None:
 
     figure, axes = plt.subplots(1, len(GROUPS), figsize=(4.2 * len(GROUPS), 3.8), sharex=True)
     for axis, group in zip(axes, GROUPS):
-        for label, (instances, means, _) in curves.items():
-            axis.plot(instances, [m[group] for m in means], marker=".", label=label)
+        for label, (instances, means, run_config) in curves.items():
+            values = [m[group] for m in means]
+            if trainable_parameters(run_config) != "all":  # an extended model starts as the base model
+                instances, values = [0, *instances], [zero_shot_means[group], *values]
+            axis.plot(instances, values, marker=".", label=label)
         axis.axhline(zero_shot_means[group], color="0.4", ls="--", label="base model, zero-shot")
         axis.set_title(f"{group} variants")
         axis.set_xlabel("training instances")
         axis.set_ylabel("validation gap to PyVRP (%)")
         axis.set_yscale("log")
+        axis.yaxis.set_major_formatter(ScalarFormatter())
+        axis.yaxis.set_minor_formatter(ScalarFormatter())
         axis.grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=8)
     figure.tight_layout()

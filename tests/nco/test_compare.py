@@ -60,3 +60,18 @@ def test_summary_gaps_are_to_the_best_run_of_each_instance():
 def test_unknown_solver_is_one_line(tmp_path):
     result = run_compare("--solvers", "neural,lkh", "--instances", "1", "--out", tmp_path)
     assert result.returncode == 2 and "unknown solver 'lkh'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_generated_comparison_instances_can_come_from_the_held_out_real_matrices(tmp_path, fixtures):
+    from argparse import Namespace
+
+    from nco.cli import _compare_instances
+
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.txt").write_text((fixtures / "ORTEC-VRPTW-ASYM-31c42adc-d1-n206-k12.txt").read_text())
+    args = Namespace(paths=[], variants="CVRP,VRPTW", instances=2, num_nodes=10, seed=0,
+                     matrix_pool=str(tmp_path), pool_split="test")
+    instances = _compare_instances(args)
+    assert [i.variant.name for i in instances] == ["CVRP", "CVRP", "VRPTW", "VRPTW"]
+    assert all(i.distance_matrix is not None for i in instances)
+    assert any((i.distance_matrix != i.distance_matrix.T).any() for i in instances)
