@@ -14,7 +14,7 @@ import torch
 
 from envs.env import State
 from envs.problem import Problem
-from envs.variants import BACKHAUL_MIXED, BACKHAUL_STRICT
+from envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant
 
 ATTRIBUTES = ("open_route", "backhaul", "mixed_backhaul", "distance_limit", "time_windows", "multi_depot")
 """Every attribute a model can read, in the canonical order of its feature columns."""
@@ -53,6 +53,19 @@ def check_attributes(attributes) -> tuple[str, ...]:
     if "mixed_backhaul" in attributes and "backhaul" not in attributes:
         raise ValueError("the attribute mixed_backhaul reads the backhaul demands: declare backhaul too")
     return tuple(a for a in ATTRIBUTES if a in attributes)
+
+
+def attributes_of(variant: Variant) -> set[str]:
+    """The attributes a variant switches on."""
+    flags = {
+        "open_route": variant.open_route,
+        "backhaul": variant.backhaul != BACKHAUL_NONE,
+        "mixed_backhaul": variant.backhaul == BACKHAUL_MIXED,
+        "distance_limit": variant.distance_limit,
+        "time_windows": variant.time_windows,
+        "multi_depot": variant.multi_depot,
+    }
+    return {attribute for attribute, on in flags.items() if on}
 
 
 def feature_columns(table, attributes) -> list[int]:

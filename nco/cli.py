@@ -93,6 +93,11 @@ def _solve(args) -> None:
     options = SolveOptions(args.checkpoint, args.out, args.round, args.augment, args.samples, args.plot)
     results = solve_files(paths, options, args.workers)
     print(format_results(results))
+    unread = sorted({attribute for r in results for attribute in r.unread})
+    if unread:
+        print(f"nco solve: note: the model does not read {', '.join(unread)} (it decodes such instances "
+              "feasibly but was not trained on them): nco/checkpoints/all48-n20.pt reads every attribute",
+              file=sys.stderr)
     failures = [r.error for r in results if r.error]
     for error in failures:
         print(f"nco solve: error: {error}", file=sys.stderr)

@@ -25,6 +25,7 @@ from envs.env import actions_to_routes
 from envs.instance import Instance
 from envs.matrix_pool import model_units
 from envs.problem import Problem
+from models.features import attributes_of
 from models.policy import Policy, dihedral_augment
 from nco.io import INSTANCE_SUFFIXES, InstanceFileError, read_instances, read_solution, write_solution
 
@@ -88,6 +89,7 @@ class SolveResult:
     seconds: float = 0.0
     bks: float | None = None
     error: str | None = None
+    unread: tuple[str, ...] = ()  # attributes of the instance that the model does not read
 
     @property
     def gap(self) -> float | None:
@@ -167,8 +169,9 @@ def solve_file(path: Path, options: SolveOptions) -> list[SolveResult]:
         seconds = time.perf_counter() - began
         check = check_solution(instance, routes, options.rounding)
         bks = best_known(path, instance.name) if len(instances) == 1 else None
+        unread = tuple(sorted(attributes_of(instance.variant) - set(policy.attributes)))
         result = SolveResult(instance.name, instance.variant.name, instance.num_customers, check.cost,
-                             check.feasible, seconds, bks)
+                             check.feasible, seconds, bks, unread=unread)
         if not check.feasible:
             result.error = f"{path}: {instance.name}: solution infeasible: {check.violations[0]}"
         if options.out:

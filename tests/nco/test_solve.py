@@ -142,3 +142,18 @@ def test_cli_solves_a_real_ortec_file_with_a_matrix_aware_model(tmp_path, fixtur
     check = check_solution(instance, routes)  # judged on the real integer travel-time matrix
     assert check.feasible and check.cost == pytest.approx(cost, rel=1e-9)
     assert sorted(c for route in routes for c in route) == list(range(1, 207))
+
+
+def test_solving_a_variant_the_model_does_not_read_says_so(tmp_path, fixtures):
+    import torch
+
+    from models.features import ALL16_ATTRIBUTES
+    from models.policy import Policy
+
+    policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64, attributes=ALL16_ATTRIBUTES)
+    path = tmp_path / "all16.pt"
+    torch.save({"config": {"model": policy.config}, "state_dict": policy.state_dict()}, path)
+    result = run_solve(fixtures / "p01.vrp", fixtures / "C101.txt", "--checkpoint", path, "--no-augment")
+    assert result.returncode == 0, result.stderr
+    assert "note: the model does not read multi_depot (it decodes" in result.stderr
+    assert "time_windows" not in result.stderr.split("note:")[1].split("(")[0]
