@@ -65,8 +65,11 @@ def select(
         drop_sorted = cumulative - sorted_logits.softmax(-1) > top_p  # keep the first past top_p
         drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
-    probs = logits.softmax(-1).flatten(0, -2)
-    return torch.multinomial(probs, 1, generator=generator).view(log_probs.shape[:-1])
+    # inverse-CDF sampling: one uniform per rollout (torch.multinomial draws one per action);
+    # a point in (0, total] never lands on an action of probability 0
+    cumulative = logits.softmax(-1).cumsum(-1)
+    uniform = 1 - torch.rand(cumulative.shape[:-1] + (1,), generator=generator, device=cumulative.device)
+    return (cumulative < uniform * cumulative[..., -1:]).sum(-1)
 
 
 class Policy(nn.Module):

@@ -85,3 +85,12 @@ def test_top_k_keeps_only_the_k_best():
     log_probs = torch.log_softmax(torch.tensor([[[0.0, 1.0, 2.0, 3.0]]]), -1)
     picks = {int(select(log_probs, "sampling", top_k=2, generator=torch.Generator().manual_seed(i))) for i in range(50)}
     assert picks <= {2, 3}
+
+
+def test_sampling_follows_the_probabilities_and_never_picks_a_masked_action():
+    logits = torch.tensor([-torch.inf, 0.0, 1.0, -torch.inf, 2.0, -torch.inf])
+    log_probs = torch.log_softmax(logits, -1).expand(40000, 1, 6)
+    picks = select(log_probs, "sampling", generator=torch.Generator().manual_seed(0))
+    share = torch.bincount(picks.flatten(), minlength=6) / picks.numel()
+    assert share[[0, 3, 5]].sum() == 0
+    torch.testing.assert_close(share, log_probs[0, 0].exp(), atol=0.01, rtol=0)
