@@ -83,7 +83,9 @@ class MatrixPool:
 
         return subset(train), subset(test)
 
-    def sample(self, num_instances: int, num_locations: int, generator: torch.Generator):
+    def sample(
+        self, num_instances: int, num_locations: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Locations (B, N, 2) in the unit square and travel (B, N, N) in model units of
         ``num_instances`` draws of ``num_locations`` distinct locations; the source of each draw
         (B,) and its locations' indices in the source (B, N) say where they come from."""
