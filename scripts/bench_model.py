@@ -3,7 +3,7 @@
 Random weights, 6 layers, d = 128, 8 heads (the anchor's size), mixed all16 batches. Each row is
 measured in a fresh process (so its peak RSS is its own); times are medians over repeats.
 
-    python scripts/bench_model.py [--repeats 5] [--threads 2] [--rows greedy50,train50]
+    python scripts/bench_model.py [--repeats 5] [--threads 2] [--rows greedy50,train50,train50x2]
 """
 
 from __future__ import annotations
@@ -19,12 +19,15 @@ import time
 import torch
 
 ROWS = {
-    # name: (kind, n, batch, augment, anchor text, anchor ms per decode step or s per train step)
-    "greedy50": ("greedy", 50, 64, False, "45 inst/s, 14.3 ms/step", 14.3),
-    "greedy100": ("greedy", 100, 32, False, "8.5 inst/s, 19.0 ms/step", 19.0),
-    "aug50": ("greedy", 50, 16, True, "5.8 inst/s, 27.9 ms/step", 27.9),
-    "train50": ("train", 50, 64, False, "2.71 s/step, 23.6 inst/s, 2.2 GB", 2.71),
-    "train100": ("train", 100, 32, False, "6.03 s/step, 5.3 inst/s, 4.3 GB", 6.03),
+    # name: (kind, n, batch, augment, anchor text, anchor ms per decode step or s per train step,
+    #        micro-batches: a training step's gradient accumulated over this many equal parts)
+    "greedy50": ("greedy", 50, 64, False, "45 inst/s, 14.3 ms/step", 14.3, 1),
+    "greedy100": ("greedy", 100, 32, False, "8.5 inst/s, 19.0 ms/step", 19.0, 1),
+    "aug50": ("greedy", 50, 16, True, "5.8 inst/s, 27.9 ms/step", 27.9, 1),
+    "train50": ("train", 50, 64, False, "2.71 s/step, 23.6 inst/s, 2.2 GB", 2.71, 1),
+    "train100": ("train", 100, 32, False, "6.03 s/step, 5.3 inst/s, 4.3 GB", 6.03, 1),
+    "train50x2": ("train", 50, 64, False, "2.71 s/step, 23.6 inst/s, 2.2 GB", 2.71, 2),
+    "train100x2": ("train", 100, 32, False, "6.03 s/step, 5.3 inst/s, 4.3 GB", 6.03, 2),
 }
 
 
@@ -33,7 +36,7 @@ def measure(name: str, repeats: int, threads: int) -> dict:
     from models.policy import Policy
 
     torch.set_num_threads(threads)
-    kind, n, batch, augment, _, _ = ROWS[name]
+    kind, n, batch, augment, _, _, parts = ROWS[name]
     torch.manual_seed(0)
     policy = Policy(dim=128, num_heads=8, num_layers=6, hidden=512)
     optimizer = torch.optim.Adam(policy.parameters(), lr=1e-4)
@@ -44,12 +47,13 @@ def measure(name: str, repeats: int, threads: int) -> dict:
         if kind == "greedy":
             with torch.inference_mode():
                 rollouts = policy(problem, strategy="greedy", multi_start=True, augment=augment)
-        else:
-            rollouts = policy(problem, strategy="sampling", multi_start=True)
-            advantage = rollouts.cost - rollouts.cost.mean(1, keepdim=True)
-            loss = (advantage * rollouts.log_likelihood).mean()
+        else:  # what Lightning does with trainer.accumulate_grad_batches=parts
             optimizer.zero_grad()
-            loss.backward()
+            size = batch // parts
+            for part in range(parts):
+                rollouts = policy(problem[slice(part * size, (part + 1) * size)], strategy="sampling", multi_start=True)
+                advantage = rollouts.cost - rollouts.cost.mean(1, keepdim=True)
+                ((advantage * rollouts.log_likelihood).mean() / parts).backward()
             optimizer.step()
         if repeat:
             times.append(time.perf_counter() - began)
@@ -79,7 +83,7 @@ def main() -> None:
     print("| measurement | n | batch | this project | anchor | speed-up |")
     print("|---|---|---|---|---|---|")
     for name in args.rows.split(","):
-        kind, n, batch, augment, anchor, anchor_value = ROWS[name]
+        kind, n, batch, augment, anchor, anchor_value, parts = ROWS[name]
         command = [sys.executable, __file__, "--child", name, "--repeats", str(args.repeats),
                    "--threads", str(args.threads)]
         result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
@@ -90,6 +94,7 @@ def main() -> None:
             ratio = anchor_value / result["ms_per_step"]
         else:
             label = "REINFORCE step (sampling all-start, backward, Adam)"
+            label += f", {parts} micro-batches" if parts > 1 else ""
             ours = (f"{result['seconds']:.2f} s/step, {result['instances_per_s']:.1f} inst/s, "
                     f"{result['peak_rss_gb']:.2f} GB")
             ratio = anchor_value / result["seconds"]
