@@ -55,12 +55,12 @@ class State:
         return self.all_visited & (self.current < self.depot_serves.shape[1])
 
 
-def _gather_rows(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+def gather_rows(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``matrix[b, index[b, s], :]`` for a (B, N, N) matrix and a (B, S) index -> (B, S, N)."""
     return matrix.gather(1, index.unsqueeze(-1).expand(-1, -1, matrix.shape[-1]))
 
 
-def _gather_arcs(matrix: torch.Tensor, origin: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def gather_arcs(matrix: torch.Tensor, origin: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``matrix[b, origin[b, s], target[b, s]]`` for a (B, N, N) matrix -> (B, S)."""
     return matrix.flatten(1).gather(1, origin * matrix.shape[-1] + target)
 
@@ -74,10 +74,10 @@ def _customer_feasible(problem: Problem, state: State) -> torch.Tensor:
     """(B, S, N) bool: location j can be appended to each rollout's route as a customer."""
     slots = problem.num_depot_slots
     closed = ~problem.open_route[:, None, None]
-    distance_out = _gather_rows(problem.distance, state.current)
-    distance_back = _gather_rows(state.distance_to_depot, state.route_depot)
-    time_out = _gather_rows(problem.duration, state.current)
-    time_back = _gather_rows(state.duration_to_depot, state.route_depot)
+    distance_out = gather_rows(problem.distance, state.current)
+    distance_back = gather_rows(state.distance_to_depot, state.route_depot)
+    time_out = gather_rows(problem.duration, state.current)
+    time_back = gather_rows(state.duration_to_depot, state.route_depot)
 
     length = state.route_length[..., None] + distance_out + torch.where(closed, distance_back, 0.0)
     length_ok = length <= problem.distance_limit[:, None, None]
@@ -184,8 +184,8 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
     """The state after each rollout takes ``action`` (B, S); the action must be feasible."""
     slots = problem.num_depot_slots
     to_depot = action < slots
-    distance = _gather_arcs(problem.distance, state.current, action)
-    travel = _gather_arcs(problem.duration, state.current, action)
+    distance = gather_arcs(problem.distance, state.current, action)
+    travel = gather_arcs(problem.duration, state.current, action)
     early = _gather_nodes(problem.time_windows[..., 0], action)
     linehaul = _gather_nodes(problem.demand_linehaul, action)
     backhaul = _gather_nodes(problem.demand_backhaul, action)
@@ -228,7 +228,7 @@ def cost(problem: Problem, actions: torch.Tensor) -> torch.Tensor:
     origin, target = path[..., :-1], path[..., 1:]
     # the arc into a depot goes to the route's own depot: the last depot before the origin
     target = torch.where(is_depot[..., 1:], route_depot[..., :-1], target)
-    arcs = _gather_arcs(problem.distance, origin.flatten(1), target.flatten(1)).view_as(origin)
+    arcs = gather_arcs(problem.distance, origin.flatten(1), target.flatten(1)).view_as(origin)
     closing = is_depot[..., 1:] & problem.open_route[:, None, None]
     return torch.where(closing, 0.0, arcs).sum(-1)
 

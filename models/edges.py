@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch_geometric.nn import TransformerConv
 
+from envs.env import gather_arcs
 from envs.problem import Problem
 from models.layers import RMSNorm
 
@@ -35,14 +36,13 @@ def neighbour_graph(problem: Problem, neighbours: int) -> tuple[torch.Tensor, to
     target = torch.arange(size, device=problem.device)[None, :, None].expand(batch, size, 2 * k)
     source = torch.cat([successors, predecessors], dim=2)  # (B, N, 2k): node i hears from these
 
-    def arcs(matrix: torch.Tensor, origin: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
-        return matrix.flatten(1).gather(1, (origin * size + end).flatten(1))
-
     kind = torch.zeros(batch, size, 2 * k, 2, device=problem.device)
     kind[..., :k, 0], kind[..., k:, 1] = 1.0, 1.0
     edge_attr = torch.stack(
-        [arcs(problem.distance, target, source), arcs(problem.distance, source, target),
-         arcs(problem.duration, target, source), arcs(problem.duration, source, target)],
+        [gather_arcs(problem.distance, target.flatten(1), source.flatten(1)),
+         gather_arcs(problem.distance, source.flatten(1), target.flatten(1)),
+         gather_arcs(problem.duration, target.flatten(1), source.flatten(1)),
+         gather_arcs(problem.duration, source.flatten(1), target.flatten(1))],
         dim=-1,
     ).view(batch, size, 2 * k, 4)
     edge_attr = torch.cat([edge_attr, kind], dim=-1).flatten(0, 2)

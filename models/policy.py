@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from envs.env import State, action_mask, cost, max_num_steps, reset, step
+from envs.env import State, action_mask, cost, gather_rows, max_num_steps, reset, step
 from envs.problem import Problem
 from models.decoder import Decoder
 from models.encoder import Encoder, node_is_real
@@ -159,8 +159,9 @@ class Policy(nn.Module):
 
         travel = None
         if self.decoder.travel_weights is not None:
-            rows = lambda matrix: matrix.gather(1, state.current[..., None].expand(-1, -1, matrix.shape[-1]))  # noqa: E731
-            travel = view(torch.stack([rows(problem.distance), rows(problem.duration)], dim=-1))
+            distance = gather_rows(problem.distance, state.current)
+            duration = distance if problem.duration is problem.distance else gather_rows(problem.duration, state.current)
+            travel = view(torch.stack([distance, duration], dim=-1))
         log_probs = self.decoder(
             cache,
             view(state.current),

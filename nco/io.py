@@ -73,7 +73,7 @@ def read_instance(path: str | Path) -> Instance:
         raise InstanceFileError(f"{path}: {error}") from None
 
 
-def read_matrix_pool(folder: str | Path, clustered_share: float = 0.5) -> MatrixPool:
+def read_matrix_pool(folder: str | Path) -> MatrixPool:
     """Every VRPLIB file in ``folder`` with an explicit matrix, as a pool of real travel matrices
     (the ``.vrp``/``.txt`` files, by name).
 
@@ -93,7 +93,7 @@ def read_matrix_pool(folder: str | Path, clustered_share: float = 0.5) -> Matrix
             raise InstanceFileError(f"{path}: no explicit matrix: a matrix pool takes only files with an "
                                     f"EDGE_WEIGHT_SECTION; move this file out of {folder}")
     return MatrixPool([i.name for i in instances], [i.coords for i in instances],
-                      [i.distance_matrix for i in instances], clustered_share)
+                      [i.distance_matrix for i in instances])
 
 
 def _instance_from_vrplib(data: dict, name: str) -> Instance:
