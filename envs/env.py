@@ -16,7 +16,7 @@ the next route at ``k``. One code path serves every variant:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 import torch
@@ -231,6 +231,15 @@ def cost(problem: Problem, actions: torch.Tensor) -> torch.Tensor:
     arcs = gather_arcs(problem.distance, origin.flatten(1), target.flatten(1)).view_as(origin)
     closing = is_depot[..., 1:] & problem.open_route[:, None, None]
     return torch.where(closing, 0.0, arcs).sum(-1)
+
+
+def keep_instances(state: State, keep: torch.Tensor) -> State:
+    """The state of the instances selected by ``keep`` (a (B,) bool mask or index) only; the
+    problem is sliced alike with ``problem[keep]``."""
+    return State(**{
+        f.name: value[keep] if isinstance(value := getattr(state, f.name), torch.Tensor) else value
+        for f in fields(state)
+    })
 
 
 def max_num_steps(problem: Problem) -> int:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
-from envs.env import State, action_mask, cost, gather_rows, max_num_steps, reset, step
+from envs.env import State, action_mask, cost, gather_rows, keep_instances, max_num_steps, reset, step
 from envs.problem import Problem
-from models.decoder import Decoder
+from models.decoder import Decoder, DecoderCache
 from models.encoder import Encoder, node_is_real
 from models.features import ATTRIBUTES, check_attributes, context_features
 
@@ -72,6 +73,13 @@ def select(
     return (cumulative < uniform * cumulative[..., -1:]).sum(-1)
 
 
+def _log_prob_of(log_probs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+    """``log_probs[b, s, action[b, s]]`` (B, S): an ``index_select``, whose backward keeps only the
+    index (a ``gather`` keeps all of ``log_probs`` alive until the backward pass)."""
+    offsets = torch.arange(action.numel(), device=action.device).view_as(action) * log_probs.shape[-1]
+    return log_probs.flatten().index_select(0, (offsets + action).flatten()).view_as(action)
+
+
 class Policy(nn.Module):
     """Transformer encoder and pointer decoder over the unified environment.
 
@@ -125,28 +133,37 @@ class Policy(nn.Module):
         cache = self.decoder.precompute(embeddings, node_is_real(encoded_problem))
         del encoded_problem
 
-        # the environment sees batch instances with copies * starts rollouts each
-        state = reset(problem, copies * starts)
+        # the environment sees batch instances with copies * starts rollouts each; an instance whose
+        # rollouts are all done leaves the batch (``active``): later steps only cost what still runs
+        rollouts = copies * starts
+        state = reset(problem, rollouts)
         first = None
         if multi_start:
             first = (slots + torch.arange(starts, device=problem.device)).repeat(copies)
             first = first.expand(batch, -1)
-        actions, log_likelihood = [], torch.zeros(batch, copies * starts, device=problem.device)
-        while not bool(state.done.all()):
+        active, active_problem = torch.arange(batch, device=problem.device), problem
+        last_action = torch.zeros(batch, rollouts, dtype=torch.long, device=problem.device)
+        actions, log_likelihood = [], torch.zeros(batch, rollouts, device=problem.device)
+        while len(active):
             if state.num_steps > max_num_steps(problem):
                 raise RuntimeError("decoding exceeded its step bound: the action mask is inconsistent")
-            log_probs = self._log_probs(problem, state, cache, batch, copies, starts)
-            action = select(log_probs, strategy, temperature, top_k, top_p, generator)
+            log_probs = self._log_probs(active_problem, state, cache, len(active), copies, starts)
+            action = select(log_probs.detach(), strategy, temperature, top_k, top_p, generator)
             chosen = torch.ones_like(action, dtype=torch.bool)
             if first is not None and state.num_steps == 0:
                 # force each start where it is feasible (a multi-depot instance may not reach
                 # every customer from depot 0); elsewhere the policy chooses
                 chosen = torch.isinf(log_probs.gather(-1, first[..., None])[..., 0])
                 action = torch.where(chosen, action, first)
-            step_log_prob = log_probs.gather(-1, action[..., None])[..., 0]
-            log_likelihood = log_likelihood + torch.where(chosen, step_log_prob, 0.0)
-            state = step(problem, state, action)
-            actions.append(action)
+            step_log_prob = torch.where(chosen, _log_prob_of(log_probs, action), 0.0)
+            log_likelihood = log_likelihood.index_add(0, active, step_log_prob)
+            state = step(active_problem, state, action)
+            last_action = last_action.index_copy(0, active, action)  # done rollouts stay at their depot
+            actions.append(last_action)
+            running = ~state.done.all(1)
+            if not running.all():
+                active, active_problem, state = active[running], active_problem[running], keep_instances(state, running)
+                cache = DecoderCache(*(t[running.repeat_interleave(copies)] for t in vars(cache).values()))
         actions = torch.stack(actions, dim=2)
         return Rollouts(actions, log_likelihood, cost(problem, actions))
 
@@ -162,12 +179,20 @@ class Policy(nn.Module):
             distance = gather_rows(problem.distance, state.current)
             duration = distance if problem.duration is problem.distance else gather_rows(problem.duration, state.current)
             travel = view(torch.stack([distance, duration], dim=-1))
-        log_probs = self.decoder(
-            cache,
-            view(state.current),
-            view(state.route_depot),
-            view(context_features(problem, state)),
-            view(mask),
-            travel,
-        )
+        inputs = (view(state.current), view(state.route_depot), view(context_features(problem, state)), view(mask), travel)
+        if torch.is_grad_enabled() and any(t.requires_grad for t in vars(cache).values()):
+            log_probs = self._decode_recomputed(cache, inputs)
+        else:
+            log_probs = self.decoder(cache, *inputs)
         return log_probs.reshape(batch, copies * starts, -1)
+
+    def _decode_recomputed(self, cache: DecoderCache, inputs: tuple) -> torch.Tensor:
+        """``self.decoder(cache, *inputs)`` without keeping the step's activations (the glimpse's
+        attention weights above all) for the backward pass, which recomputes them: the memory of a
+        training rollout then barely grows with its length (``scripts/bench_model.py``)."""
+        tensors = tuple(vars(cache).values())
+
+        def decode(*args):
+            return self.decoder(DecoderCache(*args[: len(tensors)]), *args[len(tensors) :])
+
+        return checkpoint(decode, *tensors, *inputs, use_reentrant=True, preserve_rng_state=False)

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from envs.check import check_solution
-from envs.env import action_mask, actions_to_routes, cost, random_rollout, reset, rollout, step
+from envs.env import action_mask, actions_to_routes, cost, keep_instances, random_rollout, reset, rollout, step
 from envs.generator import generate
 from envs.instance import Instance
 from envs.problem import Problem
@@ -151,3 +151,18 @@ def test_unservable_customer_is_rejected_at_reset():
     broken = Problem(**{**vars(problem), "time_windows": windows})
     with pytest.raises(ValueError, match="instance 1: customer 5 cannot be served .* widen"):
         reset(broken)
+
+
+def test_keep_instances_selects_the_same_instances_in_every_field():
+    problem = generate(5, 6, "all16", seed=3)
+    state = reset(problem, 4)
+    state = step(problem, state, action_mask(problem, state).float().argmax(-1))
+    keep = torch.tensor([True, False, True, False, True])
+    kept = keep_instances(state, keep)
+    for name, value in vars(kept).items():
+        original = getattr(state, name)
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, original[keep]), name
+        else:
+            assert value == original, name
+    torch.testing.assert_close(action_mask(problem[keep], kept), action_mask(problem, state)[keep])

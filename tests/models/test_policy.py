@@ -94,3 +94,51 @@ def test_sampling_follows_the_probabilities_and_never_picks_a_masked_action():
     share = torch.bincount(picks.flatten(), minlength=6) / picks.numel()
     assert share[[0, 3, 5]].sum() == 0
     torch.testing.assert_close(share, log_probs[0, 0].exp(), atol=0.01, rtol=0)
+
+
+def test_finished_instances_leave_the_batch_without_changing_any_rollout(policy):
+    # mixed variants need different numbers of routes, so the instances finish at different steps
+    problem = generate(6, 12, "all16", seed=4)
+    with torch.inference_mode():
+        together = policy(problem, augment=True)
+        for b in range(problem.batch_size):
+            alone = policy(problem[b : b + 1], augment=True)
+            steps = alone.actions.shape[-1]
+            torch.testing.assert_close(together.actions[b : b + 1, :, :steps], alone.actions)
+            torch.testing.assert_close(together.log_likelihood[b : b + 1], alone.log_likelihood, rtol=1e-4, atol=1e-5)
+            # after its own last step an instance's rollouts stay at their depots
+            assert (together.actions[b, :, steps:] == alone.actions[0, :, -1:]).all()
+    assert len({int((a[:, 1:] != a[:, :-1]).any(0).nonzero().max()) for a in together.actions}) > 1
+
+
+def test_training_gradients_equal_those_of_a_decoder_that_keeps_its_activations(monkeypatch):
+    torch.manual_seed(0)
+    policy = Policy(dim=32, num_heads=4, num_layers=2, hidden=64)
+    problem = generate(8, 10, "all48", seed=3)
+
+    def gradients():
+        policy.zero_grad()
+        rollouts = policy(problem, strategy="sampling", generator=torch.Generator().manual_seed(1))
+        (rollouts.cost.detach() * rollouts.log_likelihood).mean().backward()
+        return [p.grad.clone() for p in policy.parameters()]
+
+    recomputed = gradients()
+    monkeypatch.setattr(Policy, "_decode_recomputed", lambda self, cache, inputs: self.decoder(cache, *inputs))
+    kept = gradients()
+    for a, b in zip(recomputed, kept):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert any(a.abs().sum() > 0 for a in recomputed)
+
+
+def test_glimpse_equals_fused_attention():
+    torch.manual_seed(0)
+    decoder = Policy(dim=32, num_heads=4, num_layers=1, hidden=64).decoder
+    embeddings = torch.randn(3, 7, 32)
+    cache = decoder.precompute(embeddings, torch.ones(3, 7, dtype=torch.bool))
+    query, mask = torch.randn(3, 5, 32), torch.rand(3, 5, 7) > 0.4
+    mask[..., 0] = True
+    keys, values, _ = decoder.keys_values(embeddings).chunk(3, dim=-1)
+    heads = lambda x: x.view(3, -1, 4, 8).transpose(1, 2)
+    expected = torch.nn.functional.scaled_dot_product_attention(heads(query), heads(keys), heads(values), attn_mask=mask[:, None])
+    blocked = torch.zeros(mask.shape).masked_fill(~mask, float("-inf"))
+    torch.testing.assert_close(decoder.glimpse(cache, query, blocked), expected.transpose(1, 2).reshape(3, 5, 32))
