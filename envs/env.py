@@ -76,8 +76,10 @@ def _customer_feasible(problem: Problem, state: State) -> torch.Tensor:
     closed = ~problem.open_route[:, None, None]
     distance_out = gather_rows(problem.distance, state.current)
     distance_back = gather_rows(state.distance_to_depot, state.route_depot)
-    time_out = gather_rows(problem.duration, state.current)
-    time_back = gather_rows(state.duration_to_depot, state.route_depot)
+    # Euclidean instances share one matrix for distance and travel time: gather it once
+    same_matrix = problem.duration is problem.distance
+    time_out = distance_out if same_matrix else gather_rows(problem.duration, state.current)
+    time_back = distance_back if same_matrix else gather_rows(state.duration_to_depot, state.route_depot)
 
     length = state.route_length[..., None] + distance_out + torch.where(closed, distance_back, 0.0)
     length_ok = length <= problem.distance_limit[:, None, None]
@@ -90,14 +92,14 @@ def _customer_feasible(problem: Problem, state: State) -> torch.Tensor:
     return_ok = ~closed | (departure + time_back <= depot_late)
     time_ok = (arrival <= late) & return_ok
 
+    # the capacity rule with the per-rollout terms summed first: room = Q - Ltot
     linehaul = problem.demand_linehaul[:, None, :]
     backhaul = problem.demand_backhaul[:, None, :]
-    capacity = problem.capacity[:, None, None]
-    loaded = state.route_linehaul[..., None]
+    room = problem.capacity[:, None] - state.route_linehaul
     is_backhaul = backhaul > 0
-    linehaul_ok = loaded + linehaul + state.route_max_net_pickup[..., None] <= capacity
-    peak = torch.maximum(state.route_max_net_pickup, state.route_net_pickup)[..., None]
-    backhaul_ok = loaded + torch.maximum(peak, state.route_net_pickup[..., None] + backhaul) <= capacity
+    linehaul_ok = linehaul <= (room - state.route_max_net_pickup)[..., None]
+    peak_ok = torch.maximum(state.route_max_net_pickup, state.route_net_pickup) <= room
+    backhaul_ok = peak_ok[..., None] & (backhaul <= (room - state.route_net_pickup)[..., None])
     capacity_ok = torch.where(is_backhaul, backhaul_ok, linehaul_ok)
 
     strict = (problem.backhaul == BACKHAUL_STRICT)[:, None, None]
