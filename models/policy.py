@@ -195,4 +195,7 @@ class Policy(nn.Module):
         def decode(*args):
             return self.decoder(DecoderCache(*args[: len(tensors)]), *args[len(tensors) :])
 
-        return checkpoint(decode, *tensors, *inputs, use_reentrant=True, preserve_rng_state=False)
+        # the reentrant form keeps less (peak 1.01 vs 1.12 GB at n = 50, 1.42 vs 1.87 GB at n = 100),
+        # but DDP cannot reduce a parameter that several reentrant backward passes use
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        return checkpoint(decode, *tensors, *inputs, use_reentrant=not distributed, preserve_rng_state=False)

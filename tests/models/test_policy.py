@@ -111,7 +111,9 @@ def test_finished_instances_leave_the_batch_without_changing_any_rollout(policy)
     assert len({int((a[:, 1:] != a[:, :-1]).any(0).nonzero().max()) for a in together.actions}) > 1
 
 
-def test_training_gradients_equal_those_of_a_decoder_that_keeps_its_activations(monkeypatch):
+@pytest.mark.parametrize("distributed", [False, True], ids=["reentrant", "non-reentrant (DDP)"])
+def test_training_gradients_equal_those_of_a_decoder_that_keeps_its_activations(monkeypatch, distributed):
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: distributed)
     torch.manual_seed(0)
     policy = Policy(dim=32, num_heads=4, num_layers=2, hidden=64)
     problem = generate(8, 10, "all48", seed=3)
