@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from models.decoder import Decoder
+from models.layers import split_heads
 
 
 def main() -> None:
@@ -36,8 +37,7 @@ def main() -> None:
         mask[..., 0] = True
         blocked = torch.zeros(mask.shape).masked_fill(~mask, float("-inf"))
         keys, values, _ = decoder.keys_values(embeddings).chunk(3, dim=-1)
-        heads = lambda x: x.view(batch, -1, 8, 16).transpose(1, 2)  # noqa: E731
-        fused_keys, fused_values = heads(keys), heads(values)
+        fused_keys, fused_values = split_heads(keys, 8), split_heads(values, 8)
 
         cache = decoder.precompute(embeddings, torch.ones(batch, n + 1, dtype=torch.bool))
 
@@ -45,7 +45,7 @@ def main() -> None:
             return decoder.glimpse(cache, query, blocked)
 
         def fused():
-            return F.scaled_dot_product_attention(heads(query), fused_keys, fused_values, attn_mask=mask[:, None])
+            return F.scaled_dot_product_attention(split_heads(query, 8), fused_keys, fused_values, attn_mask=mask[:, None])
 
         for backward in (False, True):
             times = {written_out: [], fused: []}

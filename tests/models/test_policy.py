@@ -3,6 +3,7 @@ import torch
 
 from envs.generator import generate
 from models.encoder import Encoder
+from models.layers import merge_heads, split_heads
 from models.policy import Policy, dihedral_augment, select
 from nco.evaluate import judge
 
@@ -140,7 +141,6 @@ def test_glimpse_equals_fused_attention():
     query, mask = torch.randn(3, 5, 32), torch.rand(3, 5, 7) > 0.4
     mask[..., 0] = True
     keys, values, _ = decoder.keys_values(embeddings).chunk(3, dim=-1)
-    heads = lambda x: x.view(3, -1, 4, 8).transpose(1, 2)
-    expected = torch.nn.functional.scaled_dot_product_attention(heads(query), heads(keys), heads(values), attn_mask=mask[:, None])
+    expected = torch.nn.functional.scaled_dot_product_attention(*(split_heads(x, 4) for x in (query, keys, values)), attn_mask=mask[:, None])
     blocked = torch.zeros(mask.shape).masked_fill(~mask, float("-inf"))
-    torch.testing.assert_close(decoder.glimpse(cache, query, blocked), expected.transpose(1, 2).reshape(3, 5, 32))
+    torch.testing.assert_close(decoder.glimpse(cache, query, blocked), merge_heads(expected))
