@@ -1,14 +1,15 @@
-"""The synthetic distribution of ``shared/design/variants.md``, sampled as a ``Problem``.
+"""Sampling a ``Problem`` from a :class:`envs.distribution.Distribution`, one function per attribute.
 
 Every instance draws its own variant from the requested set: each attribute is switched on
 with probability 0.5 (for a set that is a full product of attributes, e.g. ``all16``, this is
 exactly independent coin flips; other sets are sampled uniformly, except that with both B and MB
 present "no backhaul" keeps its weight of one half). Data for the attributes that are off is
-never drawn: they hold their neutral values.
+never used: they hold their neutral values.
 
-Locations are uniform in the unit square (Euclidean travel), or drawn from a pool of real travel
-matrices (:class:`envs.matrix_pool.MatrixPool`); time windows and route-length limits are derived
-from the travel out to each customer and back from it, so they fit asymmetric matrices as well.
+Locations are sampled in the unit square (Euclidean travel, or a road-like asymmetric matrix), or
+drawn from a pool of real travel matrices (:class:`envs.matrix_pool.MatrixPool`); time windows and
+route-length limits are derived from the travel out to each customer and back from it, so a route
+serving one customer alone is always feasible, on asymmetric matrices as well.
 """
 
 from __future__ import annotations
@@ -17,18 +18,42 @@ import math
 
 import torch
 
+from envs.distribution import CUSTOMER_PLACEMENTS, DEMAND_KINDS, DEPOT_PLACEMENTS, Distribution, get_distribution
 from envs.matrix_pool import MatrixPool
 from envs.problem import Problem
 from envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, resolve_variants
 
-DEPOT_CLOSE = 4.6
-NUM_DEPOTS_MULTI = 3
-BACKHAUL_PROBABILITY = 0.2
+
+class Sampler:
+    """Draws from one ``torch.Generator``: uniform values, log-uniform ranges and choices."""
+
+    def __init__(self, generator: torch.Generator):
+        self.generator = generator
+
+    def uniform(self, *shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=self.generator)
+
+    def between(self, bounds: tuple[float, float], *shape: int, log: bool = False) -> torch.Tensor:
+        """Uniform (or log-uniform) in ``[low, high]``."""
+        low, high = bounds
+        if log:
+            return low * (high / low) ** self.uniform(*shape)
+        return low + (high - low) * self.uniform(*shape)
+
+    def choice(self, options, *shape: int) -> torch.Tensor:
+        """Uniform choices among ``options`` (numbers)."""
+        index = torch.randint(len(options), shape, generator=self.generator)
+        return torch.tensor(options, dtype=torch.float)[index]
+
+    def index(self, count: torch.Tensor, *shape: int) -> torch.Tensor:
+        """Integers in ``0..count-1``; ``count`` broadcasts against ``shape``."""
+        return torch.minimum((self.uniform(*shape) * count).long(), count.long() - 1)
 
 
-def capacity_for(num_customers: int) -> int:
-    """Vehicle capacity of the synthetic distribution: ``30 + n // 5``."""
-    return 30 + num_customers // 5
+def capacity_for(num_customers: int, distribution: Distribution | str = "variants_md") -> int:
+    """The published capacity rule ``capacity_base + n // capacity_step`` (``30 + n // 5``)."""
+    distribution = get_distribution(distribution)
+    return distribution.capacity_base + num_customers // distribution.capacity_step
 
 
 def _variant_weights(variants: list[Variant]) -> torch.Tensor:
@@ -39,6 +64,120 @@ def _variant_weights(variants: list[Variant]) -> torch.Tensor:
     )
 
 
+def _depot_locations(dist: Distribution, sample: Sampler, batch: int, slots: int) -> torch.Tensor:
+    """(B, slots, 2): the first depot by a placement rule, the others uniform."""
+    locs = sample.uniform(batch, slots, 2)
+    rule = sample.choice([DEPOT_PLACEMENTS.index(p) for p in dist.depot_placements], batch)[:, None]
+    first = torch.where(rule == DEPOT_PLACEMENTS.index("central"), 0.5, locs[:, 0])
+    first = torch.where(rule == DEPOT_PLACEMENTS.index("eccentric"), 0.0, first)
+    return torch.cat([first[:, None], locs[:, 1:]], dim=1)
+
+
+def _customer_locations(dist: Distribution, sample: Sampler, batch: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, n, 2) locations and (B, n) cluster of each customer (-1: placed uniformly).
+
+    A clustered customer lies at a Gamma(2)-distributed distance (mean ``cluster_spread``) in a
+    uniform direction from one of 3-8 uniform centres, the vectorised form of X's attraction
+    ``exp(-d / 40)``; ``mixed`` places half of the customers so."""
+    uniform_locs = sample.uniform(batch, n, 2)
+    low, high = dist.cluster_seeds
+    centres = sample.uniform(batch, high, 2)
+    num_centres = low + sample.index(torch.tensor(high - low + 1), batch)
+    cluster = sample.index(num_centres[:, None], batch, n)
+    radius = -dist.cluster_spread / 2 * (torch.log(1 - sample.uniform(batch, n)) + torch.log(1 - sample.uniform(batch, n)))
+    angle = 2 * math.pi * sample.uniform(batch, n)
+    offset = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=-1)
+    clustered_locs = (centres.gather(1, cluster[..., None].expand(-1, -1, 2)) + offset).clamp(0, 1)
+    rule = sample.choice([CUSTOMER_PLACEMENTS.index(p) for p in dist.customer_placements], batch)[:, None]
+    half = sample.uniform(batch, n) < 0.5
+    is_clustered = (rule == CUSTOMER_PLACEMENTS.index("clustered")) | ((rule == CUSTOMER_PLACEMENTS.index("mixed")) & half)
+    locs = torch.where(is_clustered[..., None], clustered_locs, uniform_locs)
+    return locs, torch.where(is_clustered, cluster, -1)
+
+
+def _road_matrix(dist: Distribution, sample: Sampler, locs: torch.Tensor) -> torch.Tensor:
+    """(B, N, N) road-like asymmetric travel: Euclidean times a symmetric detour factor per pair,
+    some directed arcs slower one way, scaled to the Euclidean mean (model units)."""
+    euclidean = (locs[:, :, None] - locs[:, None]).norm(dim=-1)  # exact zeros on the diagonal
+    batch, size = locs.shape[:2]
+    detour = sample.between(dist.detour, batch, size, size)
+    detour = (detour + detour.transpose(1, 2)) / 2
+    one_way = sample.uniform(batch, size, size) < dist.one_way_share
+    penalty = torch.where(one_way, sample.between(dist.one_way_penalty, batch, size, size), 1.0)
+    travel = euclidean * detour * penalty
+    scale = euclidean.mean((1, 2)) / travel.mean((1, 2)).clamp(min=1e-9)
+    return travel * scale[:, None, None]
+
+
+def _demands(dist: Distribution, sample: Sampler, customer_locs: torch.Tensor) -> torch.Tensor:
+    """(B, n) integer demands of one kind of :data:`DEMAND_KINDS` per instance."""
+    batch, n = customer_locs.shape[:2]
+    kind = sample.choice([DEMAND_KINDS.index(k) for k in dist.demand_kinds], batch)[:, None].long()
+    ranges = torch.tensor([(1, 9), (1, 1), (1, 10), (5, 10), (1, 100), (50, 100), (1, 50), (1, 10)], dtype=torch.float)
+    low, high = ranges[kind, 0].expand(-1, n), ranges[kind, 1].expand(-1, n)
+    upper_half = customer_locs > 0.5
+    odd_quadrant = (kind == DEMAND_KINDS.index("quadrant")) & (upper_half[..., 0] ^ upper_half[..., 1])
+    rare = sample.uniform(batch, n) > sample.between(dist.many_small_share, batch, 1)
+    rare_large = (kind == DEMAND_KINDS.index("many_small")) & rare
+    low = torch.where(odd_quadrant, 51.0, torch.where(rare_large, 50.0, low))
+    high = torch.where(odd_quadrant | rare_large, 100.0, high)
+    return torch.minimum(low + torch.floor(sample.uniform(batch, n) * (high - low + 1)), high)
+
+
+def _capacity(dist: Distribution, sample: Sampler, demand: torch.Tensor) -> torch.Tensor:
+    """(B,) capacity: the published rule, or a log-uniform number of average demands per route
+    (at least the largest demand)."""
+    batch, n = demand.shape
+    if dist.customers_per_route is None:
+        return torch.full((batch,), float(capacity_for(n, dist)))
+    per_route = sample.between(dist.customers_per_route, batch, log=True)
+    return torch.maximum(torch.ceil(per_route * demand.mean(1)), demand.max(1).values)
+
+
+def _time_windows(
+    dist: Distribution, sample: Sampler, out: torch.Tensor, back: torch.Tensor, cluster: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Customer windows (B, n, 2), service times (B, n) and depot closing times (B,).
+
+    ``out`` and ``back`` (B, n) are the travel from and to the depot with the shortest round trip
+    of each customer; every window can be reached from it and left in time to return."""
+    batch, n = out.shape
+    horizon = sample.between(dist.horizon, batch, 1, log=True)
+    if dist.service_relative:
+        service = horizon * sample.between(dist.service_time, batch, 1, log=True)
+        service = service * (1 + dist.service_spread * (2 * sample.uniform(batch, n) - 1))
+    else:
+        service = sample.between(dist.service_time, batch, n)
+    if dist.window_relative:
+        width = horizon * sample.between(dist.window_width, batch, 1, log=True)
+        width = width * (1 + dist.window_spread * (2 * sample.uniform(batch, n) - 1))
+    else:
+        width = sample.between(dist.window_width, batch, n)
+    # the depot closes at the horizon, later only where a round trip needs it
+    close = torch.maximum((out + back + service + width).max(1).values, horizon[:, 0])
+    latest_start = close[:, None] - service - width - back
+    position = sample.uniform(batch, n)
+    # clustered windows: the customers of one cluster gather around one time
+    cluster_time = sample.uniform(batch, dist.cluster_seeds[1] + 1)
+    near_cluster_time = (cluster_time.gather(1, cluster.clamp(min=0)) + 0.1 * (sample.uniform(batch, n) - 0.5)).clamp(0, 1)
+    by_cluster = (sample.uniform(batch, 1) < dist.clustered_windows) & (cluster >= 0)
+    position = torch.where(by_cluster, near_cluster_time, position)
+    start = out + (latest_start - out) * position
+    windows = torch.stack([start, start + width], dim=-1)
+    # customers without a window of their own: the whole time they can be served
+    free = sample.uniform(batch, n) < sample.choice(dist.unconstrained_shares, batch, 1)
+    whole = torch.stack([torch.zeros_like(start), close[:, None] - service - back], dim=-1)
+    return torch.where(free[..., None], whole, windows), service, close
+
+
+def _distance_limit(dist: Distribution, sample: Sampler, round_trip: torch.Tensor) -> torch.Tensor:
+    """(B,) route-length limit, never below the longest single-customer round trip."""
+    farthest = round_trip.max(1).values
+    if dist.limit_slack is None:
+        return farthest + (torch.clamp(farthest, min=dist.limit_floor) - farthest) * sample.uniform(len(farthest))
+    return farthest * (1 + sample.between(dist.limit_slack, len(farthest), log=True))
+
+
 def generate(
     num_instances: int,
     num_customers: int,
@@ -47,6 +186,7 @@ def generate(
     generator: torch.Generator | None = None,
     device: str | torch.device = "cpu",
     pool: MatrixPool | None = None,
+    distribution: Distribution | str = "variants_md",
 ) -> Problem:
     """Samples ``num_instances`` instances of ``num_customers`` customers.
 
@@ -59,22 +199,21 @@ def generate(
     generator
         A ``torch.Generator`` to draw from (for a stream of training batches).
     pool
-        Real travel matrices to draw the locations from (default: uniform, Euclidean).
+        Real travel matrices to draw the locations from (default: sampled in the unit square).
+    distribution
+        A :class:`envs.distribution.Distribution` or a preset name (``variants_md``, ``broad``,
+        ``broad_asymmetric``).
     """
     if num_instances < 1 or num_customers < 1:
         raise ValueError(
             f"num_instances={num_instances}, num_customers={num_customers}: both must be >= 1"
         )
+    dist = get_distribution(distribution)
     choices = resolve_variants(variants)
     if generator is None:
         generator = torch.Generator()
         generator.manual_seed(torch.seed() if seed is None else seed)
-
-    def uniform(*shape):
-        return torch.rand(*shape, generator=generator)
-
-    def integers(low, high, *shape):
-        return torch.randint(low, high + 1, shape, generator=generator).float()
+    sample = Sampler(generator)
 
     batch, n = num_instances, num_customers
     picks = torch.multinomial(_variant_weights(choices), batch, replacement=True, generator=generator)
@@ -85,27 +224,31 @@ def generate(
     limit_on = torch.tensor([v.distance_limit for v in chosen])
     windows_on = torch.tensor([v.time_windows for v in chosen])
 
-    slots = NUM_DEPOTS_MULTI if bool(multi_depot.any()) else 1
-    num_depots = torch.where(multi_depot, slots, 1)
+    num_depots = torch.where(multi_depot, sample.choice(dist.depot_counts, batch).long(), 1)
+    slots = int(num_depots.max())
     depot_valid = torch.arange(slots)[None, :] < num_depots[:, None]
+    cluster = torch.full((batch, n), -1)
     if pool is None:
-        depot_locs = uniform(batch, slots, 2)
+        depot_locs = _depot_locations(dist, sample, batch, slots)
         depot_locs = torch.where(depot_valid[..., None], depot_locs, depot_locs[:, :1])
-        customer_locs = uniform(batch, n, 2)
+        customer_locs, cluster = _customer_locations(dist, sample, batch, n)
         locs = torch.cat([depot_locs, customer_locs], dim=1)
-        distance = torch.cdist(locs, locs)
-    else:  # spare depot slots repeat depot 0, in the coordinates and in the matrix
+        explicit = bool(sample.uniform(1) < dist.asymmetric_share)
+        distance = _road_matrix(dist, sample, locs) if explicit else torch.cdist(locs, locs)
+    else:
+        explicit = True
         locs, distance, _, _ = pool.sample(batch, slots + n, generator)
+    if explicit:  # spare depot slots repeat depot 0, in the coordinates and in the matrix
         keep = torch.arange(slots + n).repeat(batch, 1)
         keep[:, :slots] = torch.where(depot_valid, keep[:, :slots], 0)
         locs = locs.gather(1, keep[..., None].expand(-1, -1, 2))
         distance = distance.gather(1, keep[..., None].expand_as(distance)).gather(2, keep[:, None].expand_as(distance))
 
-    # demands: integers 1..9; a customer is a backhaul customer with probability 0.2
-    capacity = torch.full((batch,), float(capacity_for(n)))
-    linehaul = integers(1, 9, batch, n)
-    pickup = integers(1, 9, batch, n)
-    is_backhaul = (uniform(batch, n) < BACKHAUL_PROBABILITY) & (backhaul != BACKHAUL_NONE)[:, None]
+    linehaul = _demands(dist, sample, locs[:, slots:])
+    pickup = _demands(dist, sample, locs[:, slots:])
+    share = sample.between(dist.backhaul_share, batch, 1)
+    is_backhaul = (sample.uniform(batch, n) < share) & (backhaul != BACKHAUL_NONE)[:, None]
+    capacity = _capacity(dist, sample, torch.where(is_backhaul, pickup, linehaul))
     no_demand = torch.zeros(batch, slots)
     demand_linehaul = torch.cat([no_demand, torch.where(is_backhaul, 0.0, linehaul)], dim=1)
     demand_backhaul = torch.cat([no_demand, torch.where(is_backhaul, pickup, 0.0)], dim=1)
@@ -118,23 +261,14 @@ def generate(
     best = round_trip.argmin(1, keepdim=True)  # (B, 1, n)
     out, back, round_trip = out.gather(1, best)[:, 0], back.gather(1, best)[:, 0], round_trip.gather(1, best)[:, 0]
 
-    service = 0.15 + 0.03 * uniform(batch, n)
-    width = 0.18 + 0.02 * uniform(batch, n)
-    # the depot closes at 4.6 (later only where a real matrix has longer round trips)
-    close = torch.clamp((round_trip + service + width).max(1).values, min=DEPOT_CLOSE)
-    latest_start = close[:, None] - service - width - back
-    start = out + (latest_start - out) * uniform(batch, n)
-    customer_windows = torch.stack([start, start + width], dim=-1)
+    customer_windows, service, close = _time_windows(dist, sample, out, back, cluster)
     depot_windows = torch.stack([torch.zeros(batch), close], dim=-1)[:, None].expand(batch, slots, 2)
     windows = torch.cat([depot_windows, customer_windows], dim=1)
     neutral_windows = torch.tensor([0.0, math.inf]).expand_as(windows)
     time_windows = torch.where(windows_on[:, None, None], windows, neutral_windows)
     service_time = torch.cat([torch.zeros(batch, slots), service], dim=1)
     service_time = torch.where(windows_on[:, None], service_time, 0.0)
-
-    farthest = round_trip.max(1).values
-    limit = farthest + (torch.clamp(farthest, min=2.8) - farthest) * uniform(batch)
-    distance_limit = torch.where(limit_on, limit, math.inf)
+    distance_limit = torch.where(limit_on, _distance_limit(dist, sample, round_trip), math.inf)
 
     return Problem(
         locs=locs,
@@ -150,5 +284,5 @@ def generate(
         backhaul=backhaul,
         num_depots=num_depots,
         num_depot_slots=slots,
-        explicit_matrix=pool is not None,
+        explicit_matrix=explicit,
     ).to(device)

@@ -71,10 +71,12 @@ def new_columns(module_name: str, old_attributes, new_attributes) -> list[int]:
     return [position for position, i in enumerate(feature_columns(table, new_attributes)) if table[i][0] not in old]
 
 
-def extend(policy: Policy, attributes=(), neighbours: int | None = None) -> Policy:
+def extend(policy: Policy, attributes=(), neighbours: int | None = None, relative_time: bool | None = None) -> Policy:
     """A copy of ``policy`` that also reads ``attributes`` and, with ``neighbours``, the travel
     matrices (``neighbours`` nearest successors and predecessors per node). The new input columns
-    and the new layers' outputs are zero, so it computes exactly what ``policy`` computes.
+    and the new layers' outputs are zero, so it computes exactly what ``policy`` computes, unless
+    ``relative_time`` switches how times are fed (then the weights are a starting point to
+    fine-tune from).
 
     Raises
     ------
@@ -86,7 +88,8 @@ def extend(policy: Policy, attributes=(), neighbours: int | None = None) -> Poli
     neighbours = old_neighbours if neighbours is None else neighbours
     if old_neighbours > 0 and neighbours < 1:
         raise ValueError(f"the model reads {old_neighbours} matrix neighbours: give neighbours >= 1 to keep them")
-    config = {**policy.config, "attributes": wanted, "neighbours": neighbours}
+    relative_time = policy.relative_time if relative_time is None else relative_time
+    config = {**policy.config, "attributes": wanted, "neighbours": neighbours, "relative_time": relative_time}
     extended = Policy(**config).to(next(policy.parameters()).device)
     state = policy.state_dict()
     for name in EXTENDED_WEIGHTS:

@@ -20,9 +20,10 @@ from models.layers import EncoderLayer, RMSNorm
 
 class Encoder(nn.Module):
     def __init__(self, dim: int = 128, num_heads: int = 8, num_layers: int = 6, hidden: int = 512,
-                 attributes: tuple[str, ...] = ATTRIBUTES, neighbours: int = 0):
+                 attributes: tuple[str, ...] = ATTRIBUTES, neighbours: int = 0, relative_time: bool = False):
         super().__init__()
         self.neighbours = neighbours
+        self.relative_time = relative_time
         depot_columns = feature_columns(DEPOT_FEATURES, attributes)
         customer_columns = feature_columns(CUSTOMER_FEATURES, attributes)
         self.register_buffer("depot_columns", torch.tensor(depot_columns), persistent=False)
@@ -37,7 +38,7 @@ class Encoder(nn.Module):
 
     def forward(self, problem: Problem, locs: torch.Tensor | None = None) -> torch.Tensor:
         """(B, N, dim) node embeddings."""
-        depot, customer = node_features(problem, locs)
+        depot, customer = node_features(problem, locs, self.relative_time)
         x = torch.cat(
             [self.depot_embedding(depot[..., self.depot_columns]),
              self.customer_embedding(customer[..., self.customer_columns])],

@@ -6,6 +6,12 @@ attribute (:mod:`models.adapters`) appends that attribute's columns with zero we
 
 Every feature holds its neutral value 0 when its attribute is off: an unlimited route length or
 an open deadline is fed as 0, as are the flags.
+
+Times are fed in travel units (``relative_time=False``, the first checkpoints) or relative to
+the instance's horizon, the time its depot closes (``relative_time=True``): windows, service
+times and the clock divided by the horizon, and the depot's ``depot_late`` column then holds the
+inverse horizon (how much of the day one unit of travel takes). A file whose horizon is ten times
+the trained one then looks like a trained instance with short travel, not like nothing seen.
 """
 
 from __future__ import annotations
@@ -87,13 +93,28 @@ def _instance_flags(problem: Problem, dtype: torch.dtype) -> dict[str, torch.Ten
     }
 
 
-def node_features(problem: Problem, locs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def horizon(problem: Problem) -> torch.Tensor:
+    """(B,) the time the last depot closes; 1 for an instance without a deadline."""
+    late = problem.time_windows[:, : problem.num_depot_slots, 1]
+    late = torch.where(problem.depot_valid & torch.isfinite(late), late, 0.0).amax(1)
+    return torch.where(late > 0, late, 1.0)
+
+
+def node_features(
+    problem: Problem, locs: torch.Tensor | None = None, relative_time: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Every depot feature (B, K, 9) and customer feature (B, n, 7) of ``DEPOT_FEATURES`` and
     ``CUSTOMER_FEATURES``; ``locs`` overrides the coordinates (augmented copies)."""
     slots = problem.num_depot_slots
     locs = problem.locs if locs is None else locs
     capacity = problem.capacity[:, None]
     early, late = problem.time_windows[..., 0], finite_or_zero(problem.time_windows[..., 1])
+    service = problem.service_time
+    if relative_time:
+        scale = horizon(problem)[:, None]
+        early, late, service = early / scale, late / scale, service / scale
+        has_deadline = torch.isfinite(problem.time_windows[:, :slots, 1])
+        late = torch.cat([torch.where(has_deadline, 1 / scale, 0.0), late[:, slots:]], dim=1)
     customer = torch.stack(
         [
             locs[:, slots:, 0],
@@ -102,7 +123,7 @@ def node_features(problem: Problem, locs: torch.Tensor | None = None) -> tuple[t
             problem.demand_backhaul[:, slots:] / capacity,
             early[:, slots:],
             late[:, slots:],
-            problem.service_time[:, slots:],
+            service[:, slots:],
         ],
         dim=-1,
     )
@@ -119,18 +140,19 @@ def node_features(problem: Problem, locs: torch.Tensor | None = None) -> tuple[t
     return depot, customer
 
 
-def context_features(problem: Problem, state: State) -> torch.Tensor:
+def context_features(problem: Problem, state: State, relative_time: bool = False) -> torch.Tensor:
     """Every feature (B, S, 7) of ``CONTEXT_FEATURES``: room left on the route for a linehaul and
     for a backhaul customer (the mixed-backhaul load rule), clock, length left, whether the route
     has served a backhaul, and the instance's mixed-backhaul and multi-depot flags."""
     capacity = problem.capacity[:, None]
+    clock = state.time / horizon(problem)[:, None] if relative_time else state.time
     peak = torch.maximum(state.route_max_net_pickup, state.route_net_pickup)
     flags = _instance_flags(problem, state.time.dtype)
     return torch.stack(
         [
             (capacity - state.route_linehaul - state.route_max_net_pickup) / capacity,
             (capacity - state.route_linehaul - peak) / capacity,
-            state.time,
+            clock,
             finite_or_zero(problem.distance_limit[:, None] - state.route_length),
             state.route_has_backhaul.to(state.time.dtype),
             flags["mixed_backhaul"][:, None].expand_as(state.time),

@@ -88,17 +88,20 @@ class Policy(nn.Module):
     the attributes it does not know. ``neighbours > 0`` makes it matrix-aware: message passing
     over the ``neighbours`` nearest successors and predecessors of every node in the travel
     matrices, and the travel from the current node in the decoder (:mod:`models.edges`).
+    ``relative_time`` feeds times relative to each instance's horizon (:mod:`models.features`).
     ``config`` holds the constructor arguments.
     """
 
     def __init__(self, dim: int = 128, num_heads: int = 8, num_layers: int = 6, hidden: int = 512,
                  tanh_clip: float = 10.0, attributes: list[str] | tuple[str, ...] | None = None,
-                 neighbours: int = 0):
+                 neighbours: int = 0, relative_time: bool = False):
         super().__init__()
         self.attributes = check_attributes(ATTRIBUTES if attributes is None else attributes)
+        self.relative_time = relative_time
         self.config = dict(dim=dim, num_heads=num_heads, num_layers=num_layers, hidden=hidden,
-                           tanh_clip=tanh_clip, attributes=list(self.attributes), neighbours=neighbours)
-        self.encoder = Encoder(dim, num_heads, num_layers, hidden, self.attributes, neighbours)
+                           tanh_clip=tanh_clip, attributes=list(self.attributes), neighbours=neighbours,
+                           relative_time=relative_time)
+        self.encoder = Encoder(dim, num_heads, num_layers, hidden, self.attributes, neighbours, relative_time)
         self.decoder = Decoder(dim, num_heads, tanh_clip, self.attributes, travel_bias=neighbours > 0)
 
     def forward(
@@ -179,7 +182,7 @@ class Policy(nn.Module):
             distance = gather_rows(problem.distance, state.current)
             duration = distance if problem.duration is problem.distance else gather_rows(problem.duration, state.current)
             travel = view(torch.stack([distance, duration], dim=-1))
-        inputs = (view(state.current), view(state.route_depot), view(context_features(problem, state)), view(mask), travel)
+        inputs = (view(state.current), view(state.route_depot), view(context_features(problem, state, self.relative_time)), view(mask), travel)
         if torch.is_grad_enabled() and any(t.requires_grad for t in vars(cache).values()):
             log_probs = self._decode_recomputed(cache, inputs)
         else:

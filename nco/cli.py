@@ -1,7 +1,7 @@
 """The ``nco`` command line: a thin layer over the library.
 
     nco generate OUT --variants all16 --num-nodes 50 --instances 1000 --seed 1 [--vrplib]
-                 [--matrix-pool DIR --pool-split test]
+                 [--distribution broad] [--matrix-pool DIR --pool-split test]
     nco train experiment=smoke model.num_layers=3 trainer.max_epochs=2
     nco finetune CHECKPOINT experiment=all48_n20 finetune.mode=adapter
     nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot]
@@ -34,7 +34,8 @@ def _generate(args) -> None:
     from envs.generator import generate
     from nco.io import write_instance
 
-    problem = generate(args.instances, args.num_nodes, args.variants, seed=args.seed, pool=_pool(args))
+    problem = generate(args.instances, args.num_nodes, args.variants, seed=args.seed, pool=_pool(args),
+                       distribution=args.distribution)
     out = Path(args.out)
     if args.vrplib:
         out.mkdir(parents=True, exist_ok=True)
@@ -70,11 +71,12 @@ def _eval(args) -> None:
     policy, _ = load_policy(args.checkpoint)
     reference = read_reference(args.reference) if args.reference else None
     options = dict(variants=args.variants, num_customers=args.num_nodes, num_instances=args.instances,
-                   seed=args.seed, batch_size=args.batch_size)
+                   seed=args.seed, batch_size=args.batch_size, distribution=args.distribution)
     results = evaluate(policy, augment=args.augment, reference=reference, **options)
     baseline = evaluate(None, **options) if args.nearest_neighbour else None
     decoding = "multi-start greedy" + (" + 8-fold augmentation" if args.augment else "")
-    print(f"{args.checkpoint or 'shipped checkpoint'}, {decoding}, n = {args.num_nodes}, seed {args.seed}")
+    print(f"{args.checkpoint or 'shipped checkpoint'}, {decoding}, {args.distribution} distribution, "
+          f"n = {args.num_nodes}, seed {args.seed}")
     print(format_table(results, baseline))
 
 
@@ -130,7 +132,8 @@ def _compare_instances(args) -> list:
         return [instance for path in expand_paths(args.paths) for instance in read_instances(path)]
     instances, pool = [], _pool(args)
     for variant in resolve_variants(args.variants):
-        problem = generate(args.instances, args.num_nodes, [variant], seed=args.seed + variant.index, pool=pool)
+        problem = generate(args.instances, args.num_nodes, [variant], seed=args.seed + variant.index, pool=pool,
+                           distribution=args.distribution)
         instances += [problem.instance(i, f"{variant.name}-n{args.num_nodes}-{i}") for i in range(args.instances)]
     return instances
 
@@ -139,6 +142,13 @@ def _demo(args) -> None:
     from nco.demo import run_demo
 
     run_demo(args.out)
+
+
+def _add_distribution_argument(parser: argparse.ArgumentParser) -> None:
+    from envs.distribution import DISTRIBUTIONS
+
+    parser.add_argument("--distribution", default="variants_md", choices=list(DISTRIBUTIONS),
+                        help="synthetic distribution (envs/distribution.py): variants_md is the published one")
 
 
 def _add_pool_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,13 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nco", description="Neural multi-attribute VRP solver")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    generate = commands.add_parser("generate", help="sample synthetic instances (variants.md)")
+    generate = commands.add_parser("generate", help="sample synthetic instances")
     generate.add_argument("out", help="an .npz file, or a folder with --vrplib")
     generate.add_argument("--variants", default="all16", help="all16, all48 or names, comma-separated")
     generate.add_argument("--num-nodes", type=int, default=50, help="customers per instance")
     generate.add_argument("--instances", type=int, default=100)
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--vrplib", action="store_true", help="one .vrp file per instance")
+    _add_distribution_argument(generate)
     _add_pool_arguments(generate)
     generate.set_defaults(run=_generate)
 
@@ -202,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--augment", action="store_true", help="8-fold dihedral augmentation")
     evaluate.add_argument("--reference", help="CSV with columns variant,index,cost")
     evaluate.add_argument("--nearest-neighbour", action="store_true", help="compare with that construction")
+    _add_distribution_argument(evaluate)
     evaluate.set_defaults(run=_eval)
 
     export = commands.add_parser("export", help="write a small shippable .pt from a Lightning checkpoint")
@@ -222,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="name of the neural solver's rows: compare several checkpoints in one --out")
     compare.add_argument("--out", default="outputs/compare")
     compare.add_argument("--workers", type=int, default=None, help="processes for the baselines (<= cores)")
+    _add_distribution_argument(compare)
     _add_pool_arguments(compare)
     compare.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"])
     compare.set_defaults(run=_compare)

@@ -90,14 +90,17 @@ def evaluate(
     augment: bool = False,
     batch_size: int = 64,
     reference: dict[str, torch.Tensor] | None = None,
+    distribution: str = "variants_md",
 ) -> list[VariantResult]:
-    """Per-variant results on ``num_instances`` fresh instances of each variant.
+    """Per-variant results on ``num_instances`` fresh instances of each variant of
+    ``distribution`` (a preset of :mod:`envs.distribution`).
 
     ``policy=None`` evaluates the nearest-neighbour construction instead.
     """
     results = []
     for variant in resolve_variants(variants):
-        problem = generate(num_instances, num_customers, [variant], seed=seed + variant.index)
+        problem = generate(num_instances, num_customers, [variant], seed=seed + variant.index,
+                           distribution=distribution)
         best_actions, seconds = [], 0.0
         for start in range(0, num_instances, batch_size):
             chunk = problem[slice(start, start + batch_size)]

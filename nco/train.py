@@ -21,6 +21,7 @@ from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch.utils.data import DataLoader
 
+from envs.distribution import get_distribution
 from envs.generator import generate
 from envs.problem import Problem
 from envs.variants import ALL48, resolve_variants
@@ -43,7 +44,8 @@ class PolicyModule(L.LightningModule):
 
             finetune = config["finetune"]
             base, _ = load_policy(finetune["checkpoint"])
-            policy = extend(base, config["model"]["attributes"], config["model"]["neighbours"])
+            model = config["model"]
+            policy = extend(base, model["attributes"], model["neighbours"], model["relative_time"])
             self.policy = prepare_finetuning(policy, finetune["base_model"], finetune["mode"], finetune["rank"])
         else:
             self.policy = Policy(**config["model"])
@@ -68,16 +70,22 @@ class PolicyModule(L.LightningModule):
     def _training_batch(self, batch_index: int) -> Problem:
         data = self.config["data"]
         seed = hash((self.config["seed"], self.current_epoch, int(batch_index), self.global_rank)) % 2**62
-        return generate(data["batch_size"], data["num_nodes"], self.variants, seed=seed, device=self.device,
-                        pool=self.train_pool)
+        generator = torch.Generator().manual_seed(seed)
+        smallest, largest = node_range(data["num_nodes"])
+        num_nodes = int(torch.randint(smallest, largest + 1, (1,), generator=generator))
+        return generate(batch_size_for(data["batch_size"], num_nodes, largest), num_nodes, self.variants,
+                        generator=generator, device=self.device, pool=self.train_pool,
+                        distribution=data["distribution"])
 
     def validation_problem(self, variant_position: int) -> Problem:
-        """The fixed validation set of one variant (the same in every epoch and run)."""
+        """The fixed validation set of one variant (the same in every epoch and run), at the
+        largest training size."""
         data = self.config["data"]
         variant = self.variants[variant_position]
         return generate(
-            data["val_instances_per_variant"], data["num_nodes"], [variant],
+            data["val_instances_per_variant"], node_range(data["num_nodes"])[1], [variant],
             seed=data["val_seed"] + variant.index, device=self.device, pool=self.validation_pool,
+            distribution=data["distribution"],
         )
 
     # ------------------------------------------------------------------ steps
@@ -141,6 +149,21 @@ class PolicyModule(L.LightningModule):
         return batch  # batches are indices; the data is generated on the module's device
 
 
+def node_range(num_nodes) -> tuple[int, int]:
+    """``data.num_nodes`` as (smallest, largest): one size, or a list ``[smallest, largest]``."""
+    sizes = [num_nodes] if isinstance(num_nodes, int) else list(num_nodes)
+    if len(sizes) not in (1, 2) or not all(isinstance(n, int) and n >= 1 for n in sizes) or sizes[0] > sizes[-1]:
+        raise ValueError(f"data.num_nodes={num_nodes}: give one size such as 50 or a range such as [20,100]")
+    return sizes[0], sizes[-1]
+
+
+def batch_size_for(batch_size: int, num_nodes: int, largest: int) -> int:
+    """Instances per training step at ``num_nodes`` customers: ``batch_size`` at the largest size,
+    scaled by ``(largest / num_nodes) ** 2`` below it, so that a step's memory (rollouts times
+    nodes per instance) stays about flat across sizes."""
+    return max(1, round(batch_size * (largest / num_nodes) ** 2))
+
+
 def compose_config(overrides: list[str]) -> DictConfig:
     """The training config: ``configs/train.yaml`` with Hydra overrides such as
     ``experiment=smoke model.num_layers=3``."""
@@ -174,7 +197,13 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     base, _ = load_policy(checkpoint)
     attributes = list(check_attributes([*base.attributes, *config.finetune.attributes]))
     neighbours = base.config["neighbours"] if config.finetune.neighbours is None else config.finetune.neighbours
+    relative_time = base.relative_time if config.finetune.relative_time is None else config.finetune.relative_time
     nothing_new = len(attributes) == len(base.attributes) and (neighbours > 0) == (base.config["neighbours"] > 0)
+    if relative_time != base.relative_time and config.finetune.mode != "full":
+        raise ValueError(
+            f"finetune.relative_time={relative_time} changes what every time feature means: "
+            "use finetune.mode=full so that every weight can follow"
+        )
     if nothing_new and config.finetune.mode != "full":
         raise ValueError(
             f"{checkpoint}: the model already reads {', '.join(config.finetune.attributes) or 'what is asked'}, "
@@ -183,7 +212,9 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
             "to fine-tune every weight on new data"
         )
     with open_dict(config):
-        config.model = OmegaConf.create({**base.config, "attributes": attributes, "neighbours": neighbours})
+        config.model = OmegaConf.create(
+            {**base.config, "attributes": attributes, "neighbours": neighbours, "relative_time": relative_time}
+        )
         config.finetune.checkpoint = str(checkpoint)
         config.finetune.base_model = OmegaConf.create(base.config)
     return config
@@ -197,6 +228,8 @@ def train(config: DictConfig) -> Path:
     os.environ[RUN_DIR_VARIABLE] = run_dir  # DDP children re-run the command: same directory
     run_dir = Path(run_dir)
     resolve_variants(config.data.variants)  # fail now, not in a worker
+    get_distribution(config.data.distribution)
+    node_range(config.data.num_nodes)
     L.seed_everything(config.seed, workers=True, verbose=False)
     plain = OmegaConf.to_container(config, resolve=True)
     module = PolicyModule(plain)

@@ -80,3 +80,53 @@ def test_all16_is_sampled_uniformly():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         generate(**kwargs)
+
+
+@pytest.mark.parametrize("distribution", ["broad", "broad_asymmetric"])
+def test_broad_presets_are_reproducible_and_every_random_rollout_is_feasible(distribution):
+    from tests.envs.test_env import judge_rollouts, rollout_checking_masks
+
+    first = generate(48, 14, "all48", seed=11, distribution=distribution)
+    second = generate(48, 14, "all48", seed=11, distribution=distribution)
+    for name, value in vars(first).items():
+        if isinstance(value, torch.Tensor):
+            torch.testing.assert_close(value, getattr(second, name))
+    judge_rollouts(first, rollout_checking_masks(first, num_starts=2, seed=11))
+
+
+def test_broad_preset_spans_real_file_ranges():
+    problem = generate(4000, 60, "all48", seed=3, distribution="broad")
+    slots = problem.num_depot_slots
+    customers = problem.demand_linehaul[:, slots:] + problem.demand_backhaul[:, slots:]
+    assert customers.min() >= 1 and customers.max() == 100 and (customers == customers.round()).all()
+    assert (problem.capacity >= customers.max(1).values).all()
+    per_route = problem.capacity / customers.mean(1)
+    assert per_route.min() < 4 and per_route.max() > 30  # 3 to 40 customers per route
+    assert set(problem.num_depots.tolist()) == {1, 2, 3, 4, 5}
+    windows = problem.time_windows_on
+    horizon = problem.time_windows[windows, 0, 1]
+    assert horizon.min() < 2.5 and horizon.max() > 30  # Solomon's R1 to C2 in model units
+    width = (problem.time_windows[windows, slots:, 1] - problem.time_windows[windows, slots:, 0]) / horizon[:, None]
+    assert width.min() < 0.02 and width.max() > 0.5
+    assert ((problem.locs >= 0) & (problem.locs <= 1)).all()
+    # some instances clustered: their customers' mean nearest-neighbour distance is small
+    distance = torch.cdist(problem.locs[:, slots:], problem.locs[:, slots:]) + torch.eye(60) * 9
+    nearest = distance.min(-1).values.mean(1)
+    assert nearest.min() < 0.5 * nearest.max()
+
+
+def test_broad_asymmetric_matrix_is_road_like():
+    problem = generate(64, 30, "CVRP", seed=2, distribution="broad_asymmetric")
+    if not problem.explicit_matrix:  # one batch in two is Euclidean: draw again
+        problem = generate(64, 30, "CVRP", seed=3, distribution="broad_asymmetric")
+    assert problem.explicit_matrix
+    distance = problem.distance
+    assert not torch.allclose(distance, distance.transpose(1, 2))
+    assert (distance.diagonal(dim1=1, dim2=2) == 0).all()
+    euclidean = torch.cdist(problem.locs, problem.locs)
+    torch.testing.assert_close(distance.mean((1, 2)), euclidean.mean((1, 2)))  # model units
+
+
+def test_unknown_distribution_is_one_line_error():
+    with pytest.raises(ValueError, match="unknown distribution 'wide': use one of variants_md, broad"):
+        generate(2, 5, distribution="wide")

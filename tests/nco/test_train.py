@@ -140,3 +140,37 @@ def test_finetune_on_real_matrices_makes_the_model_matrix_aware(tmp_path, fixtur
     tuned, config = load_policy(run / "checkpoints" / "last.ckpt")
     assert tuned.config["neighbours"] == 4 and config["data"]["matrix_pool"] == str(pool)
     assert tuned.decoder.travel_weights.abs().sum() > 0  # it learned to use the travel
+
+
+def test_sizes_drawn_per_batch_keep_memory_flat():
+    from nco.train import batch_size_for, node_range
+
+    assert node_range(50) == (50, 50) and node_range([20, 100]) == (20, 100)
+    assert batch_size_for(8, 100, 100) == 8 and batch_size_for(8, 50, 100) == 32 and batch_size_for(8, 20, 100) == 200
+    for bad in ([100, 20], [0, 5], [1, 2, 3], "50"):
+        with pytest.raises(ValueError, match="data.num_nodes"):
+            node_range(bad)
+
+
+def test_a_next_stage_starts_from_the_shipped_checkpoint_on_the_broad_distribution(tmp_path):
+    """The campaign's step: fine-tune a shipped model on sizes drawn per batch, switching it to
+    times relative to the horizon; the result reads relative times and decodes broad instances."""
+    result = run_cli(
+        "finetune", "nco/checkpoints/all48-n20.pt", "experiment=campaign_broad", "finetune.relative_time=true",
+        "data.num_nodes=[6,10]", "data.batch_size=2", "data.batches_per_epoch=2", "data.val_instances_per_variant=1",
+        "data.variants=[VRPTW,MDOVRPMBL]", "trainer.max_epochs=1", "trainer.max_time=00:00:10:00", f"run_dir={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    policy, config = load_policy(tmp_path / "checkpoints" / "last.ckpt")
+    assert policy.relative_time and config["data"]["distribution"] == "broad"
+    problem = generate(8, 9, "all48", seed=4, distribution="broad")
+    with torch.inference_mode():
+        _, actions = policy(problem).best()
+    assert judge(problem, actions)[1].all()
+
+
+def test_switching_time_features_needs_full_finetuning(tmp_path):
+    result = run_cli("finetune", "nco/checkpoints/all48-n20.pt", "finetune.relative_time=true",
+                     "finetune.mode=lora", f"run_dir={tmp_path}")
+    assert result.returncode == 2
+    assert "finetune.relative_time=True changes what every time feature means" in result.stderr
