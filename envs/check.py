@@ -87,7 +87,7 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str = 
             violations.append(f"{where}: is empty")
             continue
         valid = [x for x in stops if k <= x < instance.num_locations]
-        seen[valid] += 1
+        np.add.at(seen, valid, 1)  # counts a customer repeated within the route (seen[valid] += 1 would not)
         if len(valid) < len(stops):
             bad = [x for x in stops if x not in valid]
             violations.append(f"{where}: {bad} are not customers (customers are {k}..{instance.num_locations - 1})")

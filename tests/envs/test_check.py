@@ -2,6 +2,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envs.check import check_solution, round_matrix
 from envs.instance import Instance
@@ -33,6 +35,7 @@ def test_open_routes_do_not_pay_the_return_arc():
 BROKEN = [
     ("missing customer", line_instance(), [[1, 2], [3]], "not served: \\[4\\]"),
     ("repeated customer", line_instance(), [[1, 2], [2, 3], [4]], "more than once: \\[2\\]"),
+    ("repeated within a route", line_instance(capacity=9), [[1, 2, 1], [3, 4]], "more than once: \\[1\\]"),
     ("unknown location", line_instance(), [[1, 2], [3, 4, 9]], "\\[9\\] are not customers"),
     ("depot inside a route", line_instance(), [[1, 0], [2, 3], [4]], "not customers"),
     ("empty route", line_instance(), [[1, 2], [3, 4], []], "is empty"),
@@ -134,3 +137,23 @@ def test_best_known_solutions_are_feasible_at_their_cost(fixtures, name, roundin
     result = check_solution(instance, routes, rounding)
     assert result.feasible, result.violations
     assert result.cost == pytest.approx(cost, rel=1e-6)
+
+
+@given(routes=st.lists(st.lists(st.integers(0, 7), max_size=6), max_size=5), depots=st.integers(1, 2))
+@settings(max_examples=300, deadline=None)
+def test_visit_counts_agree_with_a_brute_force_count(routes, depots):
+    """Missing and repeated customers, restated by counting every visit of every route."""
+    instance = Instance(coords=np.arange(16).reshape(8, 2), demand_linehaul=[0] * depots + [1] * (8 - depots),
+                        capacity=100, num_depots=depots)
+    if depots > 1:  # every route starts with a valid depot, so that only visits can be wrong
+        routes = [[route_index % depots, *route] for route_index, route in enumerate(routes)]
+    stops = [x for route in routes for x in (route[1:] if depots > 1 else route)]
+    result = check_solution(instance, routes)
+    customers = range(depots, 8)
+    missing = [c for c in customers if stops.count(c) == 0]
+    repeated = [c for c in customers if stops.count(c) > 1]
+    not_customers = any(x < depots for x in stops)
+    empty = any(len(route) == (1 if depots > 1 else 0) for route in routes)
+    assert result.feasible == (not missing and not repeated and not not_customers and not empty)
+    assert (f"customers not served: {missing}" in result.violations) == bool(missing)
+    assert (f"customers served more than once: {repeated}" in result.violations) == bool(repeated)
