@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.instance import Instance
+from envs.instance import ROUNDINGS, Instance
+from envs.route import Route
 from envs.variants import BACKHAUL_STRICT
-
-ROUNDINGS = ("none", "round", "dimacs", "exact")
 
 
 def round_matrix(matrix: np.ndarray, rounding: str) -> np.ndarray:
@@ -49,7 +48,7 @@ class CheckResult:
     violations: list[str] = field(default_factory=list)
 
 
-def check_solution(instance: Instance, routes: list[list[int]], rounding: str = "none") -> CheckResult:
+def check_solution(instance: Instance, routes: list[list[int]], rounding: str | None = None) -> CheckResult:
     """Checks ``routes`` against ``instance``.
 
     Parameters
@@ -58,8 +57,10 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str = 
         Location indices per route. With several depots every route starts with its depot
         (an index below ``num_depots``); with one depot the depot is not written.
     rounding
-        ``none``, ``round``, ``dimacs`` or ``exact`` (applied to distances and travel times).
+        ``none``, ``round``, ``dimacs`` or ``exact`` (applied to distances and travel times);
+        default: the instance's own.
     """
+    rounding = instance.rounding if rounding is None else rounding
     distances = round_matrix(instance.distances, rounding)
     durations = (
         distances if instance.duration_matrix is None
@@ -82,7 +83,8 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str = 
             violations.append(f"{where}: must start with its depot (an index below {k})")
             depot, stops = None, route
         else:
-            depot, stops = (route[0], route[1:]) if k > 1 else (0, route)
+            parsed = Route.from_list(route, k)
+            depot, stops = parsed.depot, list(parsed.visits)
         if not stops:
             violations.append(f"{where}: is empty")
             continue

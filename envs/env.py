@@ -22,6 +22,7 @@ from typing import Callable
 import torch
 
 from envs.problem import Problem
+from envs.route import Route
 from envs.variants import BACKHAUL_STRICT
 
 
@@ -289,13 +290,11 @@ def actions_to_routes(actions: torch.Tensor, num_depots: int, num_depot_slots: i
     shift = num_depot_slots - num_depots
     routes: list[list[int]] = []
     depot, route = 0, []
-    for action in actions.tolist():
+    for action in actions.tolist() + [0]:  # a final depot closes the last route
         if action < num_depot_slots:
             if route:
-                routes.append(([depot] if num_depots > 1 else []) + route)
+                routes.append(Route(depot, tuple(route)).to_list(num_depots))
             depot, route = action, []
         else:
             route.append(action - shift)
-    if route:
-        routes.append(([depot] if num_depots > 1 else []) + route)
     return routes

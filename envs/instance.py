@@ -12,6 +12,9 @@ import numpy as np
 
 from envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant
 
+ROUNDINGS = ("none", "round", "dimacs", "exact")
+"""PyVRP's rounding conventions of travel (:func:`envs.check.round_matrix`)."""
+
 
 def _array(value, dtype=np.float64) -> np.ndarray:
     return np.array(value, dtype=dtype, copy=True)
@@ -48,6 +51,9 @@ class Instance:
         Euclidean; a missing duration matrix equals the distance matrix.
     name
         Instance name, used in file names and tables.
+    rounding
+        How the file's convention rounds travel when costing a solution: ``none``, ``round``
+        (CVRPLIB X), ``dimacs`` or ``exact`` (:func:`envs.check.round_matrix`).
 
     Raises
     ------
@@ -69,6 +75,7 @@ class Instance:
     distance_matrix: np.ndarray | None = None
     duration_matrix: np.ndarray | None = None
     name: str = "instance"
+    rounding: str = "none"
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -143,6 +150,8 @@ class Instance:
     def _validate(self) -> None:
         n = self.num_locations
         k = self.num_depots
+        if self.rounding not in ROUNDINGS:
+            raise ValueError(f"unknown rounding {self.rounding!r}: use one of {', '.join(ROUNDINGS)}")
         if not 1 <= k < n:
             raise ValueError(
                 f"num_depots is {k} with {n} locations: need at least one depot and one customer"

@@ -87,7 +87,7 @@ def _export(args) -> None:
 
 
 def _solve(args) -> None:
-    from nco.solve import SolveOptions, expand_paths, format_results, solve_files
+    from nco.batch import SolveOptions, expand_paths, format_results, solve_files
 
     paths = expand_paths(args.paths)
     if not paths:
@@ -126,7 +126,7 @@ def _compare_instances(args) -> list:
     from envs.generator import generate
     from envs.variants import resolve_variants
     from nco.io import read_instances
-    from nco.solve import expand_paths
+    from nco.batch import expand_paths
 
     if args.paths:
         return [instance for path in expand_paths(args.paths) for instance in read_instances(path)]

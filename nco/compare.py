@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import os
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +17,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from envs.check import check_solution
 from envs.instance import Instance
-from nco.io import write_solution
+from nco.api import solve
+from nco.solution import Solution
 
 FIELDS = ["instance", "variant", "solver", "setting", "cost", "time", "feasible"]
 NEURAL_SETTINGS = {"greedy": False, "aug": True}  # multi-start greedy, without / with augmentation
@@ -46,26 +45,22 @@ def tasks_for(solvers: list[str], time_limits: list[float], neural_name: str = "
     return tasks
 
 
-def _run_baseline(instance: Instance, task: Task, seed: int) -> tuple[list[list[int]] | None, float]:
-    from nco.baselines import get_solver
-
+def _run(instance: Instance, task: Task, options: dict) -> Solution:
+    """One run through :func:`nco.api.solve`; a classical run (in a worker) on one thread."""
+    if task.neural:
+        return solve(instance, "neural", augment=NEURAL_SETTINGS[task.setting], **options)
     torch.set_num_threads(1)
-    began = time.perf_counter()
-    routes = get_solver(task.solver)(instance, float(task.setting.rstrip("s")), seed)
-    return routes, time.perf_counter() - began
+    return solve(instance, task.solver, time_limit=float(task.setting.rstrip("s")), seed=options["seed"])
 
 
-def _record(out: Path, instance: Instance, task: Task, routes, seconds: float, rounding: str) -> dict:
+def _record(out: Path, task: Task, solution: Solution) -> dict:
+    instance = solution.instance
     row = {"instance": instance.name, "variant": instance.variant.name, "solver": task.solver,
-           "setting": task.setting, "time": f"{seconds:.4f}"}
-    if routes is None:  # nothing feasible within the limit
+           "setting": task.setting, "time": f"{solution.seconds:.4f}"}
+    if not solution.routes:  # nothing feasible within the limit
         return {**row, "cost": "", "feasible": "False"}
-    check = check_solution(instance, routes, rounding)
-    folder = out / "solutions" / f"{task.solver}-{task.setting}"
-    folder.mkdir(parents=True, exist_ok=True)
-    write_solution(folder / f"{instance.name}.sol", routes, check.cost, Time=round(seconds, 4),
-                   Solver=f"{task.solver} {task.setting}")
-    return {**row, "cost": f"{check.cost:.6f}", "feasible": str(check.feasible)}
+    solution.to_sol(out / "solutions" / f"{task.solver}-{task.setting}" / f"{instance.name}.sol")
+    return {**row, "cost": f"{solution.cost:.6f}", "feasible": str(solution.feasible)}
 
 
 def read_results(path: Path) -> list[dict]:
@@ -86,7 +81,8 @@ def compare(
     seed: int = 1,
     neural_name: str = "neural",
 ) -> list[dict]:
-    """Runs every (instance, solver, setting) not yet in ``out/results.csv``; returns all rows.
+    """Runs every (instance, solver, setting) not yet in ``out/results.csv`` through
+    :func:`nco.api.solve`, judged with ``rounding``; returns all rows.
 
     The neural solver's rows are named ``neural_name``, so runs of several checkpoints can share
     one folder."""
@@ -95,6 +91,7 @@ def compare(
     results_path = out / "results.csv"
     done = {(r["instance"], r["solver"], r["setting"]) for r in read_results(results_path)}
     tasks = tasks_for(solvers, time_limits, neural_name)
+    instances = [instance.replace(rounding=rounding) for instance in instances]
     todo = [(i, t) for i in instances for t in tasks if (i.name, t.solver, t.setting) not in done]
     new_file = not results_path.is_file()
     with open(results_path, "a", newline="") as handle, tqdm(total=len(todo), desc="comparing", unit="run") as bar:
@@ -107,26 +104,16 @@ def compare(
             handle.flush()
             bar.update()
 
-        neural = [(i, t) for i, t in todo if t.neural]
-        if neural:
-            from nco.checkpoints import load_policy
-            from nco.solve import solve_instance
-
-            policy, _ = load_policy(checkpoint)
-            for instance, task in neural:
-                began = time.perf_counter()
-                routes = solve_instance(policy, instance, augment=NEURAL_SETTINGS[task.setting],
-                                        generator=torch.Generator().manual_seed(seed))
-                write(_record(out, instance, task, routes, time.perf_counter() - began, rounding))
+        options = dict(checkpoint=checkpoint, seed=seed)
+        for instance, task in [(i, t) for i, t in todo if t.neural]:
+            write(_record(out, task, _run(instance, task, options)))
         classical = [(i, t) for i, t in todo if not t.neural]
         if classical:
             workers = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
             with ProcessPoolExecutor(workers) as pool:
-                futures = {pool.submit(_run_baseline, i, t, seed): (i, t) for i, t in classical}
+                futures = {pool.submit(_run, i, t, options): t for i, t in classical}
                 for future in as_completed(futures):
-                    instance, task = futures[future]
-                    routes, seconds = future.result()
-                    write(_record(out, instance, task, routes, seconds, rounding))
+                    write(_record(out, futures[future], future.result()))
     return read_results(results_path)
 
 

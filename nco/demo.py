@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from envs.generator import generate
+from nco import DATA
 from nco.compare import compare, write_report
 from nco.io import read_instance
 
-DATA = Path(__file__).resolve().parent / "data"
 DEMO_VARIANTS = ["CVRP", "OVRP", "VRPB", "VRPL", "VRPTW", "OVRPBLTW"]
 REAL_FILES = ["X-n101-k25.vrp", "C101.txt", "p01.vrp"]
 

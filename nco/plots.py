@@ -8,8 +8,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from envs.instance import Instance  # noqa: E402
+from envs.route import Route  # noqa: E402
 
 
 def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str) -> None:
@@ -18,8 +20,7 @@ def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str) -
     axis.scatter(coords[k:, 0], coords[k:, 1], s=8, c="0.3", zorder=3)
     colours = plt.get_cmap("tab20")
     for number, route in enumerate(routes):
-        depot, stops = (route[0], route[1:]) if k > 1 else (0, route)
-        path = [depot, *stops] + ([] if instance.open_route else [depot])
+        path = Route.from_list(route, k).path(instance.open_route)
         axis.plot(coords[path, 0], coords[path, 1], lw=1, color=colours(number % 20), zorder=2)
     axis.scatter(coords[:k, 0], coords[:k, 1], s=60, c="red", marker="s", zorder=4, label="depot")
     axis.set_title(title, fontsize=9)
@@ -28,12 +29,12 @@ def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str) -
     axis.set_yticks([])
 
 
-def plot_routes(instance: Instance, routes: list[list[int]], title: str, path: str | Path) -> None:
-    figure, axis = plt.subplots(figsize=(6, 6))
-    draw_routes(axis, instance, routes, title)
+def route_figure(instance: Instance, routes: list[list[int]], title: str) -> Figure:
+    """A figure of ``routes`` (outside pyplot's state: nothing to close)."""
+    figure = Figure(figsize=(6, 6))
+    draw_routes(figure.add_subplot(), instance, routes, title)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return figure
 
 
 def _series(stats: dict) -> dict[tuple[str, str], list[tuple[str, float, float]]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from envs.instance import Instance
+from envs.route import Route
 from envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT
 from nco.baselines.integer import BIG, IntegerInstance
 
@@ -80,5 +81,5 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
             route.append(manager.IndexToNode(index))
             index = solution.Value(routing.NextVar(index))
         if route:
-            routes.append(([depot_of[v]] if k > 1 else []) + route)
+            routes.append(Route(depot_of[v], tuple(route)).to_list(k))
     return routes

@@ -13,6 +13,7 @@ from pyvrp import Model
 from pyvrp.stop import MaxRuntime
 
 from envs.instance import Instance
+from envs.route import Route
 from envs.variants import BACKHAUL_STRICT
 from nco.baselines.integer import BIG, IntegerInstance
 
@@ -52,5 +53,5 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
     routes = []
     for route in result.best.routes():
         visits = [k + int(activity.idx) for activity in route if activity.is_client()]
-        routes.append(([int(route.start_depot())] if k > 1 else []) + visits)
+        routes.append(Route(int(route.start_depot()), tuple(visits)).to_list(k))
     return routes

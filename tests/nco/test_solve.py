@@ -9,7 +9,7 @@ import pytest
 from envs.check import check_solution
 from envs.generator import generate
 from nco.io import read_instance, read_solution, write_instance
-from nco.solve import rescale, solve_instance
+from nco.neural import rescale, solve_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 

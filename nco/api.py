@@ -1,0 +1,169 @@
+"""The Python API: read instances, solve them with any solver, get judged ``Solution`` objects.
+
+    import nco
+
+    instance = nco.read("X-n101-k25.vrp", rounding="round")
+    solution = nco.solve(instance, solver="pyvrp", time_limit=1)
+    print(solution.cost, solution.feasible, len(solution.routes))
+
+Every solver goes through :func:`solve`, and every batch through :func:`solve_many`, the path that
+``nco solve`` and ``nco compare`` take too.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import torch
+from tqdm import tqdm
+
+from envs.instance import Instance
+from models.policy import Policy
+from nco.solution import Solution
+
+SOLVERS = ("neural", "pyvrp", "ortools")
+CLASSICAL_TIME_LIMIT = 1.0
+"""Seconds per instance of a classical solver when no ``time_limit`` is given."""
+
+_MODELS: dict[str, Policy] = {}
+
+
+def read(path: str | Path, rounding: str = "none") -> Instance:
+    """Reads one instance file (VRPLIB ``.vrp`` in PyVRP's dialect, or Solomon ``.txt``).
+
+    Parameters
+    ----------
+    rounding
+        The file's cost convention, used by the judge: ``none``, ``round`` (CVRPLIB X),
+        ``dimacs`` or ``exact``.
+
+    Raises
+    ------
+    ValueError
+        For a missing or malformed file, or infeasible data; the message names the fix.
+    """
+    from nco.io import read_instance
+
+    if Path(path).suffix == ".npz":
+        raise ValueError(f"{path}: an .npz dataset holds many instances: read it with nco.read_many")
+    return read_instance(path).replace(rounding=rounding)
+
+
+def read_many(paths: str | Path | Iterable[str | Path], rounding: str = "none") -> list[Instance]:
+    """Every instance in ``paths``: files, folders (their ``.vrp``, ``.txt`` and ``.npz`` files)
+    and glob patterns; an ``.npz`` dataset gives all of its instances."""
+    from nco.io import read_instances
+    from nco.batch import expand_paths
+
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    return [instance.replace(rounding=rounding)
+            for path in expand_paths([str(p) for p in items]) for instance in read_instances(path)]
+
+
+def load_model(checkpoint: str | Path | None = None) -> Policy:
+    """The policy in ``checkpoint`` (default: the shipped model), loaded once per process.
+
+    Decode batches with it directly: ``model(nco.envs.problem.Problem.from_instances(...))``.
+    """
+    from nco.checkpoints import load_policy
+
+    key = str(checkpoint)
+    if key not in _MODELS:
+        _MODELS[key] = load_policy(checkpoint)[0]
+    return _MODELS[key]
+
+
+def solve(
+    instance: Instance | str | Path,
+    solver: str = "neural",
+    time_limit: float | None = None,
+    checkpoint: str | Path | None = None,
+    seed: int = 1,
+    augment: bool = True,
+    samples: int = 0,
+) -> Solution:
+    """Solves one instance (or instance file) with one solver.
+
+    Parameters
+    ----------
+    solver
+        ``neural`` (the trained policy: multi-start greedy decoding), ``pyvrp`` (hybrid genetic
+        search) or ``ortools`` (guided local search).
+    time_limit
+        Seconds for a classical solver (default :data:`CLASSICAL_TIME_LIMIT`). The neural solver
+        decodes once and takes no limit.
+    checkpoint
+        The neural solver's model (default: the shipped one).
+    seed
+        Seed of every random choice (sampling, the classical solvers' search).
+    augment, samples
+        Neural decoding: the 8 dihedral images of the coordinates, and extra multi-start sampling
+        passes.
+
+    Returns
+    -------
+    Solution
+        Judged by the independent check, in the instance's units and rounding.
+    """
+    if not isinstance(instance, Instance):
+        instance = read(instance)
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}: use one of {', '.join(SOLVERS)}")
+    if time_limit is not None and time_limit <= 0:
+        raise ValueError(f"time_limit={time_limit}: give a positive number of seconds")
+    began = time.perf_counter()
+    if solver == "neural":
+        from nco.neural import solve_instance
+
+        if time_limit is not None:
+            raise ValueError("the neural solver decodes once and takes no time_limit: leave it unset")
+        generator = torch.Generator().manual_seed(seed)
+        routes = solve_instance(load_model(checkpoint), instance, augment, samples, generator=generator)
+    else:
+        from nco.baselines import get_solver
+
+        routes = get_solver(solver)(instance, CLASSICAL_TIME_LIMIT if time_limit is None else time_limit, seed)
+    return Solution.judged(instance, routes, solver, time.perf_counter() - began)
+
+
+def _solve_in_worker(instance: Instance, options: dict) -> Solution:
+    torch.set_num_threads(1)
+    return solve(instance, **options)
+
+
+def solve_many(
+    instances: Iterable[Instance | str | Path],
+    solver: str = "neural",
+    time_limit: float | None = None,
+    workers: int = 1,
+    progress: bool = False,
+    **options,
+) -> Iterator[Solution]:
+    """Solves every instance with :func:`solve` (same ``options``), yielding each ``Solution``
+    as it finishes: in order with one worker, in finishing order with several (each solution
+    names its instance).
+
+    Parameters
+    ----------
+    workers
+        Processes sharing the instances (one thread each).
+    progress
+        Show a progress bar over the instances.
+    """
+    if workers < 1:
+        raise ValueError(f"workers={workers}: give 1 or more processes")
+    items = [item if isinstance(item, Instance) else read(item) for item in instances]
+    options = dict(solver=solver, time_limit=time_limit, **options)
+    with tqdm(total=len(items), desc="solving", unit="instance", disable=not progress, leave=False) as bar:
+        if workers == 1:
+            for item in items:
+                yield solve(item, **options)
+                bar.update()
+            return
+        with ProcessPoolExecutor(workers) as pool:
+            for future in as_completed([pool.submit(_solve_in_worker, item, options) for item in items]):
+                yield future.result()
+                bar.update()

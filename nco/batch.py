@@ -1,0 +1,131 @@
+"""``nco solve`` over files: reading them, :func:`nco.api.solve_many`, best-known costs, the table."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from envs.instance import Instance
+from models.features import attributes_of
+from nco.io import INSTANCE_SUFFIXES, InstanceFileError, read_instances, read_solution
+
+
+@dataclass
+class SolveResult:
+    name: str
+    variant: str = "-"
+    num_customers: int = 0
+    cost: float = float("nan")
+    feasible: bool = False
+    seconds: float = 0.0
+    bks: float | None = None
+    error: str | None = None
+    unread: tuple[str, ...] = ()  # attributes of the instance that the model does not read
+
+    @property
+    def gap(self) -> float | None:
+        return None if self.bks is None or not self.feasible else 100 * (self.cost / self.bks - 1)
+
+
+def best_known(path: Path, name: str) -> float | None:
+    """The best-known cost next to an instance file: ``<stem>.sol`` or a ``bks.csv`` row."""
+    solution = path.with_suffix(".sol")
+    if solution.is_file():
+        try:
+            cost = read_solution(solution)[1]
+            if cost is not None:
+                return cost
+        except InstanceFileError:
+            pass
+    table = path.parent / "bks.csv"
+    if table.is_file():
+        with open(table, newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row.get("name") == name and row.get("bks"):
+                    return float(row["bks"])
+    return None
+
+
+def expand_paths(paths: list[str]) -> list[Path]:
+    """Files named directly, every instance file in a named folder, and glob matches."""
+    files: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in INSTANCE_SUFFIXES and p.is_file())
+        elif any(ch in item for ch in "*?["):
+            files += sorted(p for p in Path().glob(item) if p.suffix in INSTANCE_SUFFIXES)
+        else:
+            files.append(path)
+    return files
+
+
+@dataclass
+class SolveOptions:
+    checkpoint: str | None = None
+    out: str | None = None
+    rounding: str = "none"
+    augment: bool = True
+    samples: int = 0
+    plot: bool = False
+    seed: int = 1
+
+
+def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1) -> list[SolveResult]:
+    """Solves every instance of every file with :func:`nco.api.solve_many` (a progress bar over
+    the instances; ``workers`` processes share them). A file that cannot be read, a checkpoint
+    that does not load or an infeasible solution gives a result carrying the error."""
+    from nco.api import load_model, solve_many
+
+    results: list[SolveResult] = []
+    instances: list[Instance] = []
+    origin: dict[str, tuple[Path, bool]] = {}  # instance name -> its file, alone in it or not
+    for path in paths:
+        try:
+            found = [instance.replace(rounding=options.rounding) for instance in read_instances(path)]
+        except ValueError as error:
+            results.append(SolveResult(name=path.stem, error=str(error)))
+            continue
+        origin.update({instance.name: (path, len(found) == 1) for instance in found})
+        instances += found
+    if not instances:
+        return results
+    try:
+        attributes = set(load_model(options.checkpoint).attributes)
+    except ValueError as error:
+        return results + [SolveResult(name=instances[0].name, error=str(error))]
+    solutions = solve_many(instances, "neural", workers=workers, progress=True, checkpoint=options.checkpoint,
+                           seed=options.seed, augment=options.augment, samples=options.samples)
+    for solution in solutions:
+        instance = solution.instance
+        path, alone = origin[instance.name]
+        result = SolveResult(instance.name, instance.variant.name, instance.num_customers, solution.cost,
+                             solution.feasible, solution.seconds, best_known(path, instance.name) if alone else None,
+                             unread=tuple(sorted(attributes_of(instance.variant) - attributes)))
+        if not solution.feasible:
+            result.error = f"{path}: {instance.name}: solution infeasible: {solution.violations[0]}"
+        if options.out:
+            solution.to_sol(Path(options.out) / f"{instance.name}.sol")
+            if options.plot:
+                solution.plot(Path(options.out) / f"{instance.name}.png")
+        results.append(result)
+    return results
+
+
+def format_results(results: list[SolveResult]) -> str:
+    lines = ["| instance | variant | n | cost | BKS | gap | time (s) |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        if r.error and not r.feasible and r.variant == "-":
+            continue
+        bks = "-" if r.bks is None else f"{r.bks:.2f}"
+        gap = "-" if r.gap is None else f"{r.gap:.2f}%"
+        lines.append(f"| {r.name} | {r.variant} | {r.num_customers} | {r.cost:.2f} | {bks} | {gap} | {r.seconds:.2f} |")
+    gaps = [r.gap for r in results if r.gap is not None]
+    solved = [r for r in results if r.feasible]
+    if solved:
+        mean_gap = f"{np.mean(gaps):.2f}%" if gaps else "-"
+        lines.append(f"| mean ({len(solved)} solved) | | | | | {mean_gap} | {np.mean([r.seconds for r in solved]):.2f} |")
+    return "\n".join(lines)

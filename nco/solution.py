@@ -1,0 +1,79 @@
+"""``Solution``: what every solver returns, built by the independent judge."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from envs.check import check_solution
+from envs.instance import Instance
+from envs.route import Route
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A solution of ``instance``, judged by :func:`envs.check.check_solution`.
+
+    Attributes
+    ----------
+    instance
+        The instance it solves, in its own units.
+    routes
+        The routes; empty when the solver found nothing feasible.
+    cost
+        Travelled distance under the instance's rounding (``nan`` when there are no routes).
+    feasible
+        Every customer served once and no rule broken.
+    violations
+        One line per broken rule (empty when feasible).
+    seconds
+        Wall time the solver took.
+    solver
+        Which solver found it (``neural``, ``pyvrp`` or ``ortools``).
+    """
+
+    instance: Instance
+    routes: tuple[Route, ...]
+    cost: float
+    feasible: bool
+    violations: tuple[str, ...]
+    seconds: float
+    solver: str
+
+    @classmethod
+    def judged(cls, instance: Instance, routes: list[list[int]] | None, solver: str, seconds: float) -> Solution:
+        """Judges a route list (``None``: the solver found nothing feasible)."""
+        if routes is None:
+            return cls(instance, (), math.nan, False, ("no feasible solution found within the time limit",),
+                       seconds, solver)
+        check = check_solution(instance, routes)
+        parsed = tuple(Route.from_list(route, instance.num_depots) for route in routes)
+        return cls(instance, parsed, check.cost, check.feasible, tuple(check.violations), seconds, solver)
+
+    def route_lists(self) -> list[list[int]]:
+        """The routes as a route list (:mod:`envs.route`), as ``.sol`` files write them."""
+        return [route.to_list(self.instance.num_depots) for route in self.routes]
+
+    def to_sol(self, path: str | Path) -> Path:
+        """Writes the solution as a VRPLIB ``.sol`` file (routes, ``Cost``, ``Time``, ``Solver``)."""
+        from nco.io import write_solution
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_solution(path, self.route_lists(), self.cost, Time=round(self.seconds, 4), Solver=self.solver)
+        return path
+
+    def plot(self, path: str | Path | None = None) -> Figure:
+        """The routes drawn over the locations; saved to ``path`` (e.g. ``.png``) when given."""
+        from nco.plots import route_figure
+
+        instance = self.instance
+        title = (f"{instance.name} ({instance.variant.name}, n = {instance.num_customers}), {self.solver}: "
+                 f"cost {self.cost:.2f}{'' if self.feasible else ' (infeasible)'}")
+        figure = route_figure(instance, self.route_lists(), title)
+        if path is not None:
+            figure.savefig(path, dpi=110)
+        return figure
