@@ -253,19 +253,46 @@ def max_num_steps(problem: Problem) -> int:
 
 def rollout(
     problem: Problem,
-    choose: Callable[[State, torch.Tensor], torch.Tensor],
+    choose: Callable[[Problem, State, torch.Tensor], torch.Tensor],
     num_starts: int = 1,
+    starts: torch.Tensor | None = None,
+    on_drop: Callable[[torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
-    """Actions (B, S, T) of rollouts that take ``choose(state, mask)`` (a feasible action per
-    rollout, given the (B, S, N) action mask) until every rollout is done."""
+    """Actions (B, S, T) of rollouts that take ``choose(problem, state, mask)`` (a feasible action
+    per rollout, given the (B', S, N) action mask) until every rollout is done: the one decoding
+    loop of the project (the policy, the nearest-neighbour construction, random rollouts).
+
+    Parameters
+    ----------
+    starts
+        (B, S) forced first actions (multi-start): at the first step, a rollout whose start is
+        feasible sees a mask that allows only its start (elsewhere the chooser chooses).
+    on_drop
+        Instances whose rollouts are all done leave the batch: ``choose`` then sees the others
+        only (problem and state sliced alike), and ``on_drop(running)`` is told which instances of
+        the previous batch remain (a (B',) bool), for what the caller keeps per instance.
+    """
     state = reset(problem, num_starts)
+    active, active_problem = torch.arange(problem.batch_size, device=problem.device), problem
+    last_action = torch.zeros(problem.batch_size, num_starts, dtype=torch.long, device=problem.device)
     actions = []
-    while not bool(state.done.all()):
+    while len(active):
         if state.num_steps > max_num_steps(problem):
             raise RuntimeError("rollout exceeded its step bound: the action mask is inconsistent")
-        action = choose(state, action_mask(problem, state))
-        state = step(problem, state, action)
-        actions.append(action)
+        mask = action_mask(active_problem, state)
+        if starts is not None and state.num_steps == 0:
+            only_start = torch.zeros_like(mask).scatter_(-1, starts[..., None], True)
+            forced = (mask & only_start).any(-1, keepdim=True)
+            mask = torch.where(forced, only_start, mask)
+        action = choose(active_problem, state, mask)
+        state = step(active_problem, state, action)
+        last_action = last_action.index_copy(0, active, action)  # done rollouts stay at their depot
+        actions.append(last_action)
+        running = ~state.done.all(1)
+        if not running.all():
+            active, active_problem, state = active[running], active_problem[running], keep_instances(state, running)
+            if on_drop is not None:
+                on_drop(running)
     return torch.stack(actions, dim=2)
 
 
@@ -274,8 +301,8 @@ def random_rollout(
 ) -> torch.Tensor:
     """Actions (B, S, T) of rollouts that pick uniformly among feasible actions until done."""
 
-    def choose(state: State, mask: torch.Tensor) -> torch.Tensor:
-        noise = torch.rand(mask.shape, generator=generator, device=problem.device)
+    def choose(_, __, mask: torch.Tensor) -> torch.Tensor:
+        noise = torch.rand(mask.shape, generator=generator, device=mask.device)
         return torch.where(mask, noise, -1.0).argmax(-1)
 
     return rollout(problem, choose, num_starts)

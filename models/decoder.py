@@ -36,6 +36,10 @@ class DecoderCache:
     pointer_keys: torch.Tensor  # (B, D, N) transposed, scaled by 1 / sqrt(D), with the glimpse's
     # output projection folded in
 
+    def keep(self, keep: torch.Tensor) -> DecoderCache:
+        """The cache of the instances selected by ``keep`` (a (B,) bool mask or index)."""
+        return DecoderCache(**{name: tensor[keep] for name, tensor in vars(self).items()})
+
 
 class Decoder(nn.Module):
     def __init__(self, dim: int = 128, num_heads: int = 8, tanh_clip: float = 10.0,

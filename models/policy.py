@@ -14,13 +14,12 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from envs.env import State, action_mask, cost, gather_rows, keep_instances, max_num_steps, reset, step
+from envs.env import State, cost, gather_rows, rollout
 from envs.problem import Problem
 from models.decoder import Decoder, DecoderCache
+from models.decoding import Decoding
 from models.encoder import Encoder, node_is_real
 from models.features import ATTRIBUTES, check_attributes, context_features
-
-STRATEGIES = ("greedy", "sampling")
 
 
 @dataclass
@@ -32,10 +31,22 @@ class Rollouts:
     cost: torch.Tensor  # (B, R)
 
     def best(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Cost (B,) and actions (B, T) of each instance's best rollout."""
+        """Cost (B,) and actions (B, T) of each instance's best rollout (the first of equals)."""
         best = self.cost.argmin(1)
         index = best[:, None, None].expand(-1, 1, self.actions.shape[-1])
         return self.cost.gather(1, best[:, None])[:, 0], self.actions.gather(1, index)[:, 0]
+
+    @staticmethod
+    def concatenate(parts: list[Rollouts]) -> Rollouts:
+        """The rollouts of several passes over the same instances, side by side; shorter action
+        sequences are padded with their last action (a depot: no further travel)."""
+        if len(parts) == 1:
+            return parts[0]
+        length = max(part.actions.shape[-1] for part in parts)
+        actions = [torch.cat([p.actions, p.actions[..., -1:].expand(-1, -1, length - p.actions.shape[-1])], dim=-1)
+                   for p in parts]
+        return Rollouts(torch.cat(actions, dim=1), torch.cat([p.log_likelihood for p in parts], dim=1),
+                        torch.cat([p.cost for p in parts], dim=1))
 
 
 def dihedral_augment(locs: torch.Tensor) -> torch.Tensor:
@@ -43,34 +54,6 @@ def dihedral_augment(locs: torch.Tensor) -> torch.Tensor:
     x, y = locs[..., 0], locs[..., 1]
     images = [(x, y), (y, x), (1 - x, y), (x, 1 - y), (1 - x, 1 - y), (y, 1 - x), (1 - y, x), (1 - y, 1 - x)]
     return torch.stack([torch.stack(image, dim=-1) for image in images], dim=1)
-
-
-def select(
-    log_probs: torch.Tensor,
-    strategy: str,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Chooses one action per rollout from log-probabilities (B, S, N)."""
-    if strategy == "greedy":
-        return log_probs.argmax(-1)
-    logits = log_probs / temperature
-    if top_k is not None:
-        kth = logits.topk(min(top_k, logits.shape[-1]), dim=-1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if top_p is not None:
-        sorted_logits, order = logits.sort(-1, descending=True)
-        cumulative = sorted_logits.softmax(-1).cumsum(-1)
-        drop_sorted = cumulative - sorted_logits.softmax(-1) > top_p  # keep the first past top_p
-        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
-        logits = logits.masked_fill(drop, float("-inf"))
-    # inverse-CDF sampling: one uniform per rollout (torch.multinomial draws one per action);
-    # a point in (0, total] never lands on an action of probability 0
-    cumulative = logits.softmax(-1).cumsum(-1)
-    uniform = 1 - torch.rand(cumulative.shape[:-1] + (1,), generator=generator, device=cumulative.device)
-    return (cumulative < uniform * cumulative[..., -1:]).sum(-1)
 
 
 def _log_prob_of(log_probs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
@@ -104,75 +87,58 @@ class Policy(nn.Module):
         self.encoder = Encoder(dim, num_heads, num_layers, hidden, self.attributes, neighbours, relative_time)
         self.decoder = Decoder(dim, num_heads, tanh_clip, self.attributes, travel_bias=neighbours > 0)
 
-    def forward(
-        self,
-        problem: Problem,
-        strategy: str = "greedy",
-        multi_start: bool = True,
-        augment: bool = False,
-        num_samples: int = 1,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        generator: torch.Generator | None = None,
-    ) -> Rollouts:
-        """Decodes ``problem``.
+    def forward(self, problem: Problem, decoding: Decoding = Decoding(),
+                generator: torch.Generator | None = None) -> Rollouts:
+        """Decodes ``problem`` as ``decoding`` says (:class:`models.decoding.Decoding`).
 
         Rollouts per instance: ``num_customers`` with ``multi_start`` (else ``num_samples``),
-        times 8 with ``augment``.
+        times 8 with ``augment``, in image order.
         """
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown decoding strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
-        if strategy == "greedy" and not multi_start and num_samples != 1:
-            raise ValueError("greedy decoding without multi-start gives one rollout: set num_samples=1")
-        batch, slots = problem.batch_size, problem.num_depot_slots
-        copies = 8 if augment else 1
-        starts = problem.num_customers if multi_start else num_samples
+        starts = problem.num_customers if decoding.multi_start else decoding.num_samples
+        images = dihedral_augment(problem.locs) if decoding.augment else problem.locs[:, None]
+        per_pass = images.shape[1]
+        if decoding.max_rollouts is not None:
+            per_pass = max(1, min(per_pass, decoding.max_rollouts // starts))
+        parts = [self._decode(problem, images[:, first : first + per_pass], starts, decoding, generator)
+                 for first in range(0, images.shape[1], per_pass)]
+        return Rollouts.concatenate(parts)
 
+    def _decode(self, problem: Problem, images: torch.Tensor, starts: int, decoding: Decoding,
+                generator: torch.Generator | None) -> Rollouts:
+        """Rollouts of the ``copies`` images (B, copies, N, 2) of the coordinates, ``starts`` each."""
+        batch, copies = problem.batch_size, images.shape[1]
         # encoder and decoder see batch * copies instances with ``starts`` rollouts each
-        locs = dihedral_augment(problem.locs).flatten(0, 1) if augment else problem.locs
-        encoded_problem = problem.map(lambda t: t.repeat_interleave(copies, 0)) if augment else problem
-        embeddings = self.encoder(encoded_problem, locs)
-        cache = self.decoder.precompute(embeddings, node_is_real(encoded_problem))
+        encoded_problem = problem if copies == 1 else problem.map(lambda t: t.repeat_interleave(copies, 0))
+        cache = self.decoder.precompute(self.encoder(encoded_problem, images.flatten(0, 1)),
+                                        node_is_real(encoded_problem))
         del encoded_problem
 
-        # the environment sees batch instances with copies * starts rollouts each; an instance whose
-        # rollouts are all done leaves the batch (``active``): later steps only cost what still runs
-        rollouts = copies * starts
-        state = reset(problem, rollouts)
+        # the environment sees batch instances with copies * starts rollouts each
         first = None
-        if multi_start:
-            first = (slots + torch.arange(starts, device=problem.device)).repeat(copies)
-            first = first.expand(batch, -1)
-        active, active_problem = torch.arange(batch, device=problem.device), problem
-        last_action = torch.zeros(batch, rollouts, dtype=torch.long, device=problem.device)
-        actions, log_likelihood = [], torch.zeros(batch, rollouts, device=problem.device)
-        while len(active):
-            if state.num_steps > max_num_steps(problem):
-                raise RuntimeError("decoding exceeded its step bound: the action mask is inconsistent")
-            log_probs = self._log_probs(active_problem, state, cache, len(active), copies, starts)
-            action = select(log_probs.detach(), strategy, temperature, top_k, top_p, generator)
-            chosen = torch.ones_like(action, dtype=torch.bool)
-            if first is not None and state.num_steps == 0:
-                # force each start where it is feasible (a multi-depot instance may not reach
-                # every customer from depot 0); elsewhere the policy chooses
-                chosen = torch.isinf(log_probs.gather(-1, first[..., None])[..., 0])
-                action = torch.where(chosen, action, first)
-            step_log_prob = torch.where(chosen, _log_prob_of(log_probs, action), 0.0)
-            log_likelihood = log_likelihood.index_add(0, active, step_log_prob)
-            state = step(active_problem, state, action)
-            last_action = last_action.index_copy(0, active, action)  # done rollouts stay at their depot
-            actions.append(last_action)
-            running = ~state.done.all(1)
-            if not running.all():
-                active, active_problem, state = active[running], active_problem[running], keep_instances(state, running)
-                cache = DecoderCache(*(t[running.repeat_interleave(copies)] for t in vars(cache).values()))
-        actions = torch.stack(actions, dim=2)
+        if decoding.multi_start:
+            customers = problem.num_depot_slots + torch.arange(starts, device=problem.device)
+            first = customers.repeat(copies).expand(batch, -1)
+        active = torch.arange(batch, device=problem.device)
+        log_likelihood = torch.zeros(batch, copies * starts, device=problem.device)
+
+        def choose(active_problem: Problem, state: State, mask: torch.Tensor) -> torch.Tensor:
+            nonlocal log_likelihood
+            log_probs = self._log_probs(active_problem, state, mask, cache, len(active), copies, starts)
+            action = decoding.select(log_probs.detach(), generator)
+            # a forced start has probability 1 (its mask allows nothing else): it adds nothing
+            log_likelihood = log_likelihood.index_add(0, active, _log_prob_of(log_probs, action))
+            return action
+
+        def on_drop(running: torch.Tensor) -> None:
+            nonlocal active, cache
+            active, cache = active[running], cache.keep(running.repeat_interleave(copies))
+
+        actions = rollout(problem, choose, copies * starts, starts=first, on_drop=on_drop)
         return Rollouts(actions, log_likelihood, cost(problem, actions))
 
-    def _log_probs(self, problem, state: State, cache, batch: int, copies: int, starts: int) -> torch.Tensor:
+    def _log_probs(self, problem: Problem, state: State, mask: torch.Tensor, cache: DecoderCache, batch: int,
+                   copies: int, starts: int) -> torch.Tensor:
         """(B, copies * S, N) log-probabilities, computed on the (B * copies, S) view."""
-        mask = action_mask(problem, state)
 
         def view(x):  # (B, copies * S, ...) -> (B * copies, S, ...): a free reshape
             return x.reshape(batch * copies, starts, *x.shape[2:])
@@ -193,10 +159,10 @@ class Policy(nn.Module):
         """``self.decoder(cache, *inputs)`` without keeping the step's activations (the glimpse's
         attention weights above all) for the backward pass, which recomputes them: the memory of a
         training rollout then barely grows with its length (``scripts/bench_model.py``)."""
-        tensors = tuple(vars(cache).values())
+        names, tensors = zip(*vars(cache).items())
 
         def decode(*args):
-            return self.decoder(DecoderCache(*args[: len(tensors)]), *args[len(tensors) :])
+            return self.decoder(DecoderCache(**dict(zip(names, args))), *args[len(tensors) :])
 
         # the reentrant form keeps less (peak 1.01 vs 1.12 GB at n = 50, 1.42 vs 1.87 GB at n = 100),
         # but DDP cannot reduce a parameter that several reentrant backward passes use

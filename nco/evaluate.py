@@ -11,10 +11,11 @@ import numpy as np
 import torch
 
 from envs.check import check_solution
-from envs.env import State, actions_to_routes, rollout
+from envs.env import State, actions_to_routes, gather_rows, rollout
 from envs.generator import generate
 from envs.problem import Problem
 from envs.variants import resolve_variants
+from models.decoding import Decoding
 from models.policy import Policy
 
 
@@ -34,8 +35,8 @@ def nearest_neighbour_rollout(problem: Problem) -> torch.Tensor:
     else back to the depot (the nearest useful one for the next route)."""
     slots = problem.num_depot_slots
 
-    def choose(state: State, mask: torch.Tensor) -> torch.Tensor:
-        distance = problem.distance.gather(1, state.current[..., None].expand(-1, -1, problem.num_locations))
+    def choose(active: Problem, state: State, mask: torch.Tensor) -> torch.Tensor:
+        distance = gather_rows(active.distance, state.current)
         customers_open = mask[..., slots:].any(-1, keepdim=True)
         choice = distance.masked_fill(~mask, float("inf"))
         choice[..., :slots] = choice[..., :slots].masked_fill(customers_open, float("inf"))
@@ -108,7 +109,7 @@ def evaluate(
             if policy is None:
                 actions = nearest_neighbour_rollout(chunk)[:, 0]
             else:
-                actions = policy(chunk, strategy="greedy", multi_start=True, augment=augment).best()[1]
+                actions = policy(chunk, Decoding(augment=augment)).best()[1]
             seconds += time.perf_counter() - began
             best_actions.append(actions)
         width = max(a.shape[-1] for a in best_actions)

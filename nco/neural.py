@@ -17,7 +17,8 @@ from envs.env import actions_to_routes
 from envs.instance import Instance
 from envs.matrix_pool import model_units
 from envs.problem import Problem
-from models.policy import Policy, dihedral_augment
+from models.decoding import Decoding
+from models.policy import Policy
 
 
 def rescale(instance: Instance) -> Instance:
@@ -50,20 +51,14 @@ def solve_instance(
     """The best routes that multi-start greedy decoding (plus ``samples`` multi-start sampling
     passes) finds; with ``augment`` over the 8 dihedral images.
 
-    At most ``max_rollouts`` rollouts run at once: larger instances decode image by image, so
-    memory stays bounded.
+    At most ``max_rollouts`` rollouts run at once: larger instances decode a few images at a
+    time, so memory stays bounded.
     """
     problem = Problem.from_instances([rescale(instance)])
-    images = [problem.locs]
-    if augment and 8 * problem.num_customers > max_rollouts:
-        images = list(dihedral_augment(problem.locs).unbind(1))
-    together = augment and len(images) == 1
     best_cost, best_actions = float("inf"), None
     for strategy in ["greedy"] + ["sampling"] * samples:
-        for locs in images:
-            image = Problem(**{**vars(problem), "locs": locs})
-            rollouts = policy(image, strategy=strategy, multi_start=True, augment=together, generator=generator)
-            cost, actions = rollouts.best()
-            if float(cost[0]) < best_cost:
-                best_cost, best_actions = float(cost[0]), actions[0]
+        decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts)
+        cost, actions = policy(problem, decoding, generator).best()
+        if float(cost[0]) < best_cost:
+            best_cost, best_actions = float(cost[0]), actions[0]
     return actions_to_routes(best_actions, instance.num_depots, problem.num_depot_slots)

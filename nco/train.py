@@ -26,10 +26,12 @@ from envs.generator import generate
 from envs.problem import Problem
 from envs.variants import ALL48, resolve_variants
 from models.adapters import extend, prepare_finetuning
+from models.decoding import Decoding
 from models.policy import Policy
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 RUN_DIR_VARIABLE = "NCO_RUN_DIR"  # shared by the processes of one DDP run
+TRAINING_DECODING = Decoding(strategy="sampling", multi_start=True)
 
 
 class PolicyModule(L.LightningModule):
@@ -91,7 +93,7 @@ class PolicyModule(L.LightningModule):
     # ------------------------------------------------------------------ steps
     def training_step(self, batch_index: int, _) -> torch.Tensor:
         problem = self._training_batch(batch_index)
-        rollouts = self.policy(problem, strategy="sampling", multi_start=True)
+        rollouts = self.policy(problem, TRAINING_DECODING)
         cost = rollouts.cost
         variant = problem.variant_index
         self._update_cost_means(variant, cost.detach().mean(1))
@@ -115,7 +117,7 @@ class PolicyModule(L.LightningModule):
 
     def validation_step(self, variant_position: int, _) -> None:
         problem = self.validation_problem(int(variant_position))
-        best_cost, _ = self.policy(problem, strategy="greedy", multi_start=True).best()
+        best_cost, _ = self.policy(problem).best()
         name = self.variants[int(variant_position)].name
         self.validation_costs[name] = best_cost
         self.log(f"val/cost/{name}", best_cost.mean(), batch_size=problem.batch_size)

@@ -33,7 +33,9 @@ ROWS = {
 
 def measure(name: str, repeats: int, threads: int) -> dict:
     from envs.generator import generate
+    from models.decoding import Decoding
     from models.policy import Policy
+    from nco.train import TRAINING_DECODING
 
     torch.set_num_threads(threads)
     kind, n, batch, augment, _, _, parts = ROWS[name]
@@ -46,12 +48,12 @@ def measure(name: str, repeats: int, threads: int) -> dict:
         began = time.perf_counter()
         if kind == "greedy":
             with torch.inference_mode():
-                rollouts = policy(problem, strategy="greedy", multi_start=True, augment=augment)
+                rollouts = policy(problem, Decoding(augment=augment))
         else:  # what Lightning does with trainer.accumulate_grad_batches=parts
             optimizer.zero_grad()
             size = batch // parts
             for part in range(parts):
-                rollouts = policy(problem[slice(part * size, (part + 1) * size)], strategy="sampling", multi_start=True)
+                rollouts = policy(problem[slice(part * size, (part + 1) * size)], TRAINING_DECODING)
                 advantage = rollouts.cost - rollouts.cost.mean(1, keepdim=True)
                 ((advantage * rollouts.log_likelihood).mean() / parts).backward()
             optimizer.step()

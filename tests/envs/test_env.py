@@ -30,7 +30,7 @@ def rollout_checking_masks(problem: Problem, num_starts: int, seed: int) -> torc
     """A random rollout that also asserts that no state is ever left without a feasible action."""
     generator = torch.Generator().manual_seed(seed)
 
-    def choose(state, mask):
+    def choose(_, state, mask):
         assert mask.any(-1).all(), "a rollout has no feasible action"
         noise = torch.rand(mask.shape, generator=generator)
         return torch.where(mask, noise, -1.0).argmax(-1)

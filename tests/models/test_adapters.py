@@ -3,6 +3,7 @@ import torch
 
 from envs.generator import generate
 from models.adapters import EXTENDED_WEIGHTS, MODES, extend, merge, prepare_finetuning
+from models.decoding import Decoding
 from models.features import ALL16_ATTRIBUTES, ATTRIBUTES, check_attributes
 from models.policy import Policy
 
@@ -18,7 +19,7 @@ def old_policy():
 def decode(policy, problem):
     with torch.inference_mode():
         greedy = policy(problem)
-        sampled = policy(problem, strategy="sampling", generator=torch.Generator().manual_seed(3))
+        sampled = policy(problem, Decoding(strategy="sampling"), generator=torch.Generator().manual_seed(3))
     return greedy, sampled
 
 
@@ -64,7 +65,7 @@ def test_a_new_feature_is_neutral_on_the_variants_without_its_attribute(old_poli
 def train_one_step(policy, problem):
     trainable = [p for p in policy.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=1e-2)
-    rollouts = policy(problem, strategy="sampling", generator=torch.Generator().manual_seed(0))
+    rollouts = policy(problem, Decoding(strategy="sampling"), generator=torch.Generator().manual_seed(0))
     advantage = rollouts.cost - rollouts.cost.mean(1, keepdim=True)
     (advantage * rollouts.log_likelihood).mean().backward()
     optimizer.step()

@@ -4,7 +4,8 @@ import torch
 from envs.generator import generate
 from models.encoder import Encoder
 from models.layers import merge_heads, split_heads
-from models.policy import Policy, dihedral_augment, select
+from models.decoding import Decoding
+from models.policy import Policy, Rollouts, dihedral_augment
 from nco.evaluate import judge
 
 
@@ -29,7 +30,7 @@ def policy():
 def test_every_strategy_decodes_feasible_solutions_of_all48(policy, options):
     problem = generate(24, 9, "all48", seed=1)
     with torch.inference_mode():
-        rollouts = policy(problem, generator=torch.Generator().manual_seed(0), **options)
+        rollouts = policy(problem, Decoding(**options), generator=torch.Generator().manual_seed(0))
     expected = 9 if options.get("multi_start", True) else options.get("num_samples", 1)
     expected *= 8 if options.get("augment") else 1
     assert rollouts.actions.shape[:2] == (24, expected)
@@ -56,9 +57,32 @@ def test_greedy_is_deterministic_and_best_picks_the_minimum(policy):
     torch.testing.assert_close(best_cost, first.cost.min(1).values)
 
 
-def test_unknown_strategy_is_an_error(policy):
-    with pytest.raises(ValueError, match="unknown decoding strategy 'beam': use one of greedy, sampling"):
-        policy(generate(1, 4, "CVRP", seed=0), strategy="beam")
+@pytest.mark.parametrize("options, message", [
+    (dict(strategy="beam"), "unknown decoding strategy 'beam': use one of greedy, sampling"),
+    (dict(multi_start=False, num_samples=3), "greedy decoding without multi-start gives one rollout"),
+    (dict(max_rollouts=0), "max_rollouts=0"),
+])
+def test_bad_decoding_options_are_errors(options, message):
+    with pytest.raises(ValueError, match=message):
+        Decoding(**options)
+
+
+def test_images_decoded_a_few_at_a_time_equal_all_at_once(policy):
+    problem = generate(5, 10, "all48", seed=6)
+    with torch.inference_mode():
+        together = policy(problem, Decoding(augment=True))
+        for max_rollouts in (10, 35):  # one image per pass, or three
+            parts = policy(problem, Decoding(augment=True, max_rollouts=max_rollouts))
+            torch.testing.assert_close(parts.cost, together.cost, rtol=1e-5, atol=1e-5)
+            assert torch.equal(parts.best()[1][:, :5], together.best()[1][:, :5])
+
+
+def test_concatenated_rollouts_pad_with_their_last_action():
+    short = Rollouts(torch.tensor([[[0, 3, 0]]]), torch.zeros(1, 1), torch.ones(1, 1))
+    long = Rollouts(torch.tensor([[[0, 1, 0, 2, 0]]]), torch.zeros(1, 1), torch.full((1, 1), 2.0))
+    both = Rollouts.concatenate([short, long])
+    assert both.actions.tolist() == [[[0, 3, 0, 0, 0], [0, 1, 0, 2, 0]]]
+    assert both.best()[0].item() == 1.0
 
 
 def test_augmentation_images_are_the_dihedral_group():
@@ -84,14 +108,15 @@ def test_padding_depots_do_not_change_the_encoding():
 
 def test_top_k_keeps_only_the_k_best():
     log_probs = torch.log_softmax(torch.tensor([[[0.0, 1.0, 2.0, 3.0]]]), -1)
-    picks = {int(select(log_probs, "sampling", top_k=2, generator=torch.Generator().manual_seed(i))) for i in range(50)}
+    top_2 = Decoding(strategy="sampling", top_k=2)
+    picks = {int(top_2.select(log_probs, torch.Generator().manual_seed(i))) for i in range(50)}
     assert picks <= {2, 3}
 
 
 def test_sampling_follows_the_probabilities_and_never_picks_a_masked_action():
     logits = torch.tensor([-torch.inf, 0.0, 1.0, -torch.inf, 2.0, -torch.inf])
     log_probs = torch.log_softmax(logits, -1).expand(40000, 1, 6)
-    picks = select(log_probs, "sampling", generator=torch.Generator().manual_seed(0))
+    picks = Decoding(strategy="sampling").select(log_probs, torch.Generator().manual_seed(0))
     share = torch.bincount(picks.flatten(), minlength=6) / picks.numel()
     assert share[[0, 3, 5]].sum() == 0
     torch.testing.assert_close(share, log_probs[0, 0].exp(), atol=0.01, rtol=0)
@@ -101,9 +126,9 @@ def test_finished_instances_leave_the_batch_without_changing_any_rollout(policy)
     # mixed variants need different numbers of routes, so the instances finish at different steps
     problem = generate(6, 12, "all16", seed=4)
     with torch.inference_mode():
-        together = policy(problem, augment=True)
+        together = policy(problem, Decoding(augment=True))
         for b in range(problem.batch_size):
-            alone = policy(problem[b : b + 1], augment=True)
+            alone = policy(problem[b : b + 1], Decoding(augment=True))
             steps = alone.actions.shape[-1]
             torch.testing.assert_close(together.actions[b : b + 1, :, :steps], alone.actions)
             torch.testing.assert_close(together.log_likelihood[b : b + 1], alone.log_likelihood, rtol=1e-4, atol=1e-5)
@@ -121,7 +146,7 @@ def test_training_gradients_equal_those_of_a_decoder_that_keeps_its_activations(
 
     def gradients():
         policy.zero_grad()
-        rollouts = policy(problem, strategy="sampling", generator=torch.Generator().manual_seed(1))
+        rollouts = policy(problem, Decoding(strategy="sampling"), generator=torch.Generator().manual_seed(1))
         (rollouts.cost.detach() * rollouts.log_likelihood).mean().backward()
         return [p.grad.clone() for p in policy.parameters()]
 

@@ -1,0 +1,69 @@
+"""How rollouts are decoded: the ``Decoding`` options and the choice of each action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+STRATEGIES = ("greedy", "sampling")
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """Options of :meth:`models.policy.Policy.forward`.
+
+    Attributes
+    ----------
+    strategy
+        ``greedy`` (the most likely action) or ``sampling``.
+    multi_start
+        One rollout forced to start at every customer (POMO); else ``num_samples`` rollouts.
+    augment
+        Also decode the 8 dihedral images of the coordinates (8 times the rollouts).
+    num_samples
+        Rollouts per instance without ``multi_start``.
+    temperature, top_k, top_p
+        Sampling: logits divided by the temperature, only the ``top_k`` most likely actions, or
+        the smallest set whose probability reaches ``top_p``.
+    max_rollouts
+        At most this many rollouts of one instance at once: augmented images are decoded a few
+        at a time when all of them would exceed it (``None``: all at once).
+    """
+
+    strategy: str = "greedy"
+    multi_start: bool = True
+    augment: bool = False
+    num_samples: int = 1
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    max_rollouts: int | None = None
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown decoding strategy {self.strategy!r}: use one of {', '.join(STRATEGIES)}")
+        if self.strategy == "greedy" and not self.multi_start and self.num_samples != 1:
+            raise ValueError("greedy decoding without multi-start gives one rollout: set num_samples=1")
+        if self.num_samples < 1 or (self.max_rollouts is not None and self.max_rollouts < 1):
+            raise ValueError(f"num_samples={self.num_samples}, max_rollouts={self.max_rollouts}: give 1 or more")
+
+    def select(self, log_probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Chooses one action per rollout from log-probabilities (B, S, N)."""
+        if self.strategy == "greedy":
+            return log_probs.argmax(-1)
+        logits = log_probs / self.temperature
+        if self.top_k is not None:
+            kth = logits.topk(min(self.top_k, logits.shape[-1]), dim=-1).values[..., -1:]
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        if self.top_p is not None:
+            sorted_logits, order = logits.sort(-1, descending=True)
+            cumulative = sorted_logits.softmax(-1).cumsum(-1)
+            drop_sorted = cumulative - sorted_logits.softmax(-1) > self.top_p  # keep the first past top_p
+            drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+            logits = logits.masked_fill(drop, float("-inf"))
+        # inverse-CDF sampling: one uniform per rollout (torch.multinomial draws one per action);
+        # a point in (0, total] never lands on an action of probability 0
+        cumulative = logits.softmax(-1).cumsum(-1)
+        uniform = 1 - torch.rand(cumulative.shape[:-1] + (1,), generator=generator, device=cumulative.device)
+        return (cumulative < uniform * cumulative[..., -1:]).sum(-1)
