@@ -77,8 +77,8 @@ def _customer_feasible(problem: Problem, state: State) -> torch.Tensor:
     closed = ~problem.open_route[:, None, None]
     distance_out = gather_rows(problem.distance, state.current)
     distance_back = gather_rows(state.distance_to_depot, state.route_depot)
-    # Euclidean instances share one matrix for distance and travel time: gather it once
-    same_matrix = problem.duration is problem.distance
+    # without a duration matrix (travel time = distance) one gather serves both
+    same_matrix = problem.duration is None
     time_out = distance_out if same_matrix else gather_rows(problem.duration, state.current)
     time_back = distance_back if same_matrix else gather_rows(state.duration_to_depot, state.route_depot)
 
@@ -144,7 +144,7 @@ def reset(problem: Problem, num_starts: int = 1) -> State:
     all_depots = torch.arange(slots, device=problem.device).expand(problem.batch_size, slots)
     distance_to_depot = problem.distance[..., :slots].transpose(1, 2).contiguous()
     duration_to_depot = (
-        distance_to_depot if problem.duration is problem.distance
+        distance_to_depot if problem.duration is None
         else problem.duration[..., :slots].transpose(1, 2).contiguous()
     )
     static = {"depot_serves": None, "distance_to_depot": distance_to_depot,
@@ -188,7 +188,7 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
     slots = problem.num_depot_slots
     to_depot = action < slots
     distance = gather_arcs(problem.distance, state.current, action)
-    travel = gather_arcs(problem.duration, state.current, action)
+    travel = gather_arcs(problem.travel_time, state.current, action)
     early = _gather_nodes(problem.time_windows[..., 0], action)
     linehaul = _gather_nodes(problem.demand_linehaul, action)
     backhaul = _gather_nodes(problem.demand_backhaul, action)

@@ -273,7 +273,7 @@ def generate(
     return Problem(
         locs=locs,
         distance=distance,
-        duration=distance,
+        duration=None,
         demand_linehaul=demand_linehaul,
         demand_backhaul=demand_backhaul,
         capacity=capacity,

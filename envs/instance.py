@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant
+from envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, has_time_windows
 
 ROUNDINGS = ("none", "round", "dimacs", "exact")
 """PyVRP's rounding conventions of travel (:func:`envs.check.round_matrix`)."""
@@ -120,11 +120,7 @@ class Instance:
             open_route=self.open_route,
             backhaul=self.backhaul,
             distance_limit=bool(np.isfinite(self.distance_limit)),
-            time_windows=bool(
-                np.isfinite(self.time_windows[:, 1]).any()
-                or (self.time_windows[:, 0] > 0).any()
-                or (self.service_time > 0).any()
-            ),
+            time_windows=bool(has_time_windows(self.time_windows, self.service_time)),
         )
 
     @property

@@ -1,14 +1,12 @@
-"""A pool of real travel matrices to draw synthetic instances from, and the model's units.
+"""A pool of real travel matrices to draw synthetic instances from.
 
 Training on real road networks: each sampled instance takes ``N`` locations of one source
 instance of the pool (uniformly, or clustered around a random location), slices its matrix and
 keeps its real coordinates; :func:`envs.generator.generate` then attaches the synthetic attributes
 of variants.md to them, deriving time windows and limits from the sliced matrix.
 
-Model units (:func:`model_units`): coordinates shifted into the unit square by their largest
-extent; travel divided by the factor that gives the matrix the mean of the unit-square Euclidean
-distances of those coordinates (for Euclidean data that factor is the extent itself). The solver
-uses the same rule on instance files, so training and solving see the same scale.
+Every sample is brought to model units by :func:`envs.units.model_units`, the rule that
+``nco solve`` applies to instance files, so training and solving see the same scale.
 """
 
 from __future__ import annotations
@@ -19,18 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-
-def model_units(coords: np.ndarray, matrix: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Unit-square coordinates of ``coords`` (N, 2) and the travel factor to divide travel by
-    (the extent for Euclidean data, or the matrix mean over the unit Euclidean mean)."""
-    low = coords.min(0)
-    extent = float((coords.max(0) - low).max()) or 1.0
-    unit = (coords - low) / extent
-    if matrix is None:
-        return unit, extent
-    euclidean = float(np.sqrt(((unit[:, None] - unit[None]) ** 2).sum(-1)).mean())
-    travel = float(matrix.mean()) / euclidean if euclidean > 0 else float(matrix.mean())
-    return unit, travel or 1.0
+from envs.units import model_units
 
 
 @dataclass

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from envs.instance import Instance
-from envs.variants import Variant, variant_index
+from envs.variants import Variant, has_time_windows, variant_index
 
 
 @dataclass
@@ -25,7 +25,9 @@ class Problem:
     Attributes
     ----------
     locs : (B, N, 2) coordinates (model units for generated data).
-    distance, duration : (B, N, N) travel matrices (``duration`` may be the same tensor).
+    distance : (B, N, N) travel distances.
+    duration : (B, N, N) travel times, or ``None`` when they equal the distances
+    (:attr:`travel_time` gives either).
     demand_linehaul, demand_backhaul : (B, N) raw demands, compared against ``capacity``.
     capacity : (B,)
     time_windows : (B, N, 2) ``[early, late]``.
@@ -40,7 +42,7 @@ class Problem:
 
     locs: torch.Tensor
     distance: torch.Tensor
-    duration: torch.Tensor
+    duration: torch.Tensor | None
     demand_linehaul: torch.Tensor
     demand_backhaul: torch.Tensor
     capacity: torch.Tensor
@@ -70,6 +72,8 @@ class Problem:
             "num_depots": (batch,),
         }
         for name, shape in expected.items():
+            if getattr(self, name) is None:  # duration: the distances
+                continue
             actual = tuple(getattr(self, name).shape)
             if actual != shape:
                 raise ValueError(
@@ -83,7 +87,7 @@ class Problem:
             )
         for name in ("locs", "distance", "duration", "demand_linehaul", "demand_backhaul",
                      "capacity", "service_time"):
-            if not torch.isfinite(getattr(self, name)).all():
+            if getattr(self, name) is not None and not torch.isfinite(getattr(self, name)).all():
                 raise ValueError(f"{name} contains NaN or infinite values: give finite numbers")
         if torch.isnan(self.time_windows).any() or torch.isnan(self.distance_limit).any():
             raise ValueError("time_windows or distance_limit contains NaN: use inf for 'no limit'")
@@ -111,6 +115,11 @@ class Problem:
         return self.num_locations - self.num_depot_slots
 
     @property
+    def travel_time(self) -> torch.Tensor:
+        """(B, N, N) travel times: ``duration``, or the distances when it is ``None``."""
+        return self.distance if self.duration is None else self.duration
+
+    @property
     def device(self) -> torch.device:
         return self.locs.device
 
@@ -123,11 +132,7 @@ class Problem:
     @property
     def time_windows_on(self) -> torch.Tensor:
         """(B,) bool: the instance has a time window or service time."""
-        return (
-            torch.isfinite(self.time_windows[..., 1]).any(-1)
-            | (self.time_windows[..., 0] > 0).any(-1)
-            | (self.service_time > 0).any(-1)
-        )
+        return has_time_windows(self.time_windows, self.service_time)
 
     @property
     def variant_index(self) -> torch.Tensor:
@@ -147,14 +152,11 @@ class Problem:
         return self.map(lambda tensor: tensor.to(device))
 
     def map(self, function) -> Problem:
-        """A problem with ``function`` applied to every tensor field (``duration`` keeps sharing
-        ``distance`` when it did)."""
+        """A problem with ``function`` applied to every tensor field."""
         values = {}
         for f in fields(self):
             value = getattr(self, f.name)
             values[f.name] = function(value) if isinstance(value, torch.Tensor) else value
-        if self.duration is self.distance:
-            values["duration"] = values["distance"]
         return Problem(**values)
 
     def __getitem__(self, index) -> Problem:
@@ -216,7 +218,7 @@ class Problem:
         return cls(
             locs=tensor(columns["locs"]),
             distance=distance,
-            duration=distance if same_travel else tensor(columns["duration"]),
+            duration=None if same_travel else tensor(columns["duration"]),
             demand_linehaul=tensor(columns["demand_linehaul"]),
             demand_backhaul=tensor(columns["demand_backhaul"]),
             capacity=tensor([i.capacity for i in instances]),
@@ -241,7 +243,7 @@ class Problem:
         distance = duration = None
         if self.explicit_matrix:
             distance = array(self.distance)[:, keep]
-            duration = None if self.duration is self.distance else array(self.duration)[:, keep]
+            duration = None if self.duration is None else array(self.duration)[:, keep]
         return Instance(
             coords=array(self.locs),
             demand_linehaul=array(self.demand_linehaul),
@@ -268,10 +270,8 @@ class Problem:
             for f in fields(self)
             if isinstance(getattr(self, f.name), torch.Tensor)
         }
-        if not self.explicit_matrix:
-            del arrays["distance"], arrays["duration"]
-        elif self.duration is self.distance:
-            del arrays["duration"]
+        if not self.explicit_matrix:  # computed again from the coordinates when loaded
+            del arrays["distance"]
         np.savez_compressed(path, num_depot_slots=self.num_depot_slots, **arrays)
 
     @classmethod
@@ -287,7 +287,7 @@ class Problem:
             explicit = "distance" in arrays
             if not explicit:
                 arrays["distance"] = torch.cdist(arrays["locs"], arrays["locs"])
-            arrays.setdefault("duration", arrays["distance"])
+            arrays.setdefault("duration", None)
             return cls(**arrays, num_depot_slots=slots, explicit_matrix=explicit).to(device)
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path}: missing or unknown field {error} in the .npz dataset: write it with Problem.save") from None

@@ -83,6 +83,17 @@ class Variant:
         return ALL48[index]
 
 
+def has_time_windows(time_windows, service_time):
+    """Whether an instance has time windows: a finite deadline, a positive start or a service time.
+    Works on numpy arrays and tensors alike: ``time_windows`` (..., N, 2), ``service_time``
+    (..., N) -> (...)."""
+    return (
+        (time_windows[..., 1] < float("inf")).any(-1)
+        | (time_windows[..., 0] > 0).any(-1)
+        | (service_time > 0).any(-1)
+    )
+
+
 def variant_index(multi_depot, open_route, backhaul, distance_limit, time_windows):
     """Index of a variant from its flags; works on Python values and on tensors alike."""
     return multi_depot * 24 + open_route * 12 + backhaul * 4 + distance_limit * 2 + time_windows

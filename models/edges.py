@@ -41,8 +41,8 @@ def neighbour_graph(problem: Problem, neighbours: int) -> tuple[torch.Tensor, to
     edge_attr = torch.stack(
         [gather_arcs(problem.distance, target.flatten(1), source.flatten(1)),
          gather_arcs(problem.distance, source.flatten(1), target.flatten(1)),
-         gather_arcs(problem.duration, target.flatten(1), source.flatten(1)),
-         gather_arcs(problem.duration, source.flatten(1), target.flatten(1))],
+         gather_arcs(problem.travel_time, target.flatten(1), source.flatten(1)),
+         gather_arcs(problem.travel_time, source.flatten(1), target.flatten(1))],
         dim=-1,
     ).view(batch, size, 2 * k, 4)
     edge_attr = torch.cat([edge_attr, kind], dim=-1).flatten(0, 2)

@@ -146,7 +146,7 @@ class Policy(nn.Module):
         travel = None
         if self.decoder.travel_weights is not None:
             distance = gather_rows(problem.distance, state.current)
-            duration = distance if problem.duration is problem.distance else gather_rows(problem.duration, state.current)
+            duration = distance if problem.duration is None else gather_rows(problem.duration, state.current)
             travel = view(torch.stack([distance, duration], dim=-1))
         inputs = (view(state.current), view(state.route_depot), view(context_features(problem, state, self.relative_time)), view(mask), travel)
         if torch.is_grad_enabled() and any(t.requires_grad for t in vars(cache).values()):

@@ -1,11 +1,7 @@
 """The neural solver on one instance: ``Instance -> routes``.
 
-Instances come in any units. Coordinates are shifted and divided by one factor (their largest
-extent, so the aspect ratio is kept) into the unit square the model was trained on; travel
-(matrices, time windows, service times, the distance limit) is divided by one travel factor: the
-same factor for Euclidean instances, and for explicit matrices the factor that gives the matrix
-the mean of the unit-square Euclidean distances. Demands are compared with the capacity as they
-are. The routes found are re-costed on the original data by the independent check
+Instances come in any units and are decoded in model units (:func:`envs.units.rescale`); the
+routes found are re-costed on the original data by the independent check
 (:class:`nco.solution.Solution`).
 """
 
@@ -15,28 +11,10 @@ import torch
 
 from envs.env import actions_to_routes
 from envs.instance import Instance
-from envs.matrix_pool import model_units
 from envs.problem import Problem
+from envs.units import rescale
 from models.decoding import Decoding
 from models.policy import Policy
-
-
-def rescale(instance: Instance) -> Instance:
-    """The instance in model units (:func:`envs.matrix_pool.model_units`): coordinates in the
-    unit square, travel, windows, service times and the length limit scaled alike."""
-    unit, travel = model_units(instance.coords, instance.distance_matrix)
-
-    def scaled(matrix):
-        return None if matrix is None else matrix / travel
-
-    return instance.replace(
-        coords=unit,
-        distance_matrix=scaled(instance.distance_matrix),
-        duration_matrix=scaled(instance.duration_matrix),
-        time_windows=instance.time_windows / travel,
-        service_time=instance.service_time / travel,
-        distance_limit=instance.distance_limit / travel,
-    )
 
 
 @torch.inference_mode()

@@ -5,7 +5,8 @@ import torch
 from envs.check import check_solution
 from envs.env import actions_to_routes
 from envs.generator import generate
-from envs.matrix_pool import MatrixPool, model_units
+from envs.matrix_pool import MatrixPool
+from envs.units import model_units
 from tests.conftest import asymmetric_pool
 from nco.evaluate import nearest_neighbour_rollout
 from nco.io import InstanceFileError, read_matrix_pool, write_instance

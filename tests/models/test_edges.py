@@ -46,7 +46,7 @@ def test_the_matrix_aware_encoder_reads_each_direction_of_an_arc():
     before = policy.encoder(problem)
     distance = problem.distance.clone()
     distance[0, 3, 7] += 0.2  # d(3, 7) changes, d(7, 3) does not
-    changed = policy.encoder(replace(problem, distance=distance, duration=problem.duration))
+    changed = policy.encoder(replace(problem, distance=distance, duration=problem.travel_time))
     assert not torch.allclose(before[0], changed[0], atol=1e-4)
     torch.testing.assert_close(before[1], changed[1])  # the other instance is untouched
     # the coordinates-only model cannot see it

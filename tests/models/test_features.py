@@ -11,7 +11,7 @@ from models.features import context_features, horizon, node_features
 def with_time_scaled(problem, factor: float):
     """The same instances with every time (windows, service, travel time) multiplied by ``factor``."""
     return replace(problem, time_windows=problem.time_windows * factor,
-                   service_time=problem.service_time * factor, duration=problem.duration * factor)
+                   service_time=problem.service_time * factor, duration=problem.travel_time * factor)
 
 
 def test_horizon_is_the_latest_depot_closing_time_or_one():

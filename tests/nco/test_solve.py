@@ -9,7 +9,8 @@ import pytest
 from envs.check import check_solution
 from envs.generator import generate
 from nco.io import read_instance, read_solution, write_instance
-from nco.neural import rescale, solve_instance
+from envs.units import rescale
+from nco.neural import solve_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 
