@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.instance import ROUNDINGS, Instance
-from envs.route import Route
-from envs.variants import BACKHAUL_STRICT
+from nco.envs.instance import ROUNDINGS, Instance
+from nco.envs.route import Route
+from nco.envs.variants import BACKHAUL_STRICT
 
 
 def round_matrix(matrix: np.ndarray, rounding: str) -> np.ndarray:

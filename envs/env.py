@@ -21,9 +21,9 @@ from typing import Callable
 
 import torch
 
-from envs.problem import Problem
-from envs.route import Route
-from envs.variants import BACKHAUL_STRICT
+from nco.envs.problem import Problem
+from nco.envs.route import Route
+from nco.envs.variants import BACKHAUL_STRICT
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Sampling a ``Problem`` from a :class:`envs.distribution.Distribution`, one function per attribute.
+"""Sampling a ``Problem`` from a :class:`nco.envs.distribution.Distribution`, one function per attribute.
 
 Every instance draws its own variant from the requested set: each attribute is switched on
 with probability 0.5 (for a set that is a full product of attributes, e.g. ``all16``, this is
@@ -7,7 +7,7 @@ present "no backhaul" keeps its weight of one half). Data for the attributes tha
 never used: they hold their neutral values.
 
 Locations are sampled in the unit square (Euclidean travel, or a road-like asymmetric matrix), or
-drawn from a pool of real travel matrices (:class:`envs.matrix_pool.MatrixPool`); time windows and
+drawn from a pool of real travel matrices (:class:`nco.envs.matrix_pool.MatrixPool`); time windows and
 route-length limits are derived from the travel out to each customer and back from it, so a route
 serving one customer alone is always feasible, on asymmetric matrices as well.
 """
@@ -18,10 +18,10 @@ import math
 
 import torch
 
-from envs.distribution import CUSTOMER_PLACEMENTS, DEMAND_KINDS, DEPOT_PLACEMENTS, Distribution, get_distribution
-from envs.matrix_pool import MatrixPool
-from envs.problem import Problem
-from envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, resolve_variants
+from nco.envs.distribution import CUSTOMER_PLACEMENTS, DEMAND_KINDS, DEPOT_PLACEMENTS, Distribution, get_distribution
+from nco.envs.matrix_pool import MatrixPool
+from nco.envs.problem import Problem
+from nco.envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, resolve_variants
 
 
 class Sampler:
@@ -201,7 +201,7 @@ def generate(
     pool
         Real travel matrices to draw the locations from (default: sampled in the unit square).
     distribution
-        A :class:`envs.distribution.Distribution` or a preset name (``variants_md``, ``broad``,
+        A :class:`nco.envs.distribution.Distribution` or a preset name (``variants_md``, ``broad``,
         ``broad_asymmetric``).
     """
     if num_instances < 1 or num_customers < 1:

@@ -1,6 +1,6 @@
 """``Instance``: one problem in its original units, as plain numpy arrays.
 
-Every reader produces it, every solver consumes it, and the judge (:mod:`envs.check`)
+Every reader produces it, every solver consumes it, and the judge (:mod:`nco.envs.check`)
 checks solutions against it. Locations ``0..num_depots-1`` are the depots, the rest customers.
 """
 
@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, has_time_windows
+from nco.envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, has_time_windows
 
 ROUNDINGS = ("none", "round", "dimacs", "exact")
-"""PyVRP's rounding conventions of travel (:func:`envs.check.round_matrix`)."""
+"""PyVRP's rounding conventions of travel (:func:`nco.envs.check.round_matrix`)."""
 
 
 def _array(value, dtype=np.float64) -> np.ndarray:
@@ -53,7 +53,7 @@ class Instance:
         Instance name, used in file names and tables.
     rounding
         How the file's convention rounds travel when costing a solution: ``none``, ``round``
-        (CVRPLIB X), ``dimacs`` or ``exact`` (:func:`envs.check.round_matrix`).
+        (CVRPLIB X), ``dimacs`` or ``exact`` (:func:`nco.envs.check.round_matrix`).
 
     Raises
     ------

@@ -2,10 +2,10 @@
 
 Training on real road networks: each sampled instance takes ``N`` locations of one source
 instance of the pool (uniformly, or clustered around a random location), slices its matrix and
-keeps its real coordinates; :func:`envs.generator.generate` then attaches the synthetic attributes
+keeps its real coordinates; :func:`nco.envs.generator.generate` then attaches the synthetic attributes
 of variants.md to them, deriving time windows and limits from the sliced matrix.
 
-Every sample is brought to model units by :func:`envs.units.model_units`, the rule that
+Every sample is brought to model units by :func:`nco.envs.units.model_units`, the rule that
 ``nco solve`` applies to instance files, so training and solving see the same scale.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from envs.units import model_units
+from nco.envs.units import model_units
 
 
 @dataclass

@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from envs.instance import Instance
-from envs.variants import Variant, has_time_windows, variant_index
+from nco.envs.instance import Instance
+from nco.envs.variants import Variant, has_time_windows, variant_index
 
 
 @dataclass

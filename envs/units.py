@@ -4,7 +4,7 @@ Coordinates are shifted into the unit square and divided by their largest extent
 ratio is kept); travel (matrices, time windows, service times, the distance limit) is divided by
 one travel factor: the extent itself for Euclidean data, and for an explicit matrix the factor
 that gives it the mean of the unit-square Euclidean distances of its coordinates. Demands are
-compared with the capacity as they are. Training on real matrices (:mod:`envs.matrix_pool`) and
+compared with the capacity as they are. Training on real matrices (:mod:`nco.envs.matrix_pool`) and
 ``nco solve`` (:func:`rescale`) use this one rule.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.instance import Instance
+from nco.envs.instance import Instance
 
 
 def model_units(coords: np.ndarray, matrix: np.ndarray | None = None) -> tuple[np.ndarray, float]:

@@ -24,8 +24,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from models.features import CONTEXT_FEATURES, CUSTOMER_FEATURES, DEPOT_FEATURES, check_attributes, feature_columns
-from models.policy import Policy
+from nco.models.features import CONTEXT_FEATURES, CUSTOMER_FEATURES, DEPOT_FEATURES, check_attributes, feature_columns
+from nco.models.policy import Policy
 
 MODES = ("full", "adapter", "lora")
 

@@ -7,7 +7,7 @@ attention product. The glimpse is written out (matmul, additive mask, softmax, m
 (``scripts/bench_glimpse.py``), but the written-out decoder decodes greedily at 6.5-7.1 instead of
 7.2-9.4 ms/step at n = 50 (``scripts/bench_model.py``, the two side by side), and in training no
 activation of it is kept: the policy recomputes each decoding step in the backward pass
-(``models.policy``). A matrix-aware decoder (``travel_bias``) adds a learned multiple of the
+(``nco.models.policy``). A matrix-aware decoder (``travel_bias``) adds a learned multiple of the
 distance and the travel time from the current node to each candidate's logit: it sees the true,
 possibly asymmetric, travel.
 """
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from models.features import ATTRIBUTES, CONTEXT_FEATURES, feature_columns
-from models.layers import merge_heads, split_heads
+from nco.models.features import ATTRIBUTES, CONTEXT_FEATURES, feature_columns
+from nco.models.layers import merge_heads, split_heads
 
 
 @dataclass
@@ -88,7 +88,7 @@ class Decoder(nn.Module):
         """Log-probabilities (B, S, N) over the next action of each rollout.
 
         ``current``, ``route_depot`` (B, S) node indices, ``features`` (B, S, 7) every context
-        feature (:func:`models.features.context_features`), ``mask`` (B, S, N) feasible actions,
+        feature (:func:`nco.models.features.context_features`), ``mask`` (B, S, N) feasible actions,
         ``travel`` (B, S, N, 2) distance and travel time from the current node (``travel_bias``).
         """
         dim = cache.pointer_keys.shape[1]

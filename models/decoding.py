@@ -11,7 +11,7 @@ STRATEGIES = ("greedy", "sampling")
 
 @dataclass(frozen=True)
 class Decoding:
-    """Options of :meth:`models.policy.Policy.forward`.
+    """Options of :meth:`nco.models.policy.Policy.forward`.
 
     Attributes
     ----------

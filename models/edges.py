@@ -14,9 +14,9 @@ import torch
 from torch import nn
 from torch_geometric.nn import TransformerConv
 
-from envs.env import gather_arcs
-from envs.problem import Problem
-from models.layers import RMSNorm
+from nco.envs.env import gather_arcs
+from nco.envs.problem import Problem
+from nco.models.layers import RMSNorm
 
 NUM_EDGE_FEATURES = 6  # d(i, j), d(j, i), t(i, j), t(j, i), successor, predecessor
 

@@ -2,9 +2,9 @@
 
 Depot tokens carry the instance-level attributes (open route, route-length limit, depot time
 window, backhaul mode, multi-depot); customer tokens carry demands, time window and service time
-(:mod:`models.features`). An attribute that is off feeds its neutral value, so one network serves
+(:mod:`nco.models.features`). An attribute that is off feeds its neutral value, so one network serves
 every variant. Padded depot slots are never attended to. With ``neighbours > 0`` every transformer
-layer is preceded by message passing over the travel matrices (:mod:`models.edges`).
+layer is preceded by message passing over the travel matrices (:mod:`nco.models.edges`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from envs.problem import Problem
-from models.edges import MatrixMessagePassing, neighbour_graph
-from models.features import ATTRIBUTES, CUSTOMER_FEATURES, DEPOT_FEATURES, feature_columns, node_features
-from models.layers import EncoderLayer, RMSNorm
+from nco.envs.problem import Problem
+from nco.models.edges import MatrixMessagePassing, neighbour_graph
+from nco.models.features import ATTRIBUTES, CUSTOMER_FEATURES, DEPOT_FEATURES, feature_columns, node_features
+from nco.models.layers import EncoderLayer, RMSNorm
 
 
 class Encoder(nn.Module):

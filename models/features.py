@@ -2,7 +2,7 @@
 
 A model declares the attributes it reads (``Policy(attributes=...)``) and its projections take
 only the columns of those attributes (plus the ones every variant has). Extending a model to a new
-attribute (:mod:`models.adapters`) appends that attribute's columns with zero weights.
+attribute (:mod:`nco.models.adapters`) appends that attribute's columns with zero weights.
 
 Every feature holds its neutral value 0 when its attribute is off: an unlimited route length or
 an open deadline is fed as 0, as are the flags.
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import torch
 
-from envs.env import State
-from envs.problem import Problem
-from envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant
+from nco.envs.env import State
+from nco.envs.problem import Problem
+from nco.envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant
 
 ATTRIBUTES = ("open_route", "backhaul", "mixed_backhaul", "distance_limit", "time_windows", "multi_depot")
 """Every attribute a model can read, in the canonical order of its feature columns."""

@@ -14,12 +14,12 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from envs.env import State, cost, gather_rows, rollout
-from envs.problem import Problem
-from models.decoder import Decoder, DecoderCache
-from models.decoding import Decoding
-from models.encoder import Encoder, node_is_real
-from models.features import ATTRIBUTES, check_attributes, context_features
+from nco.envs.env import State, cost, gather_rows, rollout
+from nco.envs.problem import Problem
+from nco.models.decoder import Decoder, DecoderCache
+from nco.models.decoding import Decoding
+from nco.models.encoder import Encoder, node_is_real
+from nco.models.features import ATTRIBUTES, check_attributes, context_features
 
 
 @dataclass
@@ -67,11 +67,11 @@ class Policy(nn.Module):
     """Transformer encoder and pointer decoder over the unified environment.
 
     ``attributes`` are the ones whose features the model reads (``None``: all of
-    :data:`models.features.ATTRIBUTES`); it still decodes any variant, reading a neutral view of
+    :data:`nco.models.features.ATTRIBUTES`); it still decodes any variant, reading a neutral view of
     the attributes it does not know. ``neighbours > 0`` makes it matrix-aware: message passing
     over the ``neighbours`` nearest successors and predecessors of every node in the travel
-    matrices, and the travel from the current node in the decoder (:mod:`models.edges`).
-    ``relative_time`` feeds times relative to each instance's horizon (:mod:`models.features`).
+    matrices, and the travel from the current node in the decoder (:mod:`nco.models.edges`).
+    ``relative_time`` feeds times relative to each instance's horizon (:mod:`nco.models.features`).
     ``config`` holds the constructor arguments.
     """
 
@@ -89,7 +89,7 @@ class Policy(nn.Module):
 
     def forward(self, problem: Problem, decoding: Decoding = Decoding(),
                 generator: torch.Generator | None = None) -> Rollouts:
-        """Decodes ``problem`` as ``decoding`` says (:class:`models.decoding.Decoding`).
+        """Decodes ``problem`` as ``decoding`` says (:class:`nco.models.decoding.Decoding`).
 
         Rollouts per instance: ``num_customers`` with ``multi_start`` (else ``num_samples``),
         times 8 with ``augment``, in image order.

@@ -19,14 +19,14 @@ DATA = Path(__file__).resolve().parent / "data"
 """The bundled instances (CVRPLIB X-n101-k25, Solomon C101, Cordeau p01, one ORTEC file)."""
 
 if TYPE_CHECKING:
-    from envs.instance import Instance
-    from envs.route import Route
+    from nco.envs.instance import Instance
+    from nco.envs.route import Route
     from nco.api import load_model, read, read_many, solve, solve_many
     from nco.solution import Solution
 
 _EXPORTS = {
-    "Instance": "envs.instance",
-    "Route": "envs.route",
+    "Instance": "nco.envs.instance",
+    "Route": "nco.envs.route",
     "Solution": "nco.solution",
     "read": "nco.api",
     "read_many": "nco.api",

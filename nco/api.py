@@ -20,8 +20,8 @@ from typing import Iterable, Iterator
 import torch
 from tqdm import tqdm
 
-from envs.instance import Instance
-from models.policy import Policy
+from nco.envs.instance import Instance
+from nco.models.policy import Policy
 from nco.solution import Solution
 
 SOLVERS = ("neural", "pyvrp", "ortools")

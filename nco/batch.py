@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.instance import Instance
-from models.features import attributes_of
+from nco.envs.instance import Instance
+from nco.models.features import attributes_of
 from nco.io import INSTANCE_SUFFIXES, InstanceFileError, read_instances, read_solution
 
 

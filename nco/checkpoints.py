@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from models.adapters import merge, prepare_finetuning
-from models.policy import Policy
+from nco.models.adapters import merge, prepare_finetuning
+from nco.models.policy import Policy
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_CHECKPOINT = PACKAGE_DIR / "checkpoints" / "all16-n20.pt"

@@ -31,7 +31,7 @@ def _pool(args):
 
 
 def _generate(args) -> None:
-    from envs.generator import generate
+    from nco.envs.generator import generate
     from nco.io import write_instance
 
     problem = generate(args.instances, args.num_nodes, args.variants, seed=args.seed, pool=_pool(args),
@@ -123,8 +123,8 @@ def _compare(args) -> None:
 
 
 def _compare_instances(args) -> list:
-    from envs.generator import generate
-    from envs.variants import resolve_variants
+    from nco.envs.generator import generate
+    from nco.envs.variants import resolve_variants
     from nco.io import read_instances
     from nco.batch import expand_paths
 
@@ -145,7 +145,7 @@ def _demo(args) -> None:
 
 
 def _add_distribution_argument(parser: argparse.ArgumentParser) -> None:
-    from envs.distribution import DISTRIBUTIONS
+    from nco.envs.distribution import DISTRIBUTIONS
 
     parser.add_argument("--distribution", default="variants_md", choices=list(DISTRIBUTIONS),
                         help="synthetic distribution (envs/distribution.py): variants_md is the published one")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from envs.instance import Instance
+from nco.envs.instance import Instance
 from nco.api import solve
 from nco.solution import Solution
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envs.generator import generate
+from nco.envs.generator import generate
 from nco import DATA
 from nco.compare import compare, write_report
 from nco.io import read_instance

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from envs.check import check_solution
-from envs.env import State, actions_to_routes, gather_rows, rollout
-from envs.generator import generate
-from envs.problem import Problem
-from envs.variants import resolve_variants
-from models.decoding import Decoding
-from models.policy import Policy
+from nco.envs.check import check_solution
+from nco.envs.env import State, actions_to_routes, gather_rows, rollout
+from nco.envs.generator import generate
+from nco.envs.problem import Problem
+from nco.envs.variants import resolve_variants
+from nco.models.decoding import Decoding
+from nco.models.policy import Policy
 
 
 @dataclass
@@ -94,7 +94,7 @@ def evaluate(
     distribution: str = "variants_md",
 ) -> list[VariantResult]:
     """Per-variant results on ``num_instances`` fresh instances of each variant of
-    ``distribution`` (a preset of :mod:`envs.distribution`).
+    ``distribution`` (a preset of :mod:`nco.envs.distribution`).
 
     ``policy=None`` evaluates the nearest-neighbour construction instead.
     """

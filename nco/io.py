@@ -1,7 +1,7 @@
 """Instance and solution files (``shared/design/formats.md``), parsed and written with ``vrplib``.
 
 Readers turn a VRPLIB file (PyVRP's dialect, ``TYPE`` naming the variant), a Solomon ``.txt`` file
-or a project ``.npz`` dataset into :class:`~envs.instance.Instance` objects; writers do the reverse.
+or a project ``.npz`` dataset into :class:`~nco.envs.instance.Instance` objects; writers do the reverse.
 Every problem with a file raises :class:`InstanceFileError`, a ``ValueError`` whose one-line
 message names the file, the problem and the fix.
 """
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import vrplib
 
-from envs.instance import Instance
-from envs.matrix_pool import MatrixPool
-from envs.problem import Problem
-from envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT, Variant
+from nco.envs.instance import Instance
+from nco.envs.matrix_pool import MatrixPool
+from nco.envs.problem import Problem
+from nco.envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT, Variant
 
 INSTANCE_SUFFIXES = (".vrp", ".txt", ".npz")
 

@@ -1,6 +1,6 @@
 """The neural solver on one instance: ``Instance -> routes``.
 
-Instances come in any units and are decoded in model units (:func:`envs.units.rescale`); the
+Instances come in any units and are decoded in model units (:func:`nco.envs.units.rescale`); the
 routes found are re-costed on the original data by the independent check
 (:class:`nco.solution.Solution`).
 """
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import torch
 
-from envs.env import actions_to_routes
-from envs.instance import Instance
-from envs.problem import Problem
-from envs.units import rescale
-from models.decoding import Decoding
-from models.policy import Policy
+from nco.envs.env import actions_to_routes
+from nco.envs.instance import Instance
+from nco.envs.problem import Problem
+from nco.envs.units import rescale
+from nco.models.decoding import Decoding
+from nco.models.policy import Policy
 
 
 @torch.inference_mode()

@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from envs.instance import Instance  # noqa: E402
-from envs.route import Route  # noqa: E402
+from nco.envs.instance import Instance  # noqa: E402
+from nco.envs.route import Route  # noqa: E402
 
 
 def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str) -> None:

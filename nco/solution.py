@@ -8,14 +8,14 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from envs.check import check_solution
-from envs.instance import Instance
-from envs.route import Route
+from nco.envs.check import check_solution
+from nco.envs.instance import Instance
+from nco.envs.route import Route
 
 
 @dataclass(frozen=True)
 class Solution:
-    """A solution of ``instance``, judged by :func:`envs.check.check_solution`.
+    """A solution of ``instance``, judged by :func:`nco.envs.check.check_solution`.
 
     Attributes
     ----------
@@ -54,7 +54,7 @@ class Solution:
         return cls(instance, parsed, check.cost, check.feasible, tuple(check.violations), seconds, solver)
 
     def route_lists(self) -> list[list[int]]:
-        """The routes as a route list (:mod:`envs.route`), as ``.sol`` files write them."""
+        """The routes as a route list (:mod:`nco.envs.route`), as ``.sol`` files write them."""
         return [route.to_list(self.instance.num_depots) for route in self.routes]
 
     def to_sol(self, path: str | Path) -> Path:

@@ -5,7 +5,7 @@ The advantage of a rollout is its cost minus the mean cost of all rollouts of th
 variant in training keeps its own running mean.
 
 Fine-tuning (``nco finetune``) is the same loop on a trained policy extended to new attributes
-(:mod:`models.adapters`); the config's ``finetune`` section says from what and how.
+(:mod:`nco.models.adapters`); the config's ``finetune`` section says from what and how.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch.utils.data import DataLoader
 
-from envs.distribution import get_distribution
-from envs.generator import generate
-from envs.problem import Problem
-from envs.variants import ALL48, resolve_variants
-from models.adapters import extend, prepare_finetuning
-from models.decoding import Decoding
-from models.policy import Policy
+from nco.envs.distribution import get_distribution
+from nco.envs.generator import generate
+from nco.envs.problem import Problem
+from nco.envs.variants import ALL48, resolve_variants
+from nco.models.adapters import extend, prepare_finetuning
+from nco.models.decoding import Decoding
+from nco.models.policy import Policy
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 RUN_DIR_VARIABLE = "NCO_RUN_DIR"  # shared by the processes of one DDP run
@@ -192,7 +192,7 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     ValueError
         For an unreadable checkpoint, a bad override, or adapters with nothing new to learn.
     """
-    from models.features import check_attributes
+    from nco.models.features import check_attributes
     from nco.checkpoints import load_policy
 
     config = compose_config(overrides)

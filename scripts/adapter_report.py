@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from envs.variants import ALL48, BACKHAUL_MIXED  # noqa: E402
+from nco.envs.variants import ALL48, BACKHAUL_MIXED  # noqa: E402
 from nco.checkpoints import load_policy  # noqa: E402
 from nco.evaluate import evaluate, read_reference  # noqa: E402
 

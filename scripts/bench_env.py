@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from envs.env import random_rollout
-from envs.generator import generate
+from nco.envs.env import random_rollout
+from nco.envs.generator import generate
 
 ANCHOR = {50: 3030, 100: 1302}  # instances/s, rl4co-based multi-task env, batch 512, 2 threads
 

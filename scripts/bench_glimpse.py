@@ -16,8 +16,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from models.decoder import Decoder
-from models.layers import split_heads
+from nco.models.decoder import Decoder
+from nco.models.layers import split_heads
 
 
 def main() -> None:

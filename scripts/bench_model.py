@@ -32,9 +32,9 @@ ROWS = {
 
 
 def measure(name: str, repeats: int, threads: int) -> dict:
-    from envs.generator import generate
-    from models.decoding import Decoding
-    from models.policy import Policy
+    from nco.envs.generator import generate
+    from nco.models.decoding import Decoding
+    from nco.models.policy import Policy
     from nco.train import TRAINING_DECODING
 
     torch.set_num_threads(threads)

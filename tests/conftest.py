@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from envs.matrix_pool import MatrixPool
+from nco.envs.matrix_pool import MatrixPool
 
 FIXTURES = Path(__file__).resolve().parents[1] / "nco" / "data"
 
@@ -22,7 +22,7 @@ def fixtures() -> Path:
 @pytest.fixture(scope="session")
 def checkpoint(tmp_path_factory) -> Path:
     """A small random-weight policy in the slim checkpoint format."""
-    from models.policy import Policy
+    from nco.models.policy import Policy
 
     torch.manual_seed(0)
     model = dict(dim=32, num_heads=4, num_layers=1, hidden=64)

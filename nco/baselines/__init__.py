@@ -1,6 +1,6 @@
 """Classical baselines on the project's instances: OR-Tools (guided local search) and PyVRP (HGS).
 
-Both take an :class:`~envs.instance.Instance` and a time limit and return routes in the project's
+Both take an :class:`~nco.envs.instance.Instance` and a time limit and return routes in the project's
 format (or ``None`` when nothing feasible was found); the independent check re-costs them on the
 float data.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from envs.instance import Instance
+from nco.envs.instance import Instance
 from nco.baselines.integer import IntegerInstance
 
 Routes = list[list[int]]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.instance import Instance
+from nco.envs.instance import Instance
 
 BIG = 10**12  # stands for "no limit"
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from envs.instance import Instance
-from envs.route import Route
-from envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT
+from nco.envs.instance import Instance
+from nco.envs.route import Route
+from nco.envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT
 from nco.baselines.integer import BIG, IntegerInstance
 
 

@@ -12,9 +12,9 @@ import numpy as np
 from pyvrp import Model
 from pyvrp.stop import MaxRuntime
 
-from envs.instance import Instance
-from envs.route import Route
-from envs.variants import BACKHAUL_STRICT
+from nco.envs.instance import Instance
+from nco.envs.route import Route
+from nco.envs.variants import BACKHAUL_STRICT
 from nco.baselines.integer import BIG, IntegerInstance
 
 

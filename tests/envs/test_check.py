@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.check import check_solution, round_matrix
-from envs.instance import Instance
-from envs.variants import BACKHAUL_MIXED, BACKHAUL_STRICT
+from nco.envs.check import check_solution, round_matrix
+from nco.envs.instance import Instance
+from nco.envs.variants import BACKHAUL_MIXED, BACKHAUL_STRICT
 from nco.io import read_instance, read_solution
 
 

@@ -4,12 +4,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envs.check import check_solution
-from envs.env import action_mask, actions_to_routes, cost, keep_instances, random_rollout, reset, rollout, step
-from envs.generator import generate
-from envs.instance import Instance
-from envs.problem import Problem
-from envs.variants import ALL48, BACKHAUL_MIXED
+from nco.envs.check import check_solution
+from nco.envs.env import action_mask, actions_to_routes, cost, keep_instances, random_rollout, reset, rollout, step
+from nco.envs.generator import generate
+from nco.envs.instance import Instance
+from nco.envs.problem import Problem
+from nco.envs.variants import ALL48, BACKHAUL_MIXED
 
 SETTINGS = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

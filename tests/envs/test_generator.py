@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from envs.generator import capacity_for, generate
-from envs.variants import ALL16, BACKHAUL_NONE
+from nco.envs.generator import capacity_for, generate
+from nco.envs.variants import ALL16, BACKHAUL_NONE
 
 
 def test_same_seed_same_sample():

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from envs.generator import generate
-from envs.instance import Instance
-from envs.problem import Problem
+from nco.envs.generator import generate
+from nco.envs.instance import Instance
+from nco.envs.problem import Problem
 
 BASE = dict(coords=[[0, 0], [1, 0], [0, 1]], demand_linehaul=[0, 2, 3], capacity=5)
 

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from envs.check import check_solution
-from envs.env import actions_to_routes
-from envs.generator import generate
-from envs.matrix_pool import MatrixPool
-from envs.units import model_units
+from nco.envs.check import check_solution
+from nco.envs.env import actions_to_routes
+from nco.envs.generator import generate
+from nco.envs.matrix_pool import MatrixPool
+from nco.envs.units import model_units
 from tests.conftest import asymmetric_pool
 from nco.evaluate import nearest_neighbour_rollout
 from nco.io import InstanceFileError, read_matrix_pool, write_instance

@@ -1,6 +1,6 @@
 import pytest
 
-from envs.variants import ALL16, ALL48, BACKHAUL_MIXED, BACKHAUL_STRICT, Variant, resolve_variants
+from nco.envs.variants import ALL16, ALL48, BACKHAUL_MIXED, BACKHAUL_STRICT, Variant, resolve_variants
 
 
 def test_48_distinct_names_round_trip():

@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from envs.generator import generate
-from models.adapters import EXTENDED_WEIGHTS, MODES, extend, merge, prepare_finetuning
-from models.decoding import Decoding
-from models.features import ALL16_ATTRIBUTES, ATTRIBUTES, check_attributes
-from models.policy import Policy
+from nco.envs.generator import generate
+from nco.models.adapters import EXTENDED_WEIGHTS, MODES, extend, merge, prepare_finetuning
+from nco.models.decoding import Decoding
+from nco.models.features import ALL16_ATTRIBUTES, ATTRIBUTES, check_attributes
+from nco.models.policy import Policy
 
 NEW = ["mixed_backhaul", "multi_depot"]
 

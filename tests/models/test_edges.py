@@ -2,9 +2,9 @@ from dataclasses import replace
 
 import torch
 
-from envs.generator import generate
-from models.edges import neighbour_graph
-from models.policy import Policy
+from nco.envs.generator import generate
+from nco.models.edges import neighbour_graph
+from nco.models.policy import Policy
 from tests.conftest import asymmetric_pool
 
 

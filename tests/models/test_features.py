@@ -3,9 +3,9 @@ from dataclasses import replace
 
 import torch
 
-from envs.env import reset, step
-from envs.generator import generate
-from models.features import context_features, horizon, node_features
+from nco.envs.env import reset, step
+from nco.envs.generator import generate
+from nco.models.features import context_features, horizon, node_features
 
 
 def with_time_scaled(problem, factor: float):

@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from envs.generator import generate
-from models.encoder import Encoder
-from models.layers import merge_heads, split_heads
-from models.decoding import Decoding
-from models.policy import Policy, Rollouts, dihedral_augment
+from nco.envs.generator import generate
+from nco.models.encoder import Encoder
+from nco.models.layers import merge_heads, split_heads
+from nco.models.decoding import Decoding
+from nco.models.policy import Policy, Rollouts, dihedral_augment
 from nco.evaluate import judge
 
 
@@ -97,7 +97,7 @@ def test_augmentation_images_are_the_dihedral_group():
 def test_padding_depots_do_not_change_the_encoding():
     encoder = Encoder(dim=32, num_heads=4, num_layers=2, hidden=64).eval()
     single = generate(2, 6, "CVRP", seed=0)
-    from envs.problem import Problem
+    from nco.envs.problem import Problem
 
     padded = Problem.from_instances(single.instances(), num_depot_slots=3)
     with torch.inference_mode():

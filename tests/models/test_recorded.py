@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from envs.problem import Problem
-from models.decoding import Decoding
+from nco.envs.problem import Problem
+from nco.models.decoding import Decoding
 from nco.checkpoints import load_policy
 from nco.neural import solve_instance
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nco
-from envs.route import Route
+from nco.envs.route import Route
 from nco.solution import Solution
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,3 +91,19 @@ def test_instances_built_in_code():
 def test_bad_calls_are_one_line_errors(call, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         call()
+
+
+def test_a_project_with_its_own_models_and_envs_modules_still_solves(tmp_path):
+    """envs/ and models/ install as nco.envs and nco.models: a user's `models.py` and `envs/`
+    neither shadow them nor are shadowed."""
+    (tmp_path / "models.py").write_text("WHO = 'the user'\n")
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "__init__.py").write_text("WHO = 'the user too'\n")
+    script = (
+        "import models, envs, nco\n"
+        "solution = nco.solve(nco.DATA / 'p01.vrp', solver='ortools', time_limit=0.2)\n"
+        "print(models.WHO, '|', envs.WHO, '|', solution.feasible)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "the user | the user too | True"

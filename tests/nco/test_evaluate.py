@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from envs.generator import generate
+from nco.envs.generator import generate
 from nco.checkpoints import load_policy
 from nco.evaluate import evaluate, judge, nearest_neighbour_rollout, read_reference
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from envs.generator import generate
-from envs.instance import Instance
-from envs.variants import ALL48
+from nco.envs.generator import generate
+from nco.envs.instance import Instance
+from nco.envs.variants import ALL48
 from nco.io import InstanceFileError, read_instance, read_instances, read_solution, write_instance, write_solution
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from envs.check import check_solution
-from envs.generator import generate
+from nco.envs.check import check_solution
+from nco.envs.generator import generate
 from nco.io import read_instance, read_solution, write_instance
-from envs.units import rescale
+from nco.envs.units import rescale
 from nco.neural import solve_instance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +127,7 @@ def test_unreadable_checkpoint(tmp_path, fixtures):
 def test_cli_solves_a_real_ortec_file_with_a_matrix_aware_model(tmp_path, fixtures):
     import torch
 
-    from models.policy import Policy
+    from nco.models.policy import Policy
 
     torch.manual_seed(0)
     policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64, neighbours=8)
@@ -148,8 +148,8 @@ def test_cli_solves_a_real_ortec_file_with_a_matrix_aware_model(tmp_path, fixtur
 def test_solving_a_variant_the_model_does_not_read_says_so(tmp_path, fixtures):
     import torch
 
-    from models.features import ALL16_ATTRIBUTES
-    from models.policy import Policy
+    from nco.models.features import ALL16_ATTRIBUTES
+    from nco.models.policy import Policy
 
     policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64, attributes=ALL16_ATTRIBUTES)
     path = tmp_path / "all16.pt"

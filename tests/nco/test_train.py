@@ -7,7 +7,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from envs.generator import generate
+from nco.envs.generator import generate
 from nco.checkpoints import export_policy, load_policy
 from nco.evaluate import judge
 from nco.train import PolicyModule, compose_config
@@ -98,8 +98,8 @@ def test_checkpoint_that_does_not_fit_its_config(tmp_path):
 
 
 def test_finetune_from_the_cli_extends_the_model_to_the_new_attributes(tmp_path):
-    from models.features import ALL16_ATTRIBUTES
-    from models.policy import Policy
+    from nco.models.features import ALL16_ATTRIBUTES
+    from nco.models.policy import Policy
 
     policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64, attributes=ALL16_ATTRIBUTES)
     base = tmp_path / "base.pt"
@@ -124,7 +124,7 @@ def test_finetune_from_the_cli_extends_the_model_to_the_new_attributes(tmp_path)
 
 
 def test_finetune_on_real_matrices_makes_the_model_matrix_aware(tmp_path, fixtures):
-    from models.policy import Policy
+    from nco.models.policy import Policy
 
     policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64)
     base = tmp_path / "base.pt"

@@ -4,9 +4,9 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from envs.check import check_solution
-from envs.generator import generate
-from envs.instance import Instance
+from nco.envs.check import check_solution
+from nco.envs.generator import generate
+from nco.envs.instance import Instance
 from nco.baselines import get_solver
 
 FAMILIES = ["CVRP", "OVRP", "VRPB", "VRPMB", "VRPL", "VRPTW", "MDCVRP", "OVRPBLTW", "MDOVRPMBLTW"]

@@ -1,0 +1,87 @@
+"""Mean gap to the best known (or reference) cost of checkpoints on the benchmark development sets.
+
+    python scripts/dev_sets.py --checkpoint nco/checkpoints/all16-n20.pt --checkpoint NEW.pt \
+        [--data ../shared/data] [--sets solomon,x250,cordeau,ortec,vrpb,x] [--out docs/campaign/dev.csv]
+
+Every file is solved by ``nco.solve`` (multi-start greedy + 8-fold augmentation, the shipped
+default), judged in the set's rounding convention; the reference is the ``bks`` column of the
+set's ``bks.csv`` (for ORTEC, which has none, the PyVRP 60 s cost ``pyvrp_60s``). The data are the
+development copies of the benchmark files, which a clone of this repository does not have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import nco
+
+# set: (folder, file pattern, rounding, reference column, largest n or None)
+SETS = {
+    "solomon": ("solomon", "*.txt", "none", "bks", None),
+    "x250": ("cvrplib-x", "*.vrp", "round", "bks", 250),
+    "x": ("cvrplib-x", "*.vrp", "round", "bks", None),
+    "cordeau": ("mdvrp", "*.vrp", "none", "bks", None),
+    "ortec": ("ortec", "*.txt", "none", "pyvrp_60s", None),
+    "vrpb": ("vrpb", "*.vrp", "round", "bks", None),
+}
+
+
+def references(folder: Path, column: str) -> dict[str, float]:
+    with open(folder / "bks.csv", newline="") as handle:
+        return {row["name"]: float(row[column]) for row in csv.DictReader(handle) if row.get(column)}
+
+
+def evaluate(checkpoint: str | None, data: Path, name: str) -> list[dict]:
+    folder, pattern, rounding, column, largest = SETS[name]
+    reference = references(data / folder, column)
+    instances = [nco.read(path, rounding=rounding) for path in sorted((data / folder).glob(pattern))]
+    instances = [i for i in instances if largest is None or i.num_customers <= largest]
+    rows = []
+    for solution in nco.solve_many(instances, "neural", checkpoint=checkpoint, progress=True):
+        instance = solution.instance
+        rows.append({"set": name, "instance": instance.name, "n": instance.num_customers,
+                     "checkpoint": checkpoint or "shipped", "cost": solution.cost, "feasible": solution.feasible,
+                     "routes": len(solution.routes), "reference": reference[instance.name],
+                     "gap": 100 * (solution.cost / reference[instance.name] - 1), "seconds": solution.seconds})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", action="append", help="repeat for several (default: the shipped one)")
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--sets", default="solomon,x250,cordeau,ortec")
+    parser.add_argument("--out", help="CSV of every instance's result")
+    args = parser.parse_args()
+    data = Path(args.data)
+    if not data.is_dir():
+        sys.exit(f"dev_sets: no benchmark data at {data} (a development copy, not in the repository): pass --data DIR")
+    rows = [row for checkpoint in (args.checkpoint or [None]) for name in args.sets.split(",")
+            for row in evaluate(checkpoint, data, name)]
+    print("| checkpoint | set | instances | feasible | mean gap | worst gap | mean time (s) |")
+    print("|---|---|---|---|---|---|---|")
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["checkpoint"], row["set"]), []).append(row)
+        if row["set"] == "solomon":  # and per series: C1, C2, R1, R2, RC1, RC2
+            series = row["instance"].rstrip("0123456789") + row["instance"].lstrip("CR")[0]
+            groups.setdefault((row["checkpoint"], f"solomon {series}"), []).append(row)
+    for (checkpoint, name), group in groups.items():
+        gaps = [r["gap"] for r in group]
+        print(f"| {Path(checkpoint).name} | {name} | {len(group)} | {sum(r['feasible'] for r in group)} "
+              f"| {np.mean(gaps):.2f}% | {np.max(gaps):.2f}% | {np.mean([r['seconds'] for r in group]):.2f} |")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
