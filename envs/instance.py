@@ -22,7 +22,7 @@ def _array(value, dtype=np.float64) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Instance:
-    """One multi-attribute VRP instance (see ``shared/design/variants.md``).
+    """One multi-attribute VRP instance (the attributes: the README's "The variants").
 
     Parameters
     ----------

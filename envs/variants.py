@@ -1,7 +1,7 @@
 """Variant names and their attribute flags.
 
 A variant is named by the attributes that are on, in the order ``[MD][O]VRP[B|MB][L][TW]``
-(``CVRP`` when none is). See ``shared/design/variants.md``.
+(``CVRP`` when none is). The rules of each attribute: the README's "The variants".
 """
 
 from __future__ import annotations

@@ -2,11 +2,13 @@
 
 Two formats load: a Lightning ``.ckpt`` written by ``nco train`` and the slim ``.pt`` written by
 :func:`export_policy` (model config, half-precision weights, the training config and metrics).
+Checkpoints are untrusted files: they load with ``weights_only=True`` (no pickled code runs).
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import torch
@@ -29,8 +31,13 @@ def load_policy(path: str | Path | None = None, device: str | torch.device = "cp
     path = Path(path) if path is not None else DEFAULT_CHECKPOINT
     if not path.is_file():
         raise ValueError(f"{path}: no such checkpoint: pass a .ckpt from `nco train` or a shipped .pt")
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # weights_only: tensors and plain data only, a checkpoint never runs code
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError(
+            f"{path}: holds Python objects other than tensors and plain data, which could run code: "
+            "refusing to load it; pass a .ckpt from `nco train` or a .pt from `nco export`"
+        ) from None
     except Exception as error:
         raise ValueError(
             f"{path}: not a readable checkpoint ({type(error).__name__}): pass a .ckpt from `nco train` "

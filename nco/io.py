@@ -1,4 +1,4 @@
-"""Instance and solution files (``shared/design/formats.md``), parsed and written with ``vrplib``.
+"""Instance and solution files (``docs/formats.md``), parsed and written with ``vrplib``.
 
 Readers turn a VRPLIB file (PyVRP's dialect, ``TYPE`` naming the variant), a Solomon ``.txt`` file
 or a project ``.npz`` dataset into :class:`~nco.envs.instance.Instance` objects; writers do the reverse.
@@ -65,7 +65,7 @@ def read_instance(path: str | Path) -> Instance:
     except Exception as error:  # vrplib raises many kinds on malformed text
         raise InstanceFileError(
             f"{path}: not a readable VRPLIB or Solomon file ({type(error).__name__}: {error}): "
-            "see shared/design/formats.md"
+            "see docs/formats.md in the nco repository"
         ) from None
     try:
         return _instance_from_vrplib(data, name=path.stem)
@@ -86,7 +86,7 @@ def read_matrix_pool(folder: str | Path) -> MatrixPool:
     paths = sorted(p for p in folder.glob("*") if p.suffix in (".vrp", ".txt")) if folder.is_dir() else []
     if not paths:
         raise InstanceFileError(f"{folder}: no .vrp/.txt instance files there: give a folder of VRPLIB files "
-                                "with EDGE_WEIGHT_SECTION matrices (e.g. shared/data/ortec)")
+                                "with EDGE_WEIGHT_SECTION matrices (e.g. the ORTEC instances of the EURO meets NeurIPS 2022 competition)")
     instances = [read_instance(path) for path in paths]
     for path, instance in zip(paths, instances):
         if instance.distance_matrix is None:
@@ -251,6 +251,6 @@ def read_solution(path: str | Path) -> tuple[list[list[int]], float | None]:
     try:
         solution = vrplib.read_solution(path)
     except Exception as error:
-        raise InstanceFileError(f"{path}: not a readable .sol file ({error}): see shared/design/formats.md") from None
+        raise InstanceFileError(f"{path}: not a readable .sol file ({error}): see docs/formats.md in the nco repository") from None
     cost = solution.get("cost")
     return [list(map(int, route)) for route in solution["routes"]], None if cost is None else float(cost)

@@ -174,3 +174,24 @@ def test_switching_time_features_needs_full_finetuning(tmp_path):
                      "finetune.mode=lora", f"run_dir={tmp_path}")
     assert result.returncode == 2
     assert "finetune.relative_time=True changes what every time feature means" in result.stderr
+
+
+
+def test_a_preset_that_needs_data_says_which_override(tmp_path):
+    result = run_cli("train", "experiment=ortec_n50", f"run_dir={tmp_path}")
+    assert result.returncode == 2
+    assert "pass data.matrix_pool=DIR" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (Path.touch, (Path(os.environ["NCO_TEST_MARKER"]),))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, monkeypatch):
+    marker = tmp_path / "ran"
+    monkeypatch.setenv("NCO_TEST_MARKER", str(marker))
+    torch.save({"config": {"model": {}}, "state_dict": {}, "payload": _RunsCode()}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="could run code: refusing to load it"):
+        load_policy(tmp_path / "evil.pt")
+    assert not marker.exists()
