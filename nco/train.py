@@ -235,15 +235,18 @@ def train(config: DictConfig) -> Path:
     L.seed_everything(config.seed, workers=True, verbose=False)
     plain = OmegaConf.to_container(config, resolve=True)
     module = PolicyModule(plain)
-    checkpoint = ModelCheckpoint(
+    # the best epochs by validation, and last.ckpt after every epoch (Lightning's save_last only
+    # writes it with an improvement: an interrupted run would lose every epoch since then)
+    best = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", filename="epoch{epoch:03d}", auto_insert_metric_name=False,
-        monitor="val/cost_mean", mode="min", save_last=True,
+        monitor="val/cost_mean", mode="min",
     )
+    last = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", enable_version_counter=False)
     trainer = L.Trainer(
         **plain["trainer"],
         default_root_dir=run_dir,
         logger=CSVLogger(run_dir, name="", version=""),
-        callbacks=[checkpoint],
+        callbacks=[best, last],
         num_sanity_val_steps=0,
     )
     if trainer.is_global_zero:

@@ -195,3 +195,12 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="could run code: refusing to load it"):
         load_policy(tmp_path / "evil.pt")
     assert not marker.exists()
+
+
+def test_last_checkpoint_is_written_every_epoch_even_without_improvement(tmp_path):
+    # with a zero learning rate validation never improves after the first epoch
+    result = run_cli("train", "experiment=smoke", "optimizer.lr=0.0", "trainer.max_epochs=3",
+                     "data.batches_per_epoch=1", f"run_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch000.ckpt", "last.ckpt"]
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
