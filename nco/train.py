@@ -16,6 +16,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -54,6 +55,7 @@ class PolicyModule(L.LightningModule):
         self.variants = resolve_variants(config["data"]["variants"])
         self.register_buffer("cost_mean", torch.zeros(len(ALL48)))
         self.register_buffer("cost_seen", torch.zeros(len(ALL48), dtype=torch.bool))
+        self.register_buffer("cpu_seconds", torch.zeros(()))
         self.validation_costs: dict[str, list[torch.Tensor]] = {}
         # real travel matrices: train on the training sources, validate on the held-out ones
         self.train_pool = self.validation_pool = None
@@ -91,6 +93,12 @@ class PolicyModule(L.LightningModule):
         )
 
     # ------------------------------------------------------------------ steps
+    def on_train_start(self) -> None:
+        self._cpu_mark = time.process_time()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["state_dict"].setdefault("cpu_seconds", torch.zeros(()))  # runs from before it was kept
+
     def training_step(self, batch_index: int, _) -> torch.Tensor:
         problem = self._training_batch(batch_index)
         rollouts = self.policy(problem, TRAINING_DECODING)
@@ -131,6 +139,11 @@ class PolicyModule(L.LightningModule):
             mean = torch.stack([c.mean() for c in self.validation_costs.values()]).mean()
             self.log("val/cost_mean", mean, prog_bar=True, sync_dist=True)
         self.validation_costs = {}
+        # CPU time of this process (every thread; kept across resumes): the campaign's x axis
+        now = time.process_time()
+        self.cpu_seconds += now - getattr(self, "_cpu_mark", now)
+        self._cpu_mark = now
+        self.log("time/cpu_minutes", self.cpu_seconds / 60, sync_dist=True)
 
     def _reference(self, variant_name: str) -> torch.Tensor | None:
         path = self.config["data"].get("reference")
@@ -252,5 +265,9 @@ def train(config: DictConfig) -> Path:
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(config))
-    trainer.fit(module, ckpt_path=config.ckpt_path)
+    try:
+        trainer.fit(module, ckpt_path=config.ckpt_path)
+    except MisconfigurationException as error:  # e.g. resuming past max_epochs
+        message = str(error).splitlines()[0]
+        raise ValueError(f"{message.rstrip('.')}: change the overrides (see configs/) and run again") from None
     return run_dir
