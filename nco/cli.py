@@ -20,6 +20,22 @@ from pathlib import Path
 EXIT_BAD_INPUT = 2
 
 
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _time_limits(text: str) -> list[float]:
+    try:
+        limits = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        limits = []
+    if not limits or any(not limit > 0 for limit in limits):
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive seconds, comma-separated, e.g. 1,5")
+    return limits
+
+
 def _pool(args):
     """The requested part of ``--matrix-pool`` (None: uniform Euclidean instances)."""
     if not args.matrix_pool:
@@ -92,6 +108,8 @@ def _solve(args) -> None:
     paths = expand_paths(args.paths)
     if not paths:
         raise ValueError(f"no instance files in {' '.join(args.paths)}: give .vrp, .txt or .npz files or folders")
+    if args.plot and not args.out:
+        raise ValueError("--plot draws into the --out folder: give --out DIR too")
     options = SolveOptions(args.checkpoint, args.out, args.round, args.augment, args.samples, args.plot)
     results = solve_files(paths, options, args.workers)
     print(format_results(results))
@@ -114,8 +132,7 @@ def _compare(args) -> None:
 
     instances = _compare_instances(args)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
-    time_limits = [float(x) for x in args.time_limits.split(",")]
-    rows = compare(instances, solvers, time_limits, args.out, args.checkpoint, args.workers, args.round, args.seed,
+    rows = compare(instances, solvers, args.time_limits, args.out, args.checkpoint, args.workers, args.round, args.seed,
                    args.neural_name)
     paths = write_report(rows, instances, args.out)
     print(paths[0].read_text())
@@ -200,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="8-fold dihedral augmentation (default on)")
     solve.add_argument("--samples", type=int, default=0, help="extra multi-start sampling passes")
     solve.add_argument("--plot", action="store_true", help="draw the routes (needs --out)")
-    solve.add_argument("--workers", type=int, default=1, help="processes sharing the files")
+    solve.add_argument("--workers", type=_positive_int, default=1, help="processes sharing the instances")
     solve.set_defaults(run=_solve)
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on generated instances")
@@ -228,12 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--instances", type=int, default=32, help="per variant")
     compare.add_argument("--seed", type=int, default=2024)
     compare.add_argument("--solvers", default="neural,ortools,pyvrp")
-    compare.add_argument("--time-limits", default="1,5", help="seconds per instance for the baselines")
+    compare.add_argument("--time-limits", type=_time_limits, default="1,5",
+                         help="seconds per instance for the baselines")
     compare.add_argument("--checkpoint", help="default: the shipped checkpoint")
     compare.add_argument("--neural-name", default="neural",
                          help="name of the neural solver's rows: compare several checkpoints in one --out")
     compare.add_argument("--out", default="outputs/compare")
-    compare.add_argument("--workers", type=int, default=None, help="processes for the baselines (<= cores)")
+    compare.add_argument("--workers", type=_positive_int, default=None,
+                         help="processes for the baselines (default and most: the cores)")
     _add_distribution_argument(compare)
     _add_pool_arguments(compare)
     compare.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"])

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from nco.envs.instance import Instance
-from nco.api import solve
+from nco.api import SOLVERS, solve
 from nco.solution import Solution
 
 FIELDS = ["instance", "variant", "solver", "setting", "cost", "time", "feasible"]
@@ -35,12 +35,11 @@ class Task:
 def tasks_for(solvers: list[str], time_limits: list[float], neural_name: str = "neural") -> list[Task]:
     tasks = []
     for solver in solvers:
+        if solver not in SOLVERS:
+            raise ValueError(f"unknown solver {solver!r}: use some of {', '.join(SOLVERS)}")
         if solver == "neural":
             tasks += [Task(neural_name, setting, neural=True) for setting in NEURAL_SETTINGS]
         else:
-            from nco.baselines import get_solver
-
-            get_solver(solver)  # fail early on an unknown name
             tasks += [Task(solver, f"{limit:g}s") for limit in time_limits]
     return tasks
 

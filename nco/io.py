@@ -25,11 +25,11 @@ class InstanceFileError(ValueError):
     """A file that cannot be read as an instance or solution."""
 
 
-def _is_solomon(path: Path) -> bool:
-    """Solomon files start with a bare name line; VRPLIB files with ``KEY: value`` lines."""
-    with open(path) as handle:
-        first = next((line for line in handle if line.strip()), "")
-    return ":" not in first
+def _first_line(path: Path) -> str:
+    """The first non-blank line ("" for an empty file): Solomon files start with a bare name
+    line, VRPLIB files with ``KEY: value`` lines, solution files with ``Route #1: ...``."""
+    with open(path, errors="replace") as handle:
+        return next((line.strip() for line in handle if line.strip()), "")
 
 
 def read_instances(path: str | Path) -> list[Instance]:
@@ -56,8 +56,13 @@ def read_instance(path: str | Path) -> Instance:
     path = Path(path)
     if not path.is_file():
         raise InstanceFileError(f"{path}: no such file: check the path")
+    first = _first_line(path)
+    if not first:
+        raise InstanceFileError(f"{path}: the file is empty: give a VRPLIB (.vrp) or Solomon (.txt) instance")
+    if first.lower().startswith("route"):
+        raise InstanceFileError(f"{path}: a solution file (Route lines), not an instance: pass the instance it solves")
     try:
-        if _is_solomon(path):
+        if ":" not in first:  # Solomon
             data = vrplib.read_instance(path, instance_format="solomon")
             data.setdefault("type", "VRPTW")
         else:
@@ -70,6 +75,9 @@ def read_instance(path: str | Path) -> Instance:
     try:
         return _instance_from_vrplib(data, name=path.stem)
     except ValueError as error:
+        if "inhomogeneous" in str(error):  # numpy, on a section whose lines differ in length
+            raise InstanceFileError(f"{path}: a line of a section has more or fewer values than the others "
+                                    "(a truncated line?): fix that line") from None
         raise InstanceFileError(f"{path}: {error}") from None
 
 

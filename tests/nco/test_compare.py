@@ -75,3 +75,17 @@ def test_generated_comparison_instances_can_come_from_the_held_out_real_matrices
     assert [i.variant.name for i in instances] == ["CVRP", "CVRP", "VRPTW", "VRPTW"]
     assert all(i.distance_matrix is not None for i in instances)
     assert any((i.distance_matrix != i.distance_matrix.T).any() for i in instances)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["solve", "nco/data/C101.txt", "--workers", "0"], "argument --workers: '0' is not a positive whole number"),
+    (["solve", "nco/data/C101.txt", "--workers", "-3"], "argument --workers"),
+    (["solve", "nco/data/C101.txt", "--plot"], "--plot draws into the --out folder: give --out DIR too"),
+    (["compare", "nco/data/C101.txt", "--time-limits", "-1"], "give positive seconds, comma-separated"),
+    (["compare", "nco/data/C101.txt", "--solvers", "lkh"], "unknown solver 'lkh': use some of neural, pyvrp, ortools"),
+])
+def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
+    result = subprocess.run([sys.executable, "-m", "nco.cli", *args, *(["--out", str(tmp_path)] if "lkh" in args else [])],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr and result.stdout == ""

@@ -75,6 +75,11 @@ DEPOT = "DEPOT_SECTION\n1\n-1\nEOF\n"
         (HEADER.format(type="CVRP") + "NODE_COORD_SECTION\n1 0 0\n2 one 0\n3 0 1\n" + DEMANDS.format(d=1) + DEPOT, "NODE_COORD data has entries that are not numbers"),
         (HEADER.format(type="VRPTW") + COORDS + DEMANDS.format(d=1) + "TIME_WINDOW_SECTION\n1 0 10\n2 0 10\n3 0 0.1\n" + DEPOT,
          "customer 2 cannot be served by any route"),
+        ("", "the file is empty: give a VRPLIB"),
+        ("\n  \n", "the file is empty"),
+        ("Route #1: 1 2\nCost: 3\n", "a solution file \\(Route lines\\), not an instance: pass the instance it solves"),
+        (HEADER.format(type="CVRP") + "NODE_COORD_SECTION\n1 0 0\n2 1\n3 0 1\n" + DEMANDS.format(d=1) + DEPOT,
+         "a line of a section has more or fewer values than the others \\(a truncated line\\?\\)"),
     ],
 )
 def test_bad_files_give_one_line_naming_file_problem_and_fix(tmp_path, text, message):
