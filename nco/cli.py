@@ -127,9 +127,22 @@ def _solve(args) -> None:
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _compare_folder(args) -> str:
+    """The default ``--out`` of a comparison: one folder per set of instances."""
+    if args.paths:
+        import hashlib
+
+        named = ",".join(sorted(str(Path(p).resolve()) for p in args.paths))
+        return f"outputs/compare/files-{hashlib.sha256(named.encode()).hexdigest()[:8]}"
+    pool = f"-{Path(args.matrix_pool).name}-{args.pool_split}" if args.matrix_pool else ""
+    return (f"outputs/compare/{args.variants.replace(',', '+')}-n{args.num_nodes}-{args.instances}each"
+            f"-seed{args.seed}-{args.distribution}{pool}")
+
+
 def _compare(args) -> None:
     from nco.compare import compare, write_report
 
+    args.out = args.out or _compare_folder(args)
     instances = _compare_instances(args)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     rows = compare(instances, solvers, args.time_limits, args.out, args.checkpoint, args.workers, args.round, args.seed,
@@ -250,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--checkpoint", help="default: the shipped checkpoint")
     compare.add_argument("--neural-name", default="neural",
                          help="name of the neural solver's rows: compare several checkpoints in one --out")
-    compare.add_argument("--out", default="outputs/compare")
+    compare.add_argument("--out", help="results folder (default: outputs/compare/<what is compared>); "
+                         "a rerun reuses the rows whose instance, solver, setting, checkpoint and code are unchanged")
     compare.add_argument("--workers", type=_positive_int, default=None,
                          help="processes for the baselines (default and most: the cores)")
     _add_distribution_argument(compare)

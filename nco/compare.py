@@ -1,16 +1,21 @@
 """``nco compare``: the neural solver and the classical baselines on the same instances.
 
 Every solution is judged by the independent check. Output in one folder: ``results.csv`` (one row
-per instance, solver and setting, appended as they finish, so a rerun skips finished rows),
-``summary.md``, the plots, and every solution as ``solutions/<solver>-<setting>/<instance>.sol``.
+per instance, solver and setting, appended as they finish), ``summary.md``, the plots, and every
+solution as ``solutions/<solver>-<setting>/<instance>.sol``. Each row carries the key of what its
+result depends on (the instance's data, solver, setting, seed, the checkpoint's bytes, the code and
+the solver libraries): a rerun reuses the rows whose key is unchanged and recomputes the others.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +26,7 @@ from nco.envs.instance import Instance
 from nco.api import SOLVERS, solve
 from nco.solution import Solution
 
-FIELDS = ["instance", "variant", "solver", "setting", "cost", "time", "feasible"]
+FIELDS = ["instance", "variant", "solver", "setting", "cost", "time", "feasible", "key"]
 NEURAL_SETTINGS = {"greedy": False, "aug": True}  # multi-start greedy, without / with augmentation
 
 
@@ -52,14 +57,51 @@ def _run(instance: Instance, task: Task, options: dict) -> Solution:
     return solve(instance, task.solver, time_limit=float(task.setting.rstrip("s")), seed=options["seed"])
 
 
-def _record(out: Path, task: Task, solution: Solution) -> dict:
+def _record(out: Path, task: Task, solution: Solution, keys: dict) -> dict:
     instance = solution.instance
     row = {"instance": instance.name, "variant": instance.variant.name, "solver": task.solver,
-           "setting": task.setting, "time": f"{solution.seconds:.4f}"}
+           "setting": task.setting, "time": f"{solution.seconds:.4f}",
+           "key": keys[instance.name, task.solver, task.setting]}
     if not solution.routes:  # nothing feasible within the limit
         return {**row, "cost": "", "feasible": "False"}
     solution.to_sol(out / "solutions" / f"{task.solver}-{task.setting}" / f"{instance.name}.sol")
     return {**row, "cost": f"{solution.cost:.6f}", "feasible": str(solution.feasible)}
+
+
+@lru_cache(maxsize=None)
+def code_digest() -> bytes:
+    """The project's source files and the versions of the libraries that compute results."""
+    import nco
+    import nco.envs
+    import nco.models
+
+    digest = hashlib.sha256()
+    for package in (nco, nco.envs, nco.models):
+        for path in sorted(Path(package.__file__).parent.glob("**/*.py")):
+            digest.update(path.read_bytes())
+    for library in ("torch", "pyvrp", "ortools", "numpy"):
+        digest.update(metadata.version(library).encode())
+    return digest.digest()
+
+
+@lru_cache(maxsize=None)
+def file_digest(path: str) -> bytes:
+    return hashlib.sha256(Path(path).read_bytes()).digest()
+
+
+def run_key(instance: Instance, task: Task, checkpoint: str | None, seed: int) -> str:
+    """What the result of running ``task`` on ``instance`` depends on, as a short hex string."""
+    from nco.checkpoints import DEFAULT_CHECKPOINT
+
+    digest = hashlib.sha256(code_digest())
+    for field in fields(instance):
+        value = getattr(instance, field.name)
+        if field.name not in ("name", "_cache"):
+            digest.update(value.tobytes() if isinstance(value, np.ndarray) else repr(value).encode())
+    digest.update(f"{task.solver}|{task.setting}|{task.neural}|{seed}".encode())
+    if task.neural:
+        digest.update(file_digest(str(checkpoint or DEFAULT_CHECKPOINT)))
+    return digest.hexdigest()[:16]
 
 
 def read_results(path: Path) -> list[dict]:
@@ -80,23 +122,30 @@ def compare(
     seed: int = 1,
     neural_name: str = "neural",
 ) -> list[dict]:
-    """Runs every (instance, solver, setting) not yet in ``out/results.csv`` through
-    :func:`nco.api.solve`, judged with ``rounding``; returns all rows.
+    """Runs every (instance, solver, setting) whose result is not in ``out/results.csv`` under
+    the same key (see the module docstring) through :func:`nco.api.solve`, judged with
+    ``rounding``; returns all rows.
 
     The neural solver's rows are named ``neural_name``, so runs of several checkpoints can share
     one folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.csv"
-    done = {(r["instance"], r["solver"], r["setting"]) for r in read_results(results_path)}
     tasks = tasks_for(solvers, time_limits, neural_name)
     instances = [instance.replace(rounding=rounding) for instance in instances]
-    todo = [(i, t) for i in instances for t in tasks if (i.name, t.solver, t.setting) not in done]
-    new_file = not results_path.is_file()
+    keys = {(i.name, t.solver, t.setting): run_key(i, t, checkpoint, seed) for i in instances for t in tasks}
+    # rows of this run with another key are stale: dropped and recomputed; other runs' rows stay
+    rows = read_results(results_path)
+    kept = [r for r in rows if keys.get((r["instance"], r["solver"], r["setting"]), r.get("key")) == r.get("key")]
+    fresh = {(r["instance"], r["solver"], r["setting"]) for r in kept}
+    todo = [(i, t) for i in instances for t in tasks if (i.name, t.solver, t.setting) not in fresh]
+    if len(kept) < len(rows) or not rows:
+        with open(results_path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=FIELDS, restval="")
+            writer.writeheader()
+            writer.writerows({name: r.get(name, "") for name in FIELDS} for r in kept)
     with open(results_path, "a", newline="") as handle, tqdm(total=len(todo), desc="comparing", unit="run") as bar:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
-        if new_file:
-            writer.writeheader()
 
         def write(row):
             writer.writerow(row)
@@ -105,14 +154,14 @@ def compare(
 
         options = dict(checkpoint=checkpoint, seed=seed)
         for instance, task in [(i, t) for i, t in todo if t.neural]:
-            write(_record(out, task, _run(instance, task, options)))
+            write(_record(out, task, _run(instance, task, options), keys))
         classical = [(i, t) for i, t in todo if not t.neural]
         if classical:
             workers = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
             with ProcessPoolExecutor(workers) as pool:
                 futures = {pool.submit(_run, i, t, options): t for i, t in classical}
                 for future in as_completed(futures):
-                    write(_record(out, futures[future], future.result()))
+                    write(_record(out, futures[future], future.result(), keys))
     return read_results(results_path)
 
 

@@ -89,3 +89,36 @@ def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert message in result.stderr and result.stdout == ""
+
+
+def test_rows_are_recomputed_when_what_they_depend_on_changes(tmp_path, checkpoint):
+    """A rerun after the checkpoint or an instance changed recomputes exactly the affected rows."""
+    import shutil
+
+    import torch
+
+    from nco.compare import compare, read_results
+    from nco.envs.generator import generate
+
+    instances = generate(2, 6, "CVRP", seed=0).instances()
+    first = compare(instances, ["neural", "ortools"], [0.1], tmp_path, str(checkpoint), workers=1)
+    keys = {(r["instance"], r["solver"], r["setting"]): r["key"] for r in first}
+    assert len(keys) == 2 * 3 and all(keys.values())
+    # the same run again: nothing recomputed, every row kept
+    assert read_results(tmp_path / "results.csv") == compare(instances, ["neural", "ortools"], [0.1], tmp_path,
+                                                             str(checkpoint), workers=1)
+    # other weights: the neural rows are recomputed, the classical rows kept
+    other = tmp_path / "other.pt"
+    shutil.copy(checkpoint, other)
+    content = torch.load(other, weights_only=True)
+    content["state_dict"] = {k: v + 0.01 for k, v in content["state_dict"].items()}
+    torch.save(content, other)
+    rows = compare(instances, ["neural", "ortools"], [0.1], tmp_path, str(other), workers=1)
+    changed = {(r["instance"], r["solver"], r["setting"]) for r in rows if r["key"] != keys[r["instance"], r["solver"], r["setting"]]}
+    assert changed == {(i.name, "neural", s) for i in instances for s in ("greedy", "aug")} and len(rows) == 6
+    # an instance with other data under the same name: its rows are recomputed
+    moved = [instances[0].replace(capacity=instances[0].capacity + 1), instances[1]]
+    rows = compare(moved, ["ortools"], [0.1], tmp_path, str(other), workers=1)
+    ortools = {r["instance"]: r["key"] for r in rows if r["solver"] == "ortools"}
+    assert ortools["instance-0"] != keys["instance-0", "ortools", "0.1s"]
+    assert ortools["instance-1"] == keys["instance-1", "ortools", "0.1s"]
