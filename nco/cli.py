@@ -4,6 +4,7 @@
                  [--distribution broad] [--matrix-pool DIR --pool-split test]
     nco train experiment=smoke model.num_layers=3 trainer.max_epochs=2
     nco finetune CHECKPOINT experiment=all48_n20 finetune.mode=adapter
+    nco resume RUN_DIR [trainer.max_time=00:02:00:00]
     nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot]
     nco eval [CHECKPOINT] --variants all16 --num-nodes 50 [--augment] [--reference CSV]
     nco export CHECKPOINT OUT.pt
@@ -77,6 +78,13 @@ def _finetune(args) -> None:
     from nco.train import finetune_config, train
 
     run_dir = train(finetune_config(args.checkpoint, args.overrides))
+    print(f"run directory: {run_dir} (checkpoints/, metrics.csv, config.yaml)")
+
+
+def _resume(args) -> None:
+    from nco.train import resume_config, train
+
+    run_dir = train(resume_config(args.run_dir, args.overrides))
     print(f"run directory: {run_dir} (checkpoints/, metrics.csv, config.yaml)")
 
 
@@ -210,6 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("overrides", nargs="*", help="Hydra overrides (key=value)")
     train.set_defaults(run=_train)
+
+    resume = commands.add_parser(
+        "resume", help="continue an interrupted or finished run in its own folder",
+        description="reads RUN_DIR/config.yaml and continues from RUN_DIR/checkpoints/last.ckpt; "
+        "key=value overrides change the config, e.g. trainer.max_time=00:02:00:00",
+    )
+    resume.add_argument("run_dir", help="the run's folder (outputs/train/<run>)")
+    resume.add_argument("overrides", nargs="*", help="key=value")
+    resume.set_defaults(run=_resume)
 
     finetune = commands.add_parser(
         "finetune", help="extend a trained policy to new attributes (adapters) and fine-tune it",

@@ -235,6 +235,29 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     return config
 
 
+def resume_config(run_dir: str | Path, overrides: list[str]) -> DictConfig:
+    """The config of the run in ``run_dir`` (its ``config.yaml``), continuing from its
+    ``last.ckpt`` in the same folder; ``overrides`` (``key=value``) change it, e.g.
+    ``trainer.max_time=00:02:00:00`` for a longer stage.
+
+    Raises
+    ------
+    ValueError
+        When the folder holds no run to resume or an override is not ``key=value``.
+    """
+    run_dir = Path(run_dir)
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    if not (run_dir / "config.yaml").is_file() or not checkpoint.is_file():
+        raise ValueError(f"{run_dir}: no config.yaml and checkpoints/last.ckpt there: give the folder of a run "
+                         "of nco train or nco finetune")
+    bad = [item for item in overrides if "=" not in item or item.startswith(("+", "~"))]
+    if bad:
+        raise ValueError(f"override {bad[0]!r}: resume takes key=value overrides only, e.g. trainer.max_epochs=50")
+    config = OmegaConf.merge(OmegaConf.load(run_dir / "config.yaml"), OmegaConf.from_dotlist(overrides))
+    config.run_dir, config.ckpt_path = str(run_dir), str(checkpoint)
+    return config
+
+
 def train(config: DictConfig) -> Path:
     """Trains a policy as ``config`` says; returns the run directory (checkpoints, metrics.csv)."""
     run_dir = os.environ.get(RUN_DIR_VARIABLE) or config.run_dir

@@ -204,3 +204,19 @@ def test_last_checkpoint_is_written_every_epoch_even_without_improvement(tmp_pat
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch000.ckpt", "last.ckpt"]
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
+
+
+def test_resume_continues_a_run_in_its_folder_without_repeating_its_overrides(tmp_path):
+    result = run_cli("train", "experiment=smoke", "model.num_layers=2", "trainer.max_epochs=1", f"run_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_cli("resume", str(tmp_path), "trainer.max_epochs=2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
+    policy, config = load_policy(tmp_path / "checkpoints" / "last.ckpt")
+    assert config["model"]["num_layers"] == 2 and len(policy.encoder.layers) == 2
+    assert "run directory: " + str(tmp_path) in result.stdout  # the same folder, its metrics continued
+    assert {row.split(",")[0] for row in (tmp_path / "metrics.csv").read_text().splitlines()[1:]} == {"0", "1"}
+    for args, message in [(["resume", str(tmp_path / "nothing")], "no config.yaml and checkpoints/last.ckpt"),
+                          (["resume", str(tmp_path), "+extra=1"], "resume takes key=value overrides only")]:
+        result = run_cli(*args)
+        assert result.returncode == 2 and message in result.stderr
