@@ -10,6 +10,7 @@ Fine-tuning (``nco finetune``) is the same loop on a trained policy extended to 
 
 from __future__ import annotations
 
+import csv
 import os
 import time
 from pathlib import Path
@@ -285,12 +286,38 @@ def train(config: DictConfig) -> Path:
         callbacks=[best, last],
         num_sanity_val_steps=0,
     )
+    earlier = None
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(config))
+        # Lightning's CSV logger deletes an existing metrics.csv: keep a resumed run's curve aside
+        if config.ckpt_path and (run_dir / "metrics.csv").is_file():
+            earlier = (run_dir / "metrics.csv").rename(run_dir / f"metrics-before-{time.strftime('%Y%m%d-%H%M%S')}.csv")
     try:
         trainer.fit(module, ckpt_path=config.ckpt_path)
     except MisconfigurationException as error:  # e.g. resuming past max_epochs
         message = str(error).splitlines()[0]
         raise ValueError(f"{message.rstrip('.')}: change the overrides (see configs/) and run again") from None
+    finally:
+        if earlier is not None:
+            _prepend_metrics(run_dir / "metrics.csv", earlier, torch.load(config.ckpt_path, weights_only=True)["global_step"])
     return run_dir
+
+
+def _prepend_metrics(metrics: Path, earlier: Path, resumed_step: int) -> None:
+    """Puts the rows of ``earlier`` logged up to the resumed checkpoint's step before the rows of
+    ``metrics`` (one header for both), then removes ``earlier``."""
+
+    def rows(path: Path) -> list[dict]:
+        if not path.is_file():
+            return []
+        with open(path, newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    combined = [r for r in rows(earlier) if int(r["step"]) <= resumed_step] + rows(metrics)
+    names = sorted({name for row in combined for name in row})
+    with open(metrics, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names, restval="")
+        writer.writeheader()
+        writer.writerows(combined)
+    earlier.unlink()
