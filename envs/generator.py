@@ -25,7 +25,9 @@ from nco.envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Va
 
 
 class Sampler:
-    """Draws from one ``torch.Generator``: uniform values, log-uniform ranges and choices."""
+    """Draws from one ``torch.Generator``: uniform values, log-uniform ranges and choices. A range
+    of one value or a choice of one option draws nothing, so the ``variants_md`` preset draws
+    exactly the numbers the published generator draws (same seed, same instances)."""
 
     def __init__(self, generator: torch.Generator):
         self.generator = generator
@@ -36,12 +38,16 @@ class Sampler:
     def between(self, bounds: tuple[float, float], *shape: int, log: bool = False) -> torch.Tensor:
         """Uniform (or log-uniform) in ``[low, high]``."""
         low, high = bounds
+        if low == high:
+            return torch.full(shape, float(low))
         if log:
             return low * (high / low) ** self.uniform(*shape)
         return low + (high - low) * self.uniform(*shape)
 
     def choice(self, options, *shape: int) -> torch.Tensor:
         """Uniform choices among ``options`` (numbers)."""
+        if len(options) == 1:
+            return torch.full(shape, float(options[0]))
         index = torch.randint(len(options), shape, generator=self.generator)
         return torch.tensor(options, dtype=torch.float)[index]
 
@@ -80,6 +86,8 @@ def _customer_locations(dist: Distribution, sample: Sampler, batch: int, n: int)
     uniform direction from one of 3-8 uniform centres, the vectorised form of X's attraction
     ``exp(-d / 40)``; ``mixed`` places half of the customers so."""
     uniform_locs = sample.uniform(batch, n, 2)
+    if dist.customer_placements == ("uniform",):
+        return uniform_locs, torch.full((batch, n), -1)
     low, high = dist.cluster_seeds
     centres = sample.uniform(batch, high, 2)
     num_centres = low + sample.index(torch.tensor(high - low + 1), batch)
@@ -112,6 +120,9 @@ def _road_matrix(dist: Distribution, sample: Sampler, locs: torch.Tensor) -> tor
 def _demands(dist: Distribution, sample: Sampler, customer_locs: torch.Tensor) -> torch.Tensor:
     """(B, n) integer demands of one kind of :data:`DEMAND_KINDS` per instance."""
     batch, n = customer_locs.shape[:2]
+    if len(dist.demand_kinds) == 1 and "-" in dist.demand_kinds[0]:  # integers of one range
+        low, high = (int(x) for x in dist.demand_kinds[0].split("-"))
+        return torch.randint(low, high + 1, (batch, n), generator=sample.generator).float()
     kind = sample.choice([DEMAND_KINDS.index(k) for k in dist.demand_kinds], batch)[:, None].long()
     ranges = torch.tensor([(1, 9), (1, 1), (1, 10), (5, 10), (1, 100), (50, 100), (1, 50), (1, 10)], dtype=torch.float)
     low, high = ranges[kind, 0].expand(-1, n), ranges[kind, 1].expand(-1, n)
@@ -157,17 +168,18 @@ def _time_windows(
     close = torch.maximum((out + back + service + width).max(1).values, horizon[:, 0])
     latest_start = close[:, None] - service - width - back
     position = sample.uniform(batch, n)
-    # clustered windows: the customers of one cluster gather around one time
-    cluster_time = sample.uniform(batch, dist.cluster_seeds[1] + 1)
-    near_cluster_time = (cluster_time.gather(1, cluster.clamp(min=0)) + 0.1 * (sample.uniform(batch, n) - 0.5)).clamp(0, 1)
-    by_cluster = (sample.uniform(batch, 1) < dist.clustered_windows) & (cluster >= 0)
-    position = torch.where(by_cluster, near_cluster_time, position)
+    if dist.clustered_windows > 0:  # the windows of one cluster's customers gather around one time
+        cluster_time = sample.uniform(batch, dist.cluster_seeds[1] + 1)
+        near_cluster_time = cluster_time.gather(1, cluster.clamp(min=0)) + 0.1 * (sample.uniform(batch, n) - 0.5)
+        by_cluster = (sample.uniform(batch, 1) < dist.clustered_windows) & (cluster >= 0)
+        position = torch.where(by_cluster, near_cluster_time.clamp(0, 1), position)
     start = out + (latest_start - out) * position
     windows = torch.stack([start, start + width], dim=-1)
-    # customers without a window of their own: the whole time they can be served
-    free = sample.uniform(batch, n) < sample.choice(dist.unconstrained_shares, batch, 1)
-    whole = torch.stack([torch.zeros_like(start), close[:, None] - service - back], dim=-1)
-    return torch.where(free[..., None], whole, windows), service, close
+    if max(dist.unconstrained_shares) > 0:  # customers without a window of their own: the whole day
+        free = sample.uniform(batch, n) < sample.choice(dist.unconstrained_shares, batch, 1)
+        whole = torch.stack([torch.zeros_like(start), close[:, None] - service - back], dim=-1)
+        windows = torch.where(free[..., None], whole, windows)
+    return windows, service, close
 
 
 def _distance_limit(dist: Distribution, sample: Sampler, round_trip: torch.Tensor) -> torch.Tensor:
@@ -233,7 +245,7 @@ def generate(
         depot_locs = torch.where(depot_valid[..., None], depot_locs, depot_locs[:, :1])
         customer_locs, cluster = _customer_locations(dist, sample, batch, n)
         locs = torch.cat([depot_locs, customer_locs], dim=1)
-        explicit = bool(sample.uniform(1) < dist.asymmetric_share)
+        explicit = dist.asymmetric_share > 0 and bool(sample.uniform(1) < dist.asymmetric_share)
         distance = _road_matrix(dist, sample, locs) if explicit else torch.cdist(locs, locs)
     else:
         explicit = True
