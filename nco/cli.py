@@ -6,6 +6,7 @@
     nco finetune CHECKPOINT experiment=all48_n20 finetune.mode=adapter
     nco resume RUN_DIR [trainer.max_time=00:02:00:00]
     nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot]
+    nco check INSTANCE SOLUTION [--round round]
     nco eval [CHECKPOINT] --variants all16 --num-nodes 50 [--augment] [--reference CSV]
     nco export CHECKPOINT OUT.pt
     nco compare [PATH...] --variants all16 --num-nodes 50 --instances 32 --time-limits 1,5
@@ -88,6 +89,21 @@ def _resume(args) -> None:
     print(f"run directory: {run_dir} (checkpoints/, metrics.csv, config.yaml)")
 
 
+def _check(args) -> None:
+    from nco.envs.check import check_solution
+    from nco.io import read_instance, read_solution
+
+    instance = read_instance(args.instance)
+    routes, written_cost = read_solution(args.solution)
+    result = check_solution(instance, routes, args.round)
+    print(f"{args.solution}: {'feasible' if result.feasible else 'infeasible'}, cost {result.cost:.6g} "
+          f"({len(routes)} routes, rounding {args.round})"
+          + ("" if written_cost is None else f"; the file says {written_cost:g}"))
+    for violation in result.violations:
+        print(f"  {violation}")
+    sys.exit(0 if result.feasible else 1)
+
+
 def _eval(args) -> None:
     from nco.checkpoints import load_policy
     from nco.evaluate import evaluate, format_table, read_reference
@@ -154,7 +170,7 @@ def _compare(args) -> None:
     instances = _compare_instances(args)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     rows = compare(instances, solvers, args.time_limits, args.out, args.checkpoint, args.workers, args.round, args.seed,
-                   args.neural_name)
+                   args.neural_name, args.fresh)
     paths = write_report(rows, instances, args.out)
     print(paths[0].read_text())
     print("written: " + ", ".join(str(p) for p in paths) + f", {args.out}/results.csv, {args.out}/solutions/")
@@ -197,7 +213,10 @@ def _add_pool_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib import metadata
+
     parser = argparse.ArgumentParser(prog="nco", description="Neural multi-attribute VRP solver")
+    parser.add_argument("--version", action="version", version=f"nco {metadata.version('nco-vrp')}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="sample synthetic instances")
@@ -250,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--workers", type=_positive_int, default=1, help="processes sharing the instances")
     solve.set_defaults(run=_solve)
 
+    check = commands.add_parser("check", help="judge a solution file of any solver against its instance",
+                                description="exit status 0: feasible, 1: infeasible, 2: a file cannot be read")
+    check.add_argument("instance", help="the instance file (.vrp or Solomon .txt)")
+    check.add_argument("solution", help="the .sol file (0-based location indices, docs/formats.md)")
+    check.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"],
+                       help="cost rounding of the file's convention (CVRPLIB X: round)")
+    check.set_defaults(run=_check)
+
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on generated instances")
     evaluate.add_argument("checkpoint", nargs="?", default=None, help="default: the shipped checkpoint")
     evaluate.add_argument("--variants", default="all16")
@@ -287,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_distribution_argument(compare)
     _add_pool_arguments(compare)
     compare.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"])
+    compare.add_argument("--fresh", action="store_true", help="recompute every run, reusing no row of --out")
     compare.set_defaults(run=_compare)
 
     demo = commands.add_parser("demo", help="the product's demonstration (what `make run` runs)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -121,10 +122,12 @@ def compare(
     rounding: str = "none",
     seed: int = 1,
     neural_name: str = "neural",
+    fresh: bool = False,
 ) -> list[dict]:
     """Runs every (instance, solver, setting) whose result is not in ``out/results.csv`` under
-    the same key (see the module docstring) through :func:`nco.api.solve`, judged with
-    ``rounding``; returns all rows.
+    the same key (see the module docstring; ``fresh``: none is reused) through
+    :func:`nco.api.solve`, judged with ``rounding``; returns all rows and says on stderr how many
+    it reused.
 
     The neural solver's rows are named ``neural_name``, so runs of several checkpoints can share
     one folder."""
@@ -137,8 +140,13 @@ def compare(
     # rows of this run with another key are stale: dropped and recomputed; other runs' rows stay
     rows = read_results(results_path)
     kept = [r for r in rows if keys.get((r["instance"], r["solver"], r["setting"]), r.get("key")) == r.get("key")]
-    fresh = {(r["instance"], r["solver"], r["setting"]) for r in kept}
-    todo = [(i, t) for i in instances for t in tasks if (i.name, t.solver, t.setting) not in fresh]
+    if fresh:
+        kept = [r for r in kept if (r["instance"], r["solver"], r["setting"]) not in keys]
+    reused = {(r["instance"], r["solver"], r["setting"]) for r in kept} & keys.keys()
+    todo = [(i, t) for i in instances for t in tasks if (i.name, t.solver, t.setting) not in reused]
+    if reused:
+        print(f"nco compare: reusing {len(reused)} of {len(keys)} runs from {results_path} (same instance, solver, "
+              "setting, seed, checkpoint and code); --fresh recomputes them", file=sys.stderr)
     if len(kept) < len(rows) or not rows:
         with open(results_path, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=FIELDS, restval="")

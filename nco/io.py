@@ -261,4 +261,6 @@ def read_solution(path: str | Path) -> tuple[list[list[int]], float | None]:
     except Exception as error:
         raise InstanceFileError(f"{path}: not a readable .sol file ({error}): see docs/formats.md in the nco repository") from None
     cost = solution.get("cost")
+    if not solution.get("routes"):
+        raise InstanceFileError(f"{path}: no 'Route #k: ...' lines: give a solution file (docs/formats.md in the nco repository)")
     return [list(map(int, route)) for route in solution["routes"]], None if cost is None else float(cost)

@@ -93,3 +93,21 @@ def test_bad_files_give_one_line_naming_file_problem_and_fix(tmp_path, text, mes
 def test_missing_file(tmp_path):
     with pytest.raises(InstanceFileError, match="no such file"):
         read_instance(tmp_path / "nope.vrp")
+
+
+def test_nco_check_judges_a_solution_file(tmp_path, fixtures):
+    import subprocess
+    import sys
+
+    def check(*args):
+        return subprocess.run([sys.executable, "-m", "nco.cli", "check", *map(str, args)], capture_output=True,
+                              text=True, timeout=120)
+
+    good = check(fixtures / "X-n101-k25.vrp", fixtures / "X-n101-k25.sol", "--round", "round")
+    assert good.returncode == 0 and "feasible, cost 27591" in good.stdout
+    (tmp_path / "bad.sol").write_text("Route #1: 1 2 3\nRoute #2: 3 4\nCost 5\n")
+    bad = check(fixtures / "X-n101-k25.vrp", tmp_path / "bad.sol")
+    assert bad.returncode == 1 and "customers served more than once: [3]" in bad.stdout
+    (tmp_path / "empty.sol").write_text("")
+    unreadable = check(fixtures / "X-n101-k25.vrp", tmp_path / "empty.sol")
+    assert unreadable.returncode == 2 and "no 'Route #k: ...' lines" in unreadable.stderr
