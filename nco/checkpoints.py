@@ -17,7 +17,8 @@ from nco.models.adapters import merge, prepare_finetuning
 from nco.models.policy import Policy
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_CHECKPOINT = PACKAGE_DIR / "checkpoints" / "all16-n20.pt"
+DEFAULT_CHECKPOINT = PACKAGE_DIR / "checkpoints" / "all48-broad.pt"
+"""The shipped model: all 48 variants, the broad distribution (docs/campaign.md)."""
 
 
 def load_policy(path: str | Path | None = None, device: str | torch.device = "cpu") -> tuple[Policy, dict]:
@@ -33,7 +34,10 @@ def load_policy(path: str | Path | None = None, device: str | torch.device = "cp
         raise ValueError(f"{path}: no such checkpoint: pass a .ckpt from `nco train` or a shipped .pt")
     try:  # weights_only: tensors and plain data only, a checkpoint never runs code
         content = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as error:
+        if "GLOBAL" not in str(error):  # not a refused Python object: plain garbage
+            raise ValueError(f"{path}: not a readable checkpoint (UnpicklingError): pass a .ckpt from "
+                             "`nco train` or a .pt from `nco export`") from None
         raise ValueError(
             f"{path}: holds Python objects other than tensors and plain data, which could run code: "
             "refusing to load it; pass a .ckpt from `nco train` or a .pt from `nco export`"

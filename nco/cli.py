@@ -140,7 +140,7 @@ def _solve(args) -> None:
     unread = sorted({attribute for r in results for attribute in r.unread})
     if unread:
         print(f"nco solve: note: the model does not read {', '.join(unread)} (it decodes such instances "
-              "feasibly but was not trained on them): nco/checkpoints/all48-n20.pt reads every attribute",
+              "feasibly but was not trained on them): the shipped model (no --checkpoint) reads every attribute",
               file=sys.stderr)
     failures = [r.error for r in results if r.error]
     for error in failures:
