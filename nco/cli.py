@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train a policy from the Hydra configs in configs/",
         description="Hydra overrides, e.g. experiment=smoke model.num_layers=3 data.num_nodes=20 "
-        "trainer.max_epochs=2; resume with ckpt_path=PATH",
+        "trainer.max_epochs=2; continue a run with nco resume RUN_DIR",
     )
     train.add_argument("overrides", nargs="*", help="Hydra overrides (key=value)")
     train.set_defaults(run=_train)
