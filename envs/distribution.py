@@ -26,10 +26,16 @@ CUSTOMER_PLACEMENTS = ("uniform", "clustered", "mixed")
 DEPOT_PLACEMENTS = ("uniform", "central", "eccentric")
 """Uchoa et al.'s depot rules: random, the centre of the square, or its corner (0, 0)."""
 
-DEMAND_KINDS = ("1-9", "unit", "1-10", "5-10", "1-100", "50-100", "quadrant", "many_small")
-"""``a-b``: integers uniform in a..b; ``unit``: all 1; ``quadrant``: 1..50 in two opposite
-quadrants of the square and 51..100 in the others; ``many_small``: most 1..10, the rest 50..100
-(Uchoa et al. 2017, plus the published 1..9)."""
+DEMAND_KINDS = {
+    "1-9": (1, 9), "unit": (1, 1), "1-10": (1, 10), "5-10": (5, 10), "1-100": (1, 100), "50-100": (50, 100),
+    "quadrant": (1, 50), "many_small": (1, 10),
+}
+"""Each kind with the range of its integer demands: ``a-b`` uniform in a..b; ``unit``: all 1;
+``quadrant``: 1..50 in two opposite quadrants of the square and 51..100 in the others;
+``many_small``: most 1..10, the rest 50..100 (Uchoa et al. 2017, plus the published 1..9)."""
+
+LARGE_DEMANDS = {"quadrant": (51, 100), "many_small": (50, 100)}
+"""The range of the other customers of the two kinds whose demands have two ranges."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ VARIANTS_MD = Distribution()
 BROAD = Distribution(
     customer_placements=CUSTOMER_PLACEMENTS,
     depot_placements=DEPOT_PLACEMENTS,
-    demand_kinds=DEMAND_KINDS,
+    demand_kinds=tuple(DEMAND_KINDS),
     customers_per_route=(3.0, 40.0),
     backhaul_share=(0.1, 0.5),
     depot_counts=(2, 3, 4, 5),

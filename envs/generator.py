@@ -18,7 +18,9 @@ import math
 
 import torch
 
-from nco.envs.distribution import CUSTOMER_PLACEMENTS, DEMAND_KINDS, DEPOT_PLACEMENTS, Distribution, get_distribution
+from nco.envs.distribution import (
+    CUSTOMER_PLACEMENTS, DEMAND_KINDS, DEPOT_PLACEMENTS, LARGE_DEMANDS, Distribution, get_distribution,
+)
 from nco.envs.matrix_pool import MatrixPool
 from nco.envs.problem import Problem
 from nco.envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, resolve_variants
@@ -120,18 +122,20 @@ def _road_matrix(dist: Distribution, sample: Sampler, locs: torch.Tensor) -> tor
 def _demands(dist: Distribution, sample: Sampler, customer_locs: torch.Tensor) -> torch.Tensor:
     """(B, n) integer demands of one kind of :data:`DEMAND_KINDS` per instance."""
     batch, n = customer_locs.shape[:2]
-    if len(dist.demand_kinds) == 1 and "-" in dist.demand_kinds[0]:  # integers of one range
-        low, high = (int(x) for x in dist.demand_kinds[0].split("-"))
+    if len(dist.demand_kinds) == 1 and dist.demand_kinds[0] not in LARGE_DEMANDS:  # integers of one range
+        low, high = DEMAND_KINDS[dist.demand_kinds[0]]
         return torch.randint(low, high + 1, (batch, n), generator=sample.generator).float()
-    kind = sample.choice([DEMAND_KINDS.index(k) for k in dist.demand_kinds], batch)[:, None].long()
-    ranges = torch.tensor([(1, 9), (1, 1), (1, 10), (5, 10), (1, 100), (50, 100), (1, 50), (1, 10)], dtype=torch.float)
+    names = list(DEMAND_KINDS)
+    kind = sample.choice([names.index(k) for k in dist.demand_kinds], batch)[:, None].long()
+    ranges = torch.tensor(list(DEMAND_KINDS.values()), dtype=torch.float)
     low, high = ranges[kind, 0].expand(-1, n), ranges[kind, 1].expand(-1, n)
     upper_half = customer_locs > 0.5
-    odd_quadrant = (kind == DEMAND_KINDS.index("quadrant")) & (upper_half[..., 0] ^ upper_half[..., 1])
+    odd_quadrant = (kind == names.index("quadrant")) & (upper_half[..., 0] ^ upper_half[..., 1])
     rare = sample.uniform(batch, n) > sample.between(dist.many_small_share, batch, 1)
-    rare_large = (kind == DEMAND_KINDS.index("many_small")) & rare
-    low = torch.where(odd_quadrant, 51.0, torch.where(rare_large, 50.0, low))
-    high = torch.where(odd_quadrant | rare_large, 100.0, high)
+    rare_large = (kind == names.index("many_small")) & rare
+    for large, (large_low, large_high) in ((odd_quadrant, LARGE_DEMANDS["quadrant"]),
+                                           (rare_large, LARGE_DEMANDS["many_small"])):
+        low, high = torch.where(large, float(large_low), low), torch.where(large, float(large_high), high)
     return torch.minimum(low + torch.floor(sample.uniform(batch, n) * (high - low + 1)), high)
 
 

@@ -215,6 +215,8 @@ def _add_pool_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from importlib import metadata
 
+    from nco.envs.instance import ROUNDINGS
+
     parser = argparse.ArgumentParser(prog="nco", description="Neural multi-attribute VRP solver")
     parser.add_argument("--version", action="version", version=f"nco {metadata.version('nco-vrp')}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -260,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("paths", nargs="+", help="files, folders or globs")
     solve.add_argument("--checkpoint", help="default: the shipped checkpoint")
     solve.add_argument("--out", help="folder for <name>.sol (and <name>.png with --plot)")
-    solve.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"],
+    solve.add_argument("--round", default="none", choices=ROUNDINGS,
                        help="cost rounding of the file's convention (CVRPLIB X: round)")
     solve.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                        help="8-fold dihedral augmentation (default on)")
@@ -273,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="exit status 0: feasible, 1: infeasible, 2: a file cannot be read")
     check.add_argument("instance", help="the instance file (.vrp or Solomon .txt)")
     check.add_argument("solution", help="the .sol file (0-based location indices, docs/formats.md)")
-    check.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"],
+    check.add_argument("--round", default="none", choices=ROUNDINGS,
                        help="cost rounding of the file's convention (CVRPLIB X: round)")
     check.set_defaults(run=_check)
 
@@ -313,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="processes for the baselines (default and most: the cores)")
     _add_distribution_argument(compare)
     _add_pool_arguments(compare)
-    compare.add_argument("--round", default="none", choices=["none", "round", "dimacs", "exact"])
+    compare.add_argument("--round", default="none", choices=ROUNDINGS)
     compare.add_argument("--fresh", action="store_true", help="recompute every run, reusing no row of --out")
     compare.set_defaults(run=_compare)
 
