@@ -54,6 +54,7 @@ class PolicyModule(L.LightningModule):
         else:
             self.policy = Policy(**config["model"])
         self.variants = resolve_variants(config["data"]["variants"])
+        self.distributions = distribution_names(config["data"]["distribution"])
         self.register_buffer("cost_mean", torch.zeros(len(ALL48)))
         self.register_buffer("cost_seen", torch.zeros(len(ALL48), dtype=torch.bool))
         self.register_buffer("cpu_seconds", torch.zeros(()))
@@ -70,7 +71,19 @@ class PolicyModule(L.LightningModule):
         return DataLoader(range(self.config["data"]["batches_per_epoch"]), batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(range(len(self.variants)), batch_size=None)
+        return DataLoader(range(len(self.validation_sets)), batch_size=None)
+
+    @property
+    def validation_sets(self) -> list[tuple[str, str]]:
+        """(distribution, variant name) of every validation problem: each variant of every
+        distribution named in ``data.distribution``, once."""
+        return [(d, v.name) for d in dict.fromkeys(self.distributions) for v in self.variants]
+
+    def validation_label(self, position: int) -> str:
+        """The name a validation problem logs under: its variant, prefixed by its distribution
+        unless that is the first one named (so one-distribution runs keep plain names)."""
+        distribution, variant = self.validation_sets[position]
+        return variant if distribution == self.distributions[0] else f"{distribution}/{variant}"
 
     def _training_batch(self, batch_index: int) -> Problem:
         data = self.config["data"]
@@ -78,19 +91,23 @@ class PolicyModule(L.LightningModule):
         generator = torch.Generator().manual_seed(seed)
         smallest, largest = node_range(data["num_nodes"])
         num_nodes = int(torch.randint(smallest, largest + 1, (1,), generator=generator))
+        distribution = self.distributions[0]
+        if len(self.distributions) > 1:
+            distribution = self.distributions[int(torch.randint(len(self.distributions), (1,), generator=generator))]
         return generate(batch_size_for(data["batch_size"], num_nodes, largest), num_nodes, self.variants,
                         generator=generator, device=self.device, pool=self.train_pool,
-                        distribution=data["distribution"])
+                        distribution=distribution)
 
-    def validation_problem(self, variant_position: int) -> Problem:
-        """The fixed validation set of one variant (the same in every epoch and run), at the
-        largest training size."""
+    def validation_problem(self, position: int) -> Problem:
+        """The fixed validation set of one variant of one distribution (the same in every epoch
+        and run), at the largest training size."""
         data = self.config["data"]
-        variant = self.variants[variant_position]
+        distribution, name = self.validation_sets[position]
+        variant = next(v for v in self.variants if v.name == name)
         return generate(
             data["val_instances_per_variant"], node_range(data["num_nodes"])[1], [variant],
             seed=data["val_seed"] + variant.index, device=self.device, pool=self.validation_pool,
-            distribution=data["distribution"],
+            distribution=distribution,
         )
 
     # ------------------------------------------------------------------ steps
@@ -124,10 +141,10 @@ class PolicyModule(L.LightningModule):
         self.cost_mean[present] = torch.where(seen, momentum * old + (1 - momentum) * batch_mean, batch_mean)
         self.cost_seen |= present
 
-    def validation_step(self, variant_position: int, _) -> None:
-        problem = self.validation_problem(int(variant_position))
+    def validation_step(self, position: int, _) -> None:
+        problem = self.validation_problem(int(position))
         best_cost, _ = self.policy(problem).best()
-        name = self.variants[int(variant_position)].name
+        name = self.validation_label(int(position))
         self.validation_costs[name] = best_cost
         self.log(f"val/cost/{name}", best_cost.mean(), batch_size=problem.batch_size)
         reference = self._reference(name)
@@ -139,6 +156,13 @@ class PolicyModule(L.LightningModule):
         if self.validation_costs:
             mean = torch.stack([c.mean() for c in self.validation_costs.values()]).mean()
             self.log("val/cost_mean", mean, prog_bar=True, sync_dist=True)
+            if len(set(self.distributions)) > 1:  # each distribution's own curve beside the overall one
+                per_distribution: dict[str, list[torch.Tensor]] = {}
+                for position, (distribution, _) in enumerate(self.validation_sets):
+                    cost = self.validation_costs[self.validation_label(position)]
+                    per_distribution.setdefault(distribution, []).append(cost.mean())
+                for distribution, costs in per_distribution.items():
+                    self.log(f"val/cost_mean/{distribution}", torch.stack(costs).mean(), sync_dist=True)
         self.validation_costs = {}
         # CPU time of this process (every thread; kept across resumes): the campaign's x axis
         now = time.process_time()
@@ -163,6 +187,23 @@ class PolicyModule(L.LightningModule):
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
         return batch  # batches are indices; the data is generated on the module's device
+
+
+def distribution_names(distribution) -> list[str]:
+    """``data.distribution`` as a list of preset names: one name, or a list of names whose
+    training batches are drawn from one of them each, uniformly (repeat a name to weight it).
+
+    Raises
+    ------
+    ValueError
+        For an empty list or an unknown preset.
+    """
+    names = [distribution] if isinstance(distribution, str) else list(distribution)
+    if not names:
+        raise ValueError("data.distribution=[]: name a preset such as broad, or a list such as [broad,variants_md]")
+    for name in names:
+        get_distribution(name)
+    return names
 
 
 def node_range(num_nodes) -> tuple[int, int]:
@@ -267,7 +308,7 @@ def train(config: DictConfig) -> Path:
     os.environ[RUN_DIR_VARIABLE] = run_dir  # DDP children re-run the command: same directory
     run_dir = Path(run_dir)
     resolve_variants(config.data.variants)  # fail now, not in a worker
-    get_distribution(config.data.distribution)
+    distribution_names(config.data.distribution)
     node_range(config.data.num_nodes)
     L.seed_everything(config.seed, workers=True, verbose=False)
     plain = OmegaConf.to_container(config, resolve=True)

@@ -152,9 +152,21 @@ def test_sizes_drawn_per_batch_keep_memory_flat():
             node_range(bad)
 
 
+def test_distribution_mixtures_name_known_presets():
+    from nco.train import distribution_names
+
+    assert distribution_names("broad") == ["broad"]
+    assert distribution_names(["broad", "variants_md"]) == ["broad", "variants_md"]
+    with pytest.raises(ValueError, match=r"data.distribution=\[\]"):
+        distribution_names([])
+    with pytest.raises(ValueError, match="unknown distribution 'wide'"):
+        distribution_names(["broad", "wide"])
+
+
 def test_a_next_stage_starts_from_the_shipped_checkpoint_on_the_broad_distribution(tmp_path):
-    """The campaign's step: fine-tune a shipped model on sizes drawn per batch, switching it to
-    times relative to the horizon; the result reads relative times and decodes broad instances."""
+    """The campaign's step: fine-tune a shipped model on sizes drawn per batch from a mixture of
+    distributions, switching it to times relative to the horizon; the result reads relative times,
+    decodes broad instances and has a validation curve per distribution."""
     result = run_cli(
         "finetune", "nco/checkpoints/all48-n20.pt", "experiment=campaign_broad", "finetune.relative_time=true",
         "data.num_nodes=[6,10]", "data.batch_size=2", "data.batches_per_epoch=2", "data.val_instances_per_variant=1",
@@ -162,7 +174,10 @@ def test_a_next_stage_starts_from_the_shipped_checkpoint_on_the_broad_distributi
     )
     assert result.returncode == 0, result.stderr[-2000:]
     policy, config = load_policy(tmp_path / "checkpoints" / "last.ckpt")
-    assert policy.relative_time and config["data"]["distribution"] == "broad"
+    assert policy.relative_time and config["data"]["distribution"] == ["broad", "broad", "variants_md"]
+    header = (tmp_path / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"val/cost/VRPTW", "val/cost/variants_md/MDOVRPMBL", "val/cost_mean/broad",
+            "val/cost_mean/variants_md", "val/cost_mean"} <= set(header)
     problem = generate(8, 9, "all48", seed=4, distribution="broad")
     with torch.inference_mode():
         _, actions = policy(problem).best()
