@@ -19,6 +19,10 @@ class Decoding:
         ``greedy`` (the most likely action) or ``sampling``.
     multi_start
         One rollout forced to start at every customer (POMO); else ``num_samples`` rollouts.
+    max_starts
+        With ``multi_start``, at most this many starts: customers evenly spread over the
+        instance's numbering (``None``: every customer). Decoding time grows with the number of
+        starts times the number of nodes, so large instances cap it.
     augment
         Also decode the 8 dihedral images of the coordinates (8 times the rollouts).
     num_samples
@@ -33,6 +37,7 @@ class Decoding:
 
     strategy: str = "greedy"
     multi_start: bool = True
+    max_starts: int | None = None
     augment: bool = False
     num_samples: int = 1
     temperature: float = 1.0
@@ -45,8 +50,9 @@ class Decoding:
             raise ValueError(f"unknown decoding strategy {self.strategy!r}: use one of {', '.join(STRATEGIES)}")
         if self.strategy == "greedy" and not self.multi_start and self.num_samples != 1:
             raise ValueError("greedy decoding without multi-start gives one rollout: set num_samples=1")
-        if self.num_samples < 1 or (self.max_rollouts is not None and self.max_rollouts < 1):
-            raise ValueError(f"num_samples={self.num_samples}, max_rollouts={self.max_rollouts}: give 1 or more")
+        if min(self.num_samples, self.max_rollouts or 1, self.max_starts or 1) < 1:
+            raise ValueError(f"num_samples={self.num_samples}, max_rollouts={self.max_rollouts}, "
+                             f"max_starts={self.max_starts}: give 1 or more")
 
     def select(self, log_probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Chooses one action per rollout from log-probabilities (B, S, N)."""

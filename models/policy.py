@@ -87,14 +87,21 @@ class Policy(nn.Module):
         self.encoder = Encoder(dim, num_heads, num_layers, hidden, self.attributes, neighbours, relative_time)
         self.decoder = Decoder(dim, num_heads, tanh_clip, self.attributes, travel_bias=neighbours > 0)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are (and where problems to decode must be)."""
+        return next(self.parameters()).device
+
     def forward(self, problem: Problem, decoding: Decoding = Decoding(),
                 generator: torch.Generator | None = None) -> Rollouts:
         """Decodes ``problem`` as ``decoding`` says (:class:`nco.models.decoding.Decoding`).
 
-        Rollouts per instance: ``num_customers`` with ``multi_start`` (else ``num_samples``),
-        times 8 with ``augment``, in image order.
+        Rollouts per instance: ``num_customers`` (at most ``max_starts``) with ``multi_start``
+        (else ``num_samples``), times 8 with ``augment``, in image order.
         """
-        starts = problem.num_customers if decoding.multi_start else decoding.num_samples
+        starts = decoding.num_samples
+        if decoding.multi_start:
+            starts = min(problem.num_customers, decoding.max_starts or problem.num_customers)
         images = dihedral_augment(problem.locs) if decoding.augment else problem.locs[:, None]
         per_pass = images.shape[1]
         if decoding.max_rollouts is not None:
@@ -115,9 +122,9 @@ class Policy(nn.Module):
 
         # the environment sees batch instances with copies * starts rollouts each
         first = None
-        if decoding.multi_start:
-            customers = problem.num_depot_slots + torch.arange(starts, device=problem.device)
-            first = customers.repeat(copies).expand(batch, -1)
+        if decoding.multi_start:  # every customer, or evenly spread ones
+            spread = torch.linspace(0, problem.num_customers - 1, starts, device=problem.device).round().long()
+            first = (problem.num_depot_slots + spread).repeat(copies).expand(batch, -1)
         active = torch.arange(batch, device=problem.device)
         log_likelihood = torch.zeros(batch, copies * starts, device=problem.device)
 

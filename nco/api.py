@@ -20,6 +20,7 @@ from typing import Iterable, Iterator
 import torch
 from tqdm import tqdm
 
+from nco.envs.check import check_solution
 from nco.envs.instance import Instance
 from nco.models.policy import Policy
 from nco.solution import Solution
@@ -28,7 +29,7 @@ SOLVERS = ("neural", "pyvrp", "ortools")
 CLASSICAL_TIME_LIMIT = 1.0
 """Seconds per instance of a classical solver when no ``time_limit`` is given."""
 
-_MODELS: dict[str, Policy] = {}
+_MODELS: dict[tuple[str, str], Policy] = {}
 
 
 def read(path: str | Path, rounding: str = "none") -> Instance:
@@ -63,16 +64,39 @@ def read_many(paths: str | Path | Iterable[str | Path], rounding: str = "none") 
             for path in expand_paths([str(p) for p in items]) for instance in read_instances(path)]
 
 
-def load_model(checkpoint: str | Path | None = None) -> Policy:
-    """The policy in ``checkpoint`` (default: the shipped model), loaded once per process.
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` (a CUDA GPU when there is one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+
+    Raises
+    ------
+    ValueError
+        For a device name torch does not know, or a CUDA device on a machine without one.
+    """
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: this machine has no CUDA GPU that torch can use: use cpu or auto")
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {device!r}: the solver runs on cpu or cuda: use auto, cpu, cuda or cuda:N")
+    return resolved
+
+
+def load_model(checkpoint: str | Path | None = None, device: str | torch.device = "auto") -> Policy:
+    """The policy in ``checkpoint`` (default: the shipped model) on ``device`` (see
+    :func:`resolve_device`), loaded once per process.
 
     Decode batches with it directly: ``model(nco.envs.problem.Problem.from_instances(...))``.
     """
     from nco.checkpoints import load_policy
 
-    key = str(checkpoint)
+    device = resolve_device(device)
+    key = (str(checkpoint), str(device))
     if key not in _MODELS:
-        _MODELS[key] = load_policy(checkpoint)[0]
+        _MODELS[key] = load_policy(checkpoint, device)[0]
     return _MODELS[key]
 
 
@@ -84,6 +108,8 @@ def solve(
     seed: int = 1,
     augment: bool = True,
     samples: int = 0,
+    device: str | torch.device = "auto",
+    polish: bool | None = None,
 ) -> Solution:
     """Solves one instance (or instance file) with one solver.
 
@@ -93,8 +119,11 @@ def solve(
         ``neural`` (the trained policy: multi-start greedy decoding), ``pyvrp`` (hybrid genetic
         search) or ``ortools`` (guided local search).
     time_limit
-        Seconds for a classical solver (default :data:`CLASSICAL_TIME_LIMIT`). The neural solver
-        decodes once and takes no limit.
+        Seconds for the whole solve. Classical solvers search until it (default
+        :data:`CLASSICAL_TIME_LIMIT`). The neural solver without a limit decodes once (greedy,
+        plus ``samples`` sampling passes); with one it keeps decoding sampling passes while
+        another fits, or, with ``polish``, hands the rest of the time to PyVRP's local search
+        started from its best solution.
     checkpoint
         The neural solver's model (default: the shipped one).
     seed
@@ -102,6 +131,10 @@ def solve(
     augment, samples
         Neural decoding: the 8 dihedral images of the coordinates, and extra multi-start sampling
         passes.
+    device
+        Where the neural solver runs: ``auto`` (a CUDA GPU when there is one), ``cpu`` or ``cuda``.
+    polish
+        The neural solver's polish (needs a ``time_limit``; ``None``: on when one is given).
 
     Returns
     -------
@@ -118,15 +151,31 @@ def solve(
     if solver == "neural":
         from nco.neural import solve_instance
 
-        if time_limit is not None:
-            raise ValueError("the neural solver decodes once and takes no time_limit: leave it unset")
-        generator = torch.Generator().manual_seed(seed)
-        routes = solve_instance(load_model(checkpoint), instance, augment, samples, generator=generator)
+        polish = time_limit is not None if polish is None else polish
+        if polish and time_limit is None:
+            raise ValueError("polish searches for the rest of a time budget: give a time_limit too")
+        model = load_model(checkpoint, device)
+        generator = torch.Generator(model.device).manual_seed(seed)
+        deadline = None if time_limit is None else began + time_limit
+        routes = solve_instance(model, instance, augment, samples, generator=generator,
+                                deadline=None if polish else deadline)
+        if polish and deadline - time.perf_counter() > 0:
+            from nco.baselines.pyvrp import solve as pyvrp_solve
+
+            polished = pyvrp_solve(instance, deadline - time.perf_counter(), seed, initial_routes=routes)
+            if polished is not None:
+                routes = min(routes, polished, key=lambda candidate: _rank(instance, candidate))
     else:
         from nco.baselines import get_solver
 
         routes = get_solver(solver)(instance, CLASSICAL_TIME_LIMIT if time_limit is None else time_limit, seed)
     return Solution.judged(instance, routes, solver, time.perf_counter() - began)
+
+
+def _rank(instance: Instance, routes: list[list[int]]) -> tuple[bool, float]:
+    """Feasible before infeasible, then cheaper first, as the judge sees them."""
+    result = check_solution(instance, routes)
+    return not result.feasible, result.cost
 
 
 def _solve_in_worker(instance: Instance, options: dict) -> Solution:

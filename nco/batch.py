@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nco.envs.instance import Instance
+from nco.envs.instance import ROUNDINGS, Instance
 from nco.models.features import attributes_of
 from nco.io import INSTANCE_SUFFIXES, InstanceFileError, read_instances, read_solution
 
@@ -24,29 +24,72 @@ class SolveResult:
     bks: float | None = None
     error: str | None = None
     unread: tuple[str, ...] = ()  # attributes of the instance that the model does not read
+    note: str | None = None  # e.g. a best-known cost computed with another rounding
 
     @property
     def gap(self) -> float | None:
         return None if self.bks is None or not self.feasible else 100 * (self.cost / self.bks - 1)
 
 
-def best_known(path: Path, name: str) -> float | None:
-    """The best-known cost next to an instance file: ``<stem>.sol`` or a ``bks.csv`` row."""
+def best_known(path: Path, instance: Instance) -> tuple[float | None, str | None]:
+    """The best-known cost next to an instance file (``<stem>.sol`` or a ``bks.csv`` row), and a
+    note when the routes of that ``.sol`` cost something else under ``instance.rounding`` (the
+    best-known cost then used another rounding convention, and a gap to it means little)."""
     solution = path.with_suffix(".sol")
     if solution.is_file():
         try:
-            cost = read_solution(solution)[1]
-            if cost is not None:
-                return cost
+            routes, cost = read_solution(solution)
         except InstanceFileError:
-            pass
+            routes, cost = [], None
+        if cost is not None:
+            return cost, rounding_note(instance, routes, cost, solution)
     table = path.parent / "bks.csv"
     if table.is_file():
         with open(table, newline="") as handle:
             for row in csv.DictReader(handle):
-                if row.get("name") == name and row.get("bks"):
-                    return float(row["bks"])
-    return None
+                if row.get("name") == instance.name and row.get("bks"):
+                    return float(row["bks"]), None
+    return None, None
+
+
+def rounding_note(instance: Instance, routes: list[list[int]], cost: float, source: Path) -> str | None:
+    """None when ``routes`` cost ``cost`` (to the cent) under ``instance.rounding``; otherwise a
+    line naming the rounding under which they do, if any."""
+    from nco.envs.check import check_solution
+
+    def matches(rounding: str) -> bool:
+        try:
+            return abs(check_solution(instance, routes, rounding).cost - cost) <= 0.01
+        except (ValueError, IndexError):  # routes that do not fit the instance
+            return False
+
+    if matches(instance.rounding):
+        return None
+    others = [r for r in ROUNDINGS if r != instance.rounding and matches(r)]
+    if others:
+        return (f"{instance.name}: the best-known cost {cost:g} in {source.name} was computed with rounding "
+                f"{others[0]}, this run uses {instance.rounding}: pass --round {others[0]} for a comparable gap")
+    return (f"{instance.name}: the routes in {source.name} do not cost the {cost:g} written there under any "
+            "rounding: its gap may compare different things")
+
+
+SUMMARY_FIELDS = ("instance", "variant", "customers", "cost", "feasible", "best_known", "gap_percent", "seconds",
+                  "error")
+
+
+def write_summary(results: list[SolveResult], path: Path) -> Path:
+    """``results`` as a CSV with one row per instance (:data:`SUMMARY_FIELDS`); empty cells where
+    a value is unknown."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(SUMMARY_FIELDS)
+        for r in results:
+            solved = r.variant != "-"
+            writer.writerow([r.name, r.variant if solved else "", r.num_customers if solved else "",
+                             f"{r.cost:.6f}" if solved else "", r.feasible, "" if r.bks is None else f"{r.bks:g}",
+                             "" if r.gap is None else f"{r.gap:.4f}", f"{r.seconds:.3f}", r.error or ""])
+    return path
 
 
 def expand_paths(paths: list[str]) -> list[Path]:
@@ -72,6 +115,9 @@ class SolveOptions:
     samples: int = 0
     plot: bool = False
     seed: int = 1
+    device: str = "auto"
+    time_limit: float | None = None
+    polish: bool | None = None
 
 
 def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1) -> list[SolveResult]:
@@ -94,23 +140,25 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1) -> l
     if not instances:
         return results
     try:
-        attributes = set(load_model(options.checkpoint).attributes)
+        attributes = set(load_model(options.checkpoint, options.device).attributes)
     except ValueError as error:
         return results + [SolveResult(name=instances[0].name, error=str(error))]
-    solutions = solve_many(instances, "neural", workers=workers, progress=True, checkpoint=options.checkpoint,
-                           seed=options.seed, augment=options.augment, samples=options.samples)
+    solutions = solve_many(instances, "neural", options.time_limit, workers, progress=True, checkpoint=options.checkpoint,
+                           seed=options.seed, augment=options.augment, samples=options.samples, device=options.device,
+                           polish=options.polish)
     for solution in solutions:
         instance = solution.instance
         path, alone = origin[instance.name]
+        bks, note = best_known(path, instance) if alone else (None, None)
         result = SolveResult(instance.name, instance.variant.name, instance.num_customers, solution.cost,
-                             solution.feasible, solution.seconds, best_known(path, instance.name) if alone else None,
+                             solution.feasible, solution.seconds, bks, note=note,
                              unread=tuple(sorted(attributes_of(instance.variant) - attributes)))
         if not solution.feasible:
             result.error = f"{path}: {instance.name}: solution infeasible: {solution.violations[0]}"
         if options.out:
             solution.to_sol(Path(options.out) / f"{instance.name}.sol")
             if options.plot:
-                solution.plot(Path(options.out) / f"{instance.name}.png")
+                solution.plot(Path(options.out) / f"{instance.name}.png", bks)
         results.append(result)
     return results
 

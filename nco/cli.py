@@ -5,7 +5,8 @@
     nco train experiment=smoke model.num_layers=3 trainer.max_epochs=2
     nco finetune CHECKPOINT experiment=all48_n20 finetune.mode=adapter
     nco resume RUN_DIR [trainer.max_time=00:02:00:00]
-    nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot]
+    nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot] [--device cpu]
+              [--time-limit 1 [--no-polish]]
     nco check INSTANCE SOLUTION [--round round]
     nco eval [CHECKPOINT] --variants all16 --num-nodes 50 [--augment] [--reference CSV]
     nco export CHECKPOINT OUT.pt
@@ -26,6 +27,22 @@ def _positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return int(text)
+
+
+def _non_negative_int(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number 0 or above")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds, e.g. 1 or 0.5")
+    return seconds
 
 
 def _time_limits(text: str) -> list[float]:
@@ -127,16 +144,23 @@ def _export(args) -> None:
 
 
 def _solve(args) -> None:
-    from nco.batch import SolveOptions, expand_paths, format_results, solve_files
+    from nco.api import resolve_device
+    from nco.batch import SolveOptions, expand_paths, format_results, solve_files, write_summary
 
     paths = expand_paths(args.paths)
     if not paths:
         raise ValueError(f"no instance files in {' '.join(args.paths)}: give .vrp, .txt or .npz files or folders")
     if args.plot and not args.out:
         raise ValueError("--plot draws into the --out folder: give --out DIR too")
-    options = SolveOptions(args.checkpoint, args.out, args.round, args.augment, args.samples, args.plot)
+    if args.polish and args.time_limit is None:
+        raise ValueError("--polish searches for the rest of a time budget: give --time-limit SECONDS too")
+    resolve_device(args.device)
+    options = SolveOptions(args.checkpoint, args.out, args.round, args.augment, args.samples, args.plot, args.seed,
+                           args.device, args.time_limit, args.polish)
     results = solve_files(paths, options, args.workers)
     print(format_results(results))
+    for note in dict.fromkeys(r.note for r in results if r.note):
+        print(f"nco solve: note: {note}", file=sys.stderr)
     unread = sorted({attribute for r in results for attribute in r.unread})
     if unread:
         print(f"nco solve: note: the model does not read {', '.join(unread)} (it decodes such instances "
@@ -146,7 +170,8 @@ def _solve(args) -> None:
     for error in failures:
         print(f"nco solve: error: {error}", file=sys.stderr)
     if args.out:
-        print(f"solutions{' and plots' if args.plot else ''} in {args.out}/")
+        summary = write_summary(results, Path(args.out) / "summary.csv")
+        print(f"solutions{' and plots' if args.plot else ''} in {args.out}/, one row per instance in {summary}")
     if failures:
         sys.exit(EXIT_BAD_INPUT)
 
@@ -224,9 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="sample synthetic instances")
     generate.add_argument("out", help="an .npz file, or a folder with --vrplib")
     generate.add_argument("--variants", default="all16", help="all16, all48 or names, comma-separated")
-    generate.add_argument("--num-nodes", type=int, default=50, help="customers per instance")
-    generate.add_argument("--instances", type=int, default=100)
-    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--num-nodes", type=_positive_int, default=50, help="customers per instance")
+    generate.add_argument("--instances", type=_positive_int, default=100)
+    generate.add_argument("--seed", type=_non_negative_int, default=1)
     generate.add_argument("--vrplib", action="store_true", help="one .vrp file per instance")
     _add_distribution_argument(generate)
     _add_pool_arguments(generate)
@@ -266,7 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="cost rounding of the file's convention (CVRPLIB X: round)")
     solve.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                        help="8-fold dihedral augmentation (default on)")
-    solve.add_argument("--samples", type=int, default=0, help="extra multi-start sampling passes")
+    solve.add_argument("--samples", type=_non_negative_int, default=0, help="extra multi-start sampling passes")
+    solve.add_argument("--seed", type=_non_negative_int, default=1, help="seed of the sampling passes")
+    solve.add_argument("--time-limit", type=_seconds, help="seconds per instance: decode, then search until it")
+    solve.add_argument("--polish", action=argparse.BooleanOptionalAction, default=None,
+                       help="with --time-limit: PyVRP's local search from the network's solution (default: on)")
+    solve.add_argument("--device", default="auto", help="auto (a CUDA GPU when there is one), cpu, cuda or cuda:N")
     solve.add_argument("--plot", action="store_true", help="draw the routes (needs --out)")
     solve.add_argument("--workers", type=_positive_int, default=1, help="processes sharing the instances")
     solve.set_defaults(run=_solve)
@@ -282,10 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on generated instances")
     evaluate.add_argument("checkpoint", nargs="?", default=None, help="default: the shipped checkpoint")
     evaluate.add_argument("--variants", default="all16")
-    evaluate.add_argument("--num-nodes", type=int, default=50)
-    evaluate.add_argument("--instances", type=int, default=128, help="per variant")
-    evaluate.add_argument("--seed", type=int, default=12345)
-    evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--num-nodes", type=_positive_int, default=50)
+    evaluate.add_argument("--instances", type=_positive_int, default=128, help="per variant")
+    evaluate.add_argument("--seed", type=_non_negative_int, default=12345)
+    evaluate.add_argument("--batch-size", type=_positive_int, default=64)
     evaluate.add_argument("--augment", action="store_true", help="8-fold dihedral augmentation")
     evaluate.add_argument("--reference", help="CSV with columns variant,index,cost")
     evaluate.add_argument("--nearest-neighbour", action="store_true", help="compare with that construction")
@@ -300,9 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="neural solver versus OR-Tools and PyVRP, with plots")
     compare.add_argument("paths", nargs="*", help="instance files or folders (default: generated instances)")
     compare.add_argument("--variants", default="all16")
-    compare.add_argument("--num-nodes", type=int, default=50)
-    compare.add_argument("--instances", type=int, default=32, help="per variant")
-    compare.add_argument("--seed", type=int, default=2024)
+    compare.add_argument("--num-nodes", type=_positive_int, default=50)
+    compare.add_argument("--instances", type=_positive_int, default=32, help="per variant")
+    compare.add_argument("--seed", type=_non_negative_int, default=2024)
     compare.add_argument("--solvers", default="neural,ortools,pyvrp")
     compare.add_argument("--time-limits", type=_time_limits, default="1,5",
                          help="seconds per instance for the baselines")

@@ -29,12 +29,13 @@ from nco.solution import Solution
 
 FIELDS = ["instance", "variant", "solver", "setting", "cost", "time", "feasible", "key"]
 NEURAL_SETTINGS = {"greedy": False, "aug": True}  # multi-start greedy, without / with augmentation
+# and, per time limit "<seconds>s", the neural solver's anytime search (decoding, then the polish)
 
 
 @dataclass(frozen=True)
 class Task:
     solver: str  # the name in the results: a baseline's, or the neural solver's ``neural_name``
-    setting: str  # "greedy" / "aug" for the neural solver, "<seconds>s" for the baselines
+    setting: str  # "greedy" / "aug" (neural decoding once) or "<seconds>s" (a time limit)
     neural: bool = False
 
 
@@ -43,19 +44,22 @@ def tasks_for(solvers: list[str], time_limits: list[float], neural_name: str = "
     for solver in solvers:
         if solver not in SOLVERS:
             raise ValueError(f"unknown solver {solver!r}: use some of {', '.join(SOLVERS)}")
-        if solver == "neural":
+        neural = solver == "neural"
+        if neural:
             tasks += [Task(neural_name, setting, neural=True) for setting in NEURAL_SETTINGS]
-        else:
-            tasks += [Task(solver, f"{limit:g}s") for limit in time_limits]
+        tasks += [Task(neural_name if neural else solver, f"{limit:g}s", neural) for limit in time_limits]
     return tasks
 
 
 def _run(instance: Instance, task: Task, options: dict) -> Solution:
     """One run through :func:`nco.api.solve`; a classical run (in a worker) on one thread."""
-    if task.neural:
+    if task.setting in NEURAL_SETTINGS:
         return solve(instance, "neural", augment=NEURAL_SETTINGS[task.setting], **options)
+    time_limit = float(task.setting.rstrip("s"))
+    if task.neural:
+        return solve(instance, "neural", time_limit=time_limit, **options)
     torch.set_num_threads(1)
-    return solve(instance, task.solver, time_limit=float(task.setting.rstrip("s")), seed=options["seed"])
+    return solve(instance, task.solver, time_limit=time_limit, seed=options["seed"])
 
 
 def _record(out: Path, task: Task, solution: Solution, keys: dict) -> dict:
@@ -112,6 +116,12 @@ def read_results(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+def _ends_a_line(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
 def compare(
     instances: list[Instance],
     solvers: list[str],
@@ -139,7 +149,8 @@ def compare(
     keys = {(i.name, t.solver, t.setting): run_key(i, t, checkpoint, seed) for i in instances for t in tasks}
     # rows of this run with another key are stale: dropped and recomputed; other runs' rows stay
     rows = read_results(results_path)
-    kept = [r for r in rows if keys.get((r["instance"], r["solver"], r["setting"]), r.get("key")) == r.get("key")]
+    kept = [r for r in rows if keys.get((r["instance"], r["solver"], r["setting"]), r.get("key")) == r.get("key")
+            and None not in r.values()]  # a row cut short by a kill has missing fields
     if fresh:
         kept = [r for r in kept if (r["instance"], r["solver"], r["setting"]) not in keys]
     reused = {(r["instance"], r["solver"], r["setting"]) for r in kept} & keys.keys()
@@ -147,7 +158,7 @@ def compare(
     if reused:
         print(f"nco compare: reusing {len(reused)} of {len(keys)} runs from {results_path} (same instance, solver, "
               "setting, seed, checkpoint and code); --fresh recomputes them", file=sys.stderr)
-    if len(kept) < len(rows) or not rows:
+    if len(kept) < len(rows) or not rows or not _ends_a_line(results_path):  # a run killed mid-row
         with open(results_path, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=FIELDS, restval="")
             writer.writeheader()
@@ -185,19 +196,19 @@ def summarise(rows: list[dict]) -> tuple[str, dict]:
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault((r["variant"], r["solver"], r["setting"]), []).append(r)
-    lines = ["| variant | solver | setting | instances | solved | mean cost | mean gap to best | mean time (s) |",
-             "|---|---|---|---|---|---|---|---|"]
+    # costs of different instances are on different scales: only gaps are averaged (costs per
+    # instance are in results.csv)
+    lines = ["| variant | solver | setting | instances | solved | mean gap to best | mean time (s) |",
+             "|---|---|---|---|---|---|---|"]
     stats: dict = {}
     for (variant, solver, setting), group in sorted(groups.items()):
         solved = [r for r in group if r["feasible"] == "True"]
-        costs = [float(r["cost"]) for r in solved]
         gaps = [100 * (float(r["cost"]) / best[r["instance"]] - 1) for r in solved]
         seconds = [float(r["time"]) for r in group]
         stats[(variant, solver, setting)] = (np.mean(gaps) if gaps else np.nan, np.mean(seconds))
-        mean_cost = f"{np.mean(costs):.4f}" if costs else "-"
         mean_gap = f"{np.mean(gaps):.2f}%" if gaps else "-"
-        lines.append(f"| {variant} | {solver} | {setting} | {len(group)} | {len(solved)} | {mean_cost} "
-                     f"| {mean_gap} | {np.mean(seconds):.3f} |")
+        lines.append(f"| {variant} | {solver} | {setting} | {len(group)} | {len(solved)} | {mean_gap} "
+                     f"| {np.mean(seconds):.3f} |")
     overall = {}
     for (variant, solver, setting), (gap, seconds) in stats.items():
         overall.setdefault((solver, setting), []).append((gap, seconds))

@@ -61,7 +61,9 @@ def read_reference(path: str | Path) -> dict[str, torch.Tensor]:
     """Reference costs per variant, indexed by instance number, from a CSV with columns
     ``variant,index,cost``, or from the ``results.csv`` of ``nco compare`` on generated instances
     (named ``<variant>-n<size>-<index>``), taking each instance's best feasible baseline cost."""
-    from nco.compare import NEURAL_SETTINGS
+    from nco.api import SOLVERS
+
+    classical = set(SOLVERS) - {"neural"}  # neural rows may carry any --neural-name
 
     rows: dict[str, dict[int, float]] = {}
     try:
@@ -69,7 +71,7 @@ def read_reference(path: str | Path) -> dict[str, torch.Tensor]:
             for row in csv.DictReader(handle):
                 if "index" in row:
                     rows.setdefault(row["variant"], {})[int(row["index"])] = float(row["cost"])
-                elif row["setting"] not in NEURAL_SETTINGS and row["feasible"] == "True":
+                elif row["solver"] in classical and row["feasible"] == "True":
                     index = int(row["instance"].rsplit("-", 1)[1])
                     best = rows.setdefault(row["variant"], {}).get(index, float("inf"))
                     rows[row["variant"]][index] = min(best, float(row["cost"]))

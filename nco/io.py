@@ -22,7 +22,11 @@ INSTANCE_SUFFIXES = (".vrp", ".txt", ".npz")
 
 
 class InstanceFileError(ValueError):
-    """A file that cannot be read as an instance or solution."""
+    """A file that cannot be read as an instance or solution; its message is one line (the
+    parsers' own messages can span several)."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
 
 
 def _first_line(path: Path) -> str:

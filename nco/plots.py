@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -14,15 +15,36 @@ from nco.envs.instance import Instance  # noqa: E402
 from nco.envs.route import Route  # noqa: E402
 
 
-def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str) -> None:
-    """Draws ``routes`` of ``instance`` on ``axis``: customers as dots, depots as red squares."""
+TIGHT_WINDOW = 0.25
+"""A customer's window is drawn as tight below this share of the depot's day."""
+
+
+def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str, legend: bool = False) -> None:
+    """Draws ``routes`` of ``instance`` on ``axis``: linehaul customers as dots, backhaul customers
+    as triangles, customers with a tight time window ringed, depots as red squares."""
     coords, k = instance.coords, instance.num_depots
-    axis.scatter(coords[k:, 0], coords[k:, 1], s=8, c="0.3", zorder=3)
+    customers = coords[k:]
+    backhaul = np.zeros(len(customers), bool)
+    if instance.demand_backhaul is not None:
+        backhaul = instance.demand_backhaul[k:] > 0
     colours = plt.get_cmap("tab20")
     for number, route in enumerate(routes):
         path = Route.from_list(route, k).path(instance.open_route)
         axis.plot(coords[path, 0], coords[path, 1], lw=1, color=colours(number % 20), zorder=2)
+    if (~backhaul).any():
+        axis.scatter(*customers[~backhaul].T, s=8, c="0.3", zorder=3, label="linehaul customer")
+    if backhaul.any():
+        axis.scatter(*customers[backhaul].T, s=16, c="tab:blue", marker="^", zorder=3, label="backhaul customer")
+    if instance.time_windows is not None:
+        windows = instance.time_windows
+        day = windows[:k, 1].max() - windows[:k, 0].min()
+        tight = (windows[k:, 1] - windows[k:, 0]) < TIGHT_WINDOW * day
+        if tight.any():
+            axis.scatter(*customers[tight].T, s=40, facecolors="none", edgecolors="tab:orange", lw=0.8, zorder=3,
+                         label=f"window < {TIGHT_WINDOW:.0%} of the day")
     axis.scatter(coords[:k, 0], coords[:k, 1], s=60, c="red", marker="s", zorder=4, label="depot")
+    if legend:
+        axis.legend(fontsize=7, loc="best", framealpha=0.8)
     axis.set_title(title, fontsize=9)
     axis.set_aspect("equal")
     axis.set_xticks([])
@@ -30,9 +52,9 @@ def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str) -
 
 
 def route_figure(instance: Instance, routes: list[list[int]], title: str) -> Figure:
-    """A figure of ``routes`` (outside pyplot's state: nothing to close)."""
+    """A figure of ``routes`` with a legend (outside pyplot's state: nothing to close)."""
     figure = Figure(figsize=(6, 6))
-    draw_routes(figure.add_subplot(), instance, routes, title)
+    draw_routes(figure.add_subplot(), instance, routes, title, legend=True)
     figure.tight_layout()
     return figure
 

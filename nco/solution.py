@@ -66,13 +66,15 @@ class Solution:
         write_solution(path, self.route_lists(), self.cost, Time=round(self.seconds, 4), Solver=self.solver)
         return path
 
-    def plot(self, path: str | Path | None = None) -> Figure:
-        """The routes drawn over the locations; saved to ``path`` (e.g. ``.png``) when given."""
+    def plot(self, path: str | Path | None = None, best_known: float | None = None) -> Figure:
+        """The routes drawn over the locations, with the gap to ``best_known`` in the title when
+        given; saved to ``path`` (e.g. ``.png``) when given."""
         from nco.plots import route_figure
 
         instance = self.instance
+        gap = f", gap {100 * (self.cost / best_known - 1):.2f}%" if best_known and self.feasible else ""
         title = (f"{instance.name} ({instance.variant.name}, n = {instance.num_customers}), {self.solver}: "
-                 f"cost {self.cost:.2f}{'' if self.feasible else ' (infeasible)'}")
+                 f"cost {self.cost:.2f}{gap}{'' if self.feasible else ' (infeasible)'}")
         figure = route_figure(instance, self.route_lists(), title)
         if path is not None:
             figure.savefig(path, dpi=110)

@@ -1,8 +1,10 @@
 """Learning curves of the training campaign: mean validation cost against CPU minutes, one line
-per stage, stages placed one after the other.
+per stage and validation distribution (a run that validated on several logged
+``val/cost_mean/<distribution>``; one that validated on one logged ``val/cost_mean`` only, and
+``--first`` names its distribution), stages placed one after the other.
 
-    python scripts/campaign_curves.py --stage "stage 1=nco/checkpoints/all48-broad-metrics.csv:141" \
-        --out docs/campaign-curves.png
+    python scripts/campaign_curves.py --stage "stage 1=docs/campaign/stage1-metrics.csv" \
+        --stage "stage 2=nco/checkpoints/all48-broad-metrics.csv" --out docs/campaign-curves.png
 
 A stage is ``LABEL=METRICS_CSV`` (Lightning's metrics.csv of the run); where the run logged
 ``time/cpu_minutes`` that is the x axis, else ``:CPU_MINUTES`` (the process's CPU time, e.g. from
@@ -21,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def stage_curve(spec: str, offset: float) -> tuple[str, list[float], list[float]]:
+def stage_curves(spec: str, offset: float, first: str) -> list[tuple[str, list[float], list[float]]]:
     label, rest = spec.split("=", 1)
     path, _, total = rest.partition(":")
     with open(path, newline="") as handle:
@@ -33,19 +35,25 @@ def stage_curve(spec: str, offset: float) -> tuple[str, list[float], list[float]
             raise SystemExit(f"{path} has no time/cpu_minutes column: give the stage's CPU minutes as {spec}:MINUTES")
         last_step = max(int(r["step"]) for r in rows)
         minutes = [float(total) * int(r["step"]) / last_step for r in rows]
-    return label, [offset + m for m in minutes], [float(r["val/cost_mean"]) for r in rows]
+    columns = sorted(c for c in rows[0] if c.startswith("val/cost_mean/")) or ["val/cost_mean"]
+    minutes = [offset + m for m in minutes]
+    return [(f"{label}, {column.split('/')[-1] if column != 'val/cost_mean' else first}", minutes,
+             [float(r[column]) for r in rows]) for column in columns]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", action="append", required=True, help="LABEL=METRICS_CSV[:CPU_MINUTES]")
     parser.add_argument("--out", default="docs/campaign-curves.png")
+    parser.add_argument("--first", default="broad", help="the distribution of stages that logged one curve")
     args = parser.parse_args()
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    offset = 0.0
+    offset, colours = 0.0, {}
     for spec in args.stage:
-        label, minutes, costs = stage_curve(spec, offset)
-        axis.plot(minutes, costs, marker="o", label=label)
+        for label, minutes, costs in stage_curves(spec, offset, args.first):
+            distribution = label.rsplit(", ", 1)[1]
+            colour = colours.setdefault(distribution, f"C{len(colours)}")
+            axis.plot(minutes, costs, marker="o", ms=3, color=colour, label=label)
         offset = minutes[-1]
     axis.set_xlabel("CPU minutes of training (cumulative over the stages)")
     axis.set_ylabel("mean validation cost (greedy multi-start)")

@@ -1,4 +1,5 @@
-"""PyVRP (hybrid genetic search) on any of the 48 variants.
+"""PyVRP (iterated local search) on any of the 48 variants, from its own start or warm-started
+with given routes (the neural solver's polish).
 
 PyVRP's load rule for clients with deliveries and pickups is the mixed-backhaul rule; strict
 backhauls forbid the arcs from a backhaul to a linehaul client; open routes make the arcs into the
@@ -8,8 +9,12 @@ depot has its own vehicle type that starts and ends there, with as many vehicles
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
+import pyvrp
 from pyvrp import Model
+from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 from pyvrp.stop import MaxRuntime
 
 from nco.envs.instance import Instance
@@ -18,7 +23,40 @@ from nco.envs.variants import BACKHAUL_STRICT
 from nco.baselines.integer import BIG, IntegerInstance
 
 
-def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int]] | None:
+def solve(instance: Instance, time_limit: float, seed: int = 1,
+          initial_routes: list[list[int]] | None = None) -> list[list[int]] | None:
+    """The best feasible routes PyVRP finds within ``time_limit`` seconds (building the model
+    included), or None. With ``initial_routes`` (routes in the instance's numbering, feasible or
+    not) the search starts from them after an exhaustive local search of them."""
+    deadline = time.perf_counter() + time_limit
+    k = instance.num_depots
+    data = model_of(instance).data()
+    params = pyvrp.SolveParams()
+    initial = None
+    if initial_routes is not None:
+        parsed = [Route.from_list(route, k) for route in initial_routes]
+        # PyVRP numbers clients from 0 and has one vehicle type per depot
+        start = pyvrp.Solution(data, [pyvrp.Route(data, [v - k for v in r.visits], r.depot) for r in parsed])
+        search = LocalSearch(data, pyvrp.RandomNumberGenerator(seed=seed), compute_neighbours(data, params.neighbourhood),
+                             PerturbationManager(params.perturbation))
+        for operator in params.operators:
+            if operator.supports(data):
+                search.add_operator(operator(data))
+        penalties = pyvrp.PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+        initial = search(start, penalties.max_cost_evaluator(), exhaustive=True)
+    result = pyvrp.solve(data, MaxRuntime(max(0.0, deadline - time.perf_counter())), seed, display=False,
+                         params=params, initial_solution=initial)
+    if not result.best.is_feasible():
+        return None
+    routes = []
+    for route in result.best.routes():
+        visits = [k + int(activity.idx) for activity in route if activity.is_client()]
+        routes.append(Route(int(route.start_depot()), tuple(visits)).to_list(k))
+    return routes
+
+
+def model_of(instance: Instance) -> Model:
+    """The PyVRP model of ``instance`` (integer data, see :mod:`nco.baselines.integer`)."""
     data = IntegerInstance.from_instance(instance)
     k, n = instance.num_depots, instance.num_customers
     model = Model()
@@ -47,11 +85,4 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
                 # PyVRP has one distance per edge: the rounded-up one keeps limits safe
                 model.add_edge(locations[i], locations[j], distance=int(data.distance[i, j]),
                                duration=int(data.duration[i, j]))
-    result = model.solve(stop=MaxRuntime(time_limit), seed=seed, display=False)
-    if not result.best.is_feasible():
-        return None
-    routes = []
-    for route in result.best.routes():
-        visits = [k + int(activity.idx) for activity in route if activity.is_client()]
-        routes.append(Route(int(route.start_depot()), tuple(visits)).to_list(k))
-    return routes
+    return model

@@ -157,3 +157,78 @@ def test_visit_counts_agree_with_a_brute_force_count(routes, depots):
     assert result.feasible == (not missing and not repeated and not not_customers and not empty)
     assert (f"customers not served: {missing}" in result.violations) == bool(missing)
     assert (f"customers served more than once: {repeated}" in result.violations) == bool(repeated)
+
+
+def brute_force_feasible(instance: Instance, routes: list[list[int]]) -> tuple[bool, float]:
+    """Every rule of variants.md restated one at a time in plain Python (no simulation shared
+    with the judge): a route starts at a depot (with several) and visits customers only; every
+    customer once; at every point of a route the goods not yet delivered plus the goods picked
+    up fit; strict backhauls come after every linehaul; a length limit; time windows with waiting,
+    service, and the depot's closing time unless routes are open."""
+    k, n = instance.num_depots, instance.num_locations
+    distance = instance.distances
+    travel = distance if instance.duration_matrix is None else instance.duration_matrix
+    windows, service = instance.time_windows, instance.service_time
+    slack_time = 1e-5 * max(1.0, float(np.abs(windows[np.isfinite(windows)]).max(initial=1.0)))
+    feasible, cost, visits = True, 0.0, []
+    for route in routes:
+        depot, stops = (route[0], route[1:]) if k > 1 else (0, route)
+        if not stops or not 0 <= depot < k or any(not k <= s < n for s in stops):
+            return False, float("nan")
+        visits += stops
+        legs = [depot, *stops] + ([] if instance.open_route else [depot])
+        length = sum(distance[a][b] for a, b in zip(legs, legs[1:]))
+        cost += length
+        feasible &= length <= instance.distance_limit + 1e-5 * max(1.0, float(distance.max()))
+        for cut in range(len(stops) + 1):
+            on_board = sum(instance.demand_linehaul[s] for s in stops[cut:]) + sum(
+                instance.demand_backhaul[s] for s in stops[:cut])
+            feasible &= on_board <= instance.capacity * (1 + 1e-9)
+        if instance.backhaul == BACKHAUL_STRICT:
+            for i in range(len(stops)):
+                for j in range(i + 1, len(stops)):
+                    feasible &= not (instance.demand_backhaul[stops[i]] > 0 and instance.demand_backhaul[stops[j]] == 0)
+        now, here = windows[depot][0], depot
+        for stop in stops:
+            now += travel[here][stop]
+            feasible &= now <= windows[stop][1] + slack_time
+            now = max(now, windows[stop][0]) + service[stop]
+            here = stop
+        if not instance.open_route:
+            feasible &= now + travel[here][depot] <= windows[depot][1] + slack_time
+    feasible &= sorted(visits) == list(range(k, n))
+    return bool(feasible), cost
+
+
+@st.composite
+def solutions(draw):
+    """A generated instance of any of the 48 variants with 2-7 customers (broad distribution:
+    tight and loose windows, limits and capacities), and routes that visit a random selection of
+    customers (some repeated or left out) in random order, split at random, from random depots."""
+    from nco.envs.generator import generate
+    from nco.envs.variants import ALL48
+
+    variant = draw(st.sampled_from(ALL48))
+    size = draw(st.integers(2, 7))
+    instance = generate(1, size, [variant], seed=draw(st.integers(0, 10**6)), distribution="broad").instance(0)
+    k = instance.num_depots
+    customers = list(range(k, k + size))
+    if draw(st.booleans()):
+        visits = draw(st.permutations(customers))
+    else:
+        visits = draw(st.lists(st.sampled_from(customers), min_size=1, max_size=size + 2))
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(visits) - 1)), max_size=len(visits) - 1)))
+    routes = [list(visits[a:b]) for a, b in zip([0, *cuts], [*cuts, len(visits)])]
+    if k > 1:
+        routes = [[draw(st.integers(0, k - 1)), *route] for route in routes]
+    return instance, routes
+
+
+@given(case=solutions())
+@settings(max_examples=400, deadline=None)
+def test_the_judge_agrees_with_a_brute_force_restatement_of_every_rule(case):
+    instance, routes = case
+    feasible, cost = brute_force_feasible(instance, routes)
+    result = check_solution(instance, routes)
+    assert result.feasible == feasible, (instance.variant.name, routes, result.violations)
+    assert result.cost == pytest.approx(cost, rel=1e-9)

@@ -48,6 +48,17 @@ def test_multi_start_starts_at_every_customer(policy):
     assert actions[:, :, 0].tolist() == [[1, 2, 3, 4, 5, 6]] * 3
 
 
+def test_capped_multi_start_spreads_its_starts_and_keeps_their_rollouts(policy):
+    problem = generate(3, 9, "all48", seed=1)
+    with torch.inference_mode():
+        every, capped = policy(problem), policy(problem, Decoding(max_starts=3, augment=True))
+    slots = problem.num_depot_slots
+    assert capped.actions.shape[1] == 3 * 8
+    assert capped.actions[:, :3, 0].tolist() == [[slots, slots + 4, slots + 8]] * 3
+    torch.testing.assert_close(capped.cost[:, :3], every.cost[:, [0, 4, 8]])  # the same rollouts, fewer of them
+    assert judge(problem, capped.best()[1])[1].all()
+
+
 def test_greedy_is_deterministic_and_best_picks_the_minimum(policy):
     problem = generate(4, 8, "all16", seed=2)
     with torch.inference_mode():
@@ -61,6 +72,7 @@ def test_greedy_is_deterministic_and_best_picks_the_minimum(policy):
     (dict(strategy="beam"), "unknown decoding strategy 'beam': use one of greedy, sampling"),
     (dict(multi_start=False, num_samples=3), "greedy decoding without multi-start gives one rollout"),
     (dict(max_rollouts=0), "max_rollouts=0"),
+    (dict(max_starts=0), "max_starts=0"),
 ])
 def test_bad_decoding_options_are_errors(options, message):
     with pytest.raises(ValueError, match=message):

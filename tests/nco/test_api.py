@@ -83,7 +83,8 @@ def test_instances_built_in_code():
 @pytest.mark.parametrize("call, message", [
     (lambda: nco.solve(nco.DATA / "C101.txt", solver="lkh"), "unknown solver 'lkh': use one of neural, pyvrp, ortools"),
     (lambda: nco.solve(nco.DATA / "C101.txt", solver="pyvrp", time_limit=-1), "time_limit=-1"),
-    (lambda: nco.solve(nco.DATA / "C101.txt", time_limit=1), "takes no time_limit"),
+    (lambda: nco.solve(nco.DATA / "C101.txt", polish=True), "polish searches for the rest of a time budget"),
+    (lambda: nco.solve(nco.DATA / "C101.txt", device="tpu0"), "unknown device 'tpu0'"),
     (lambda: nco.read("data.npz"), "read it with nco.read_many"),
     (lambda: nco.read(nco.DATA / "C101.txt", rounding="floor"), "unknown rounding 'floor'"),
     (lambda: list(nco.solve_many([], workers=0)), "workers=0"),
@@ -107,3 +108,23 @@ def test_a_project_with_its_own_models_and_envs_modules_still_solves(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "the user | the user too | True"
+
+
+@pytest.mark.parametrize("variant", ["CVRP", "OVRPBLTW", "VRPMBTW", "MDOVRPMBL", "MDVRPBLTW"])
+@pytest.mark.parametrize("polish", [False, True])
+def test_the_neural_solver_within_a_time_limit_is_feasible_and_keeps_it(checkpoint, variant, polish):
+    from nco.envs.generator import generate
+
+    instance = generate(1, 12, [variant], seed=5, distribution="broad").instance(0, variant)
+    once = nco.solve(instance, checkpoint=checkpoint)
+    limited = nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, polish=polish)
+    assert limited.feasible, limited.violations
+    assert limited.cost <= once.cost + 1e-9  # the first pass is the same greedy decoding
+    assert limited.seconds < 0.5 * 1.1 + 0.5  # generous slack: a loaded CI machine
+
+
+def test_the_polish_starts_from_the_networks_routes_on_a_real_matrix_file(checkpoint, fixtures):
+    instance = nco.read(fixtures / "ORTEC-VRPTW-ASYM-31c42adc-d1-n206-k12.txt")
+    once = nco.solve(instance, checkpoint=checkpoint, augment=False)
+    polished = nco.solve(instance, checkpoint=checkpoint, augment=False, time_limit=3.0)
+    assert polished.feasible and polished.cost < once.cost

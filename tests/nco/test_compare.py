@@ -1,7 +1,9 @@
 import csv
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,8 +28,9 @@ def test_compare_writes_every_file_and_resumes(tmp_path, checkpoint):
     with open(tmp_path / "results.csv") as handle:
         rows = list(csv.DictReader(handle))
     settings = {(r["solver"], r["setting"]) for r in rows}
-    assert settings == {("neural", "greedy"), ("neural", "aug"), ("ortools", "0.2s"), ("pyvrp", "0.2s")}
-    assert len(rows) == 2 * 2 * 4 and all(r["feasible"] == "True" for r in rows)
+    assert settings == {("neural", "greedy"), ("neural", "aug"), ("neural", "0.2s"), ("ortools", "0.2s"),
+                        ("pyvrp", "0.2s")}
+    assert len(rows) == 2 * 2 * 5 and all(r["feasible"] == "True" for r in rows)
     for solver, setting in settings:
         assert len(list((tmp_path / "solutions" / f"{solver}-{setting}").glob("*.sol"))) == 4
     assert "| VRPBTW | pyvrp | 0.2s | 2 | 2 |" in (tmp_path / "summary.md").read_text()
@@ -41,7 +44,7 @@ def test_compare_writes_every_file_and_resumes(tmp_path, checkpoint):
     assert other.returncode == 0, other.stderr[-2000:]
     with open(tmp_path / "results.csv") as handle:
         named = [r for r in csv.DictReader(handle) if r["solver"] == "other"]
-    assert len(named) == 2 * 2 * 2 and "| CVRP | other | aug |" in (tmp_path / "summary.md").read_text()
+    assert len(named) == 2 * 2 * 3 and "| CVRP | other | aug |" in (tmp_path / "summary.md").read_text()
 
 
 def test_summary_gaps_are_to_the_best_run_of_each_instance():
@@ -103,7 +106,7 @@ def test_rows_are_recomputed_when_what_they_depend_on_changes(tmp_path, checkpoi
     instances = generate(2, 6, "CVRP", seed=0).instances()
     first = compare(instances, ["neural", "ortools"], [0.1], tmp_path, str(checkpoint), workers=1)
     keys = {(r["instance"], r["solver"], r["setting"]): r["key"] for r in first}
-    assert len(keys) == 2 * 3 and all(keys.values())
+    assert len(keys) == 2 * 4 and all(keys.values())
     # the same run again: nothing recomputed, every row kept
     assert read_results(tmp_path / "results.csv") == compare(instances, ["neural", "ortools"], [0.1], tmp_path,
                                                              str(checkpoint), workers=1)
@@ -115,10 +118,36 @@ def test_rows_are_recomputed_when_what_they_depend_on_changes(tmp_path, checkpoi
     torch.save(content, other)
     rows = compare(instances, ["neural", "ortools"], [0.1], tmp_path, str(other), workers=1)
     changed = {(r["instance"], r["solver"], r["setting"]) for r in rows if r["key"] != keys[r["instance"], r["solver"], r["setting"]]}
-    assert changed == {(i.name, "neural", s) for i in instances for s in ("greedy", "aug")} and len(rows) == 6
+    assert changed == {(i.name, "neural", s) for i in instances for s in ("greedy", "aug", "0.1s")} and len(rows) == 8
     # an instance with other data under the same name: its rows are recomputed
     moved = [instances[0].replace(capacity=instances[0].capacity + 1), instances[1]]
     rows = compare(moved, ["ortools"], [0.1], tmp_path, str(other), workers=1)
     ortools = {r["instance"]: r["key"] for r in rows if r["solver"] == "ortools"}
     assert ortools["instance-0"] != keys["instance-0", "ortools", "0.1s"]
     assert ortools["instance-1"] == keys["instance-1", "ortools", "0.1s"]
+
+
+def test_a_killed_comparison_completes_on_the_next_run_with_no_row_lost_or_doubled(tmp_path, checkpoint):
+    args = ["--variants", "CVRP", "--num-nodes", "8", "--instances", "6", "--solvers", "pyvrp", "--time-limits",
+            "0.5", "--checkpoint", checkpoint, "--out", tmp_path, "--workers", "1"]
+    process = subprocess.Popen([sys.executable, "-m", "nco.cli", "compare", *map(str, args)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results = tmp_path / "results.csv"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if results.is_file() and len(results.read_text().splitlines()) >= 3:  # the header and two rows
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with open(results, "a") as handle:  # and as if the kill had cut a row short
+        handle.write("CVRP-n8-5,CVRP,pyvrp,0.5s,12.3")
+    done = [r["instance"] for r in csv.DictReader(open(results)) if None not in r.values()]
+    assert 2 <= len(done) < 6
+    again = run_compare(*args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"reusing {len(done)} of 6 runs" in again.stderr
+    with open(results) as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["instance"] for r in rows) == [f"CVRP-n8-{i}" for i in range(6)]
+    assert all(r["feasible"] == "True" and None not in r.values() for r in rows)

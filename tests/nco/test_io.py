@@ -111,3 +111,88 @@ def test_nco_check_judges_a_solution_file(tmp_path, fixtures):
     (tmp_path / "empty.sol").write_text("")
     unreadable = check(fixtures / "X-n101-k25.vrp", tmp_path / "empty.sol")
     assert unreadable.returncode == 2 and "no 'Route #k: ...' lines" in unreadable.stderr
+
+
+# ---------------------------------------------------------------- fuzzing every bundled format
+from pathlib import Path  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from nco.io import INSTANCE_SUFFIXES  # noqa: E402
+
+BUNDLED = Path(__file__).resolve().parents[2] / "nco" / "data"
+GARBAGE = ["", "x", "-1", "-0", "0", "1e400", "nan", "inf", "3.5", "99999999999999999999", "\x00", "ÿ", ":", "EOF"]
+
+
+@st.composite
+def mutated(draw, text: str) -> str:
+    """``text`` after one to three edits: truncation, a deleted, repeated or swapped line, a
+    token replaced by garbage, or random bytes inserted."""
+    for _ in range(draw(st.integers(1, 3))):
+        lines = text.split("\n")
+        edit = draw(st.sampled_from(["truncate", "delete", "repeat", "swap", "token", "insert"]))
+        where = draw(st.integers(0, max(0, len(lines) - 1)))
+        if edit == "truncate":
+            text = text[: draw(st.integers(0, len(text)))]
+            continue
+        if edit == "delete":
+            del lines[where]
+        elif edit == "repeat":
+            lines.insert(where, lines[where])
+        elif edit == "swap":
+            other = draw(st.integers(0, max(0, len(lines) - 1)))
+            lines[where], lines[other] = lines[other], lines[where]
+        elif edit == "token":
+            tokens = lines[where].split(" ")
+            tokens[draw(st.integers(0, len(tokens) - 1))] = draw(st.sampled_from(GARBAGE))
+            lines[where] = " ".join(tokens)
+        else:
+            lines.insert(where, draw(st.text(max_size=20)))
+        text = "\n".join(lines)
+    return text
+
+
+def assert_reads_or_says_one_line(read, path: Path) -> None:
+    try:
+        read(path)
+    except InstanceFileError as error:
+        message = str(error)
+        assert message and "\n" not in message.strip(), message
+        assert "Traceback" not in message
+
+
+def _fuzz(name: str, read, examples: int):
+    source = BUNDLED / name
+
+    @settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(text=mutated(source.read_text()))
+    def check(tmp_path, text):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8", errors="surrogateescape")
+        assert_reads_or_says_one_line(read, path)
+
+    return check
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in BUNDLED.iterdir() if p.suffix in INSTANCE_SUFFIXES))
+def test_mutated_bundled_instances_read_or_give_one_line(tmp_path, name):
+    examples = 10 if "ORTEC" in name else 40  # the ORTEC file is a 207 x 207 matrix: slow to parse
+    _fuzz(name, read_instance, examples)(tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in BUNDLED.iterdir() if p.suffix == ".sol"))
+def test_mutated_bundled_solutions_read_or_give_one_line(tmp_path, name):
+    _fuzz(name, read_solution, 40)(tmp_path)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_binary_junk_is_one_line(data):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        for suffix in (".vrp", ".txt", ".npz", ".sol"):
+            path = Path(folder) / f"junk{suffix}"
+            path.write_bytes(data)
+            assert_reads_or_says_one_line(read_solution if suffix == ".sol" else read_instance, path)

@@ -1,3 +1,4 @@
+import csv
 import os
 import subprocess
 import sys
@@ -5,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from nco.envs.check import check_solution
 from nco.envs.generator import generate
@@ -73,6 +75,35 @@ def test_cli_writes_feasible_solutions_with_the_printed_cost(tmp_path, checkpoin
         assert check.feasible and check.cost == pytest.approx(cost, rel=1e-6)
         assert f"{cost:.2f}" in result.stdout and (out / f"{name}.png").stat().st_size > 1000
     assert "576.87" in result.stdout  # p01's best-known cost, read from p01.sol beside it
+    with open(out / "summary.csv", newline="") as handle:
+        rows = {row["instance"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"tiny0", "tiny1", "p01"}
+    assert rows["tiny0"]["variant"] == "VRPBTW" and rows["tiny0"]["feasible"] == "True"
+    assert rows["p01"]["best_known"] == "576.87" and float(rows["p01"]["gap_percent"]) >= 0
+    assert rows["tiny1"]["gap_percent"] == "" and float(rows["tiny1"]["seconds"]) > 0
+
+
+def test_a_best_known_cost_of_another_rounding_is_named(fixtures):
+    from nco.batch import best_known
+
+    path = fixtures / "X-n101-k25.vrp"
+    instance = read_instance(path)
+    cost, note = best_known(path, instance)
+    assert cost == 27591 and "computed with rounding round, this run uses none: pass --round round" in note
+    assert best_known(path, instance.replace(rounding="round")) == (27591, None)
+    assert best_known(fixtures / "p01.vrp", read_instance(fixtures / "p01.vrp"))[1] is None
+
+
+def test_device_names_are_checked():
+    from nco.api import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="unknown device 'tpu0'"):
+        resolve_device("tpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU that torch can use: use cpu or auto"):
+            resolve_device("cuda")
 
 
 def test_cli_rounding_and_workers(tmp_path, checkpoint):

@@ -1,6 +1,8 @@
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -235,3 +237,21 @@ def test_resume_continues_a_run_in_its_folder_without_repeating_its_overrides(tm
                           (["resume", str(tmp_path), "+extra=1"], "resume takes key=value overrides only")]:
         result = run_cli(*args)
         assert result.returncode == 2 and message in result.stderr
+
+
+def test_a_killed_run_resumes_to_the_same_final_step_count(tmp_path):
+    args = ["train", "experiment=smoke", "trainer.max_epochs=3", "data.batches_per_epoch=20", f"run_dir={tmp_path}"]
+    process = subprocess.Popen([sys.executable, "-m", "nco.cli", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None and not last.is_file():
+        time.sleep(0.05)
+    time.sleep(0.2)  # past the checkpoint's write, into the next epoch
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = torch.load(last, weights_only=True)["global_step"]
+    assert killed_at < 60, "the run ended before it could be killed"
+    result = run_cli("resume", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert torch.load(last, weights_only=True)["global_step"] == 60
