@@ -50,7 +50,7 @@ class Decoding:
             raise ValueError(f"unknown decoding strategy {self.strategy!r}: use one of {', '.join(STRATEGIES)}")
         if self.strategy == "greedy" and not self.multi_start and self.num_samples != 1:
             raise ValueError("greedy decoding without multi-start gives one rollout: set num_samples=1")
-        if min(self.num_samples, self.max_rollouts or 1, self.max_starts or 1) < 1:
+        if any(value is not None and value < 1 for value in (self.num_samples, self.max_rollouts, self.max_starts)):
             raise ValueError(f"num_samples={self.num_samples}, max_rollouts={self.max_rollouts}, "
                              f"max_starts={self.max_starts}: give 1 or more")
 

@@ -87,7 +87,7 @@ def write_summary(results: list[SolveResult], path: Path) -> Path:
         for r in results:
             solved = r.variant != "-"
             writer.writerow([r.name, r.variant if solved else "", r.num_customers if solved else "",
-                             f"{r.cost:.6f}" if solved else "", r.feasible, "" if r.bks is None else f"{r.bks:g}",
+                             f"{r.cost:.6f}" if solved else "", r.feasible, "" if r.bks is None else repr(r.bks),
                              "" if r.gap is None else f"{r.gap:.4f}", f"{r.seconds:.3f}", r.error or ""])
     return path
 

@@ -46,13 +46,13 @@ def _seconds(text: str) -> float:
 
 
 def _time_limits(text: str) -> list[float]:
+    items = [x for x in text.split(",") if x.strip()]
     try:
-        limits = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        limits = []
-    if not limits or any(not limit > 0 for limit in limits):
-        raise argparse.ArgumentTypeError(f"{text!r}: give positive seconds, comma-separated, e.g. 1,5")
-    return limits
+        if items:
+            return [_seconds(x) for x in items]
+    except argparse.ArgumentTypeError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r}: give positive seconds, comma-separated, e.g. 1,5")
 
 
 def _pool(args):
