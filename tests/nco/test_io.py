@@ -1,10 +1,14 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nco.envs.generator import generate
 from nco.envs.instance import Instance
 from nco.envs.variants import ALL48
-from nco.io import InstanceFileError, read_instance, read_instances, read_solution, write_instance, write_solution
+from nco.io import INSTANCE_SUFFIXES, InstanceFileError, read_instance, read_instances, read_solution, write_instance, write_solution
 
 
 def assert_same_instance(a: Instance, b: Instance):
@@ -114,13 +118,6 @@ def test_nco_check_judges_a_solution_file(tmp_path, fixtures):
 
 
 # ---------------------------------------------------------------- fuzzing every bundled format
-from pathlib import Path  # noqa: E402
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from nco.io import INSTANCE_SUFFIXES  # noqa: E402
-
 BUNDLED = Path(__file__).resolve().parents[2] / "nco" / "data"
 GARBAGE = ["", "x", "-1", "-0", "0", "1e400", "nan", "inf", "3.5", "99999999999999999999", "\x00", "ÿ", ":", "EOF"]
 
