@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
-import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -24,9 +23,7 @@ def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str, l
     as triangles, customers with a tight time window ringed, depots as red squares."""
     coords, k = instance.coords, instance.num_depots
     customers = coords[k:]
-    backhaul = np.zeros(len(customers), bool)
-    if instance.demand_backhaul is not None:
-        backhaul = instance.demand_backhaul[k:] > 0
+    backhaul = instance.demand_backhaul[k:] > 0
     colours = plt.get_cmap("tab20")
     for number, route in enumerate(routes):
         path = Route.from_list(route, k).path(instance.open_route)
@@ -35,13 +32,12 @@ def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str, l
         axis.scatter(*customers[~backhaul].T, s=8, c="0.3", zorder=3, label="linehaul customer")
     if backhaul.any():
         axis.scatter(*customers[backhaul].T, s=16, c="tab:blue", marker="^", zorder=3, label="backhaul customer")
-    if instance.time_windows is not None:
-        windows = instance.time_windows
-        day = windows[:k, 1].max() - windows[:k, 0].min()
-        tight = (windows[k:, 1] - windows[k:, 0]) < TIGHT_WINDOW * day
-        if tight.any():
-            axis.scatter(*customers[tight].T, s=40, facecolors="none", edgecolors="tab:orange", lw=0.8, zorder=3,
-                         label=f"window < {TIGHT_WINDOW:.0%} of the day")
+    windows = instance.time_windows  # [0, inf] where a variant has none: nothing is tight
+    day = windows[:k, 1].max() - windows[:k, 0].min()
+    tight = (windows[k:, 1] - windows[k:, 0]) < TIGHT_WINDOW * day
+    if tight.any():
+        axis.scatter(*customers[tight].T, s=40, facecolors="none", edgecolors="tab:orange", lw=0.8, zorder=3,
+                     label=f"window < {TIGHT_WINDOW:.0%} of the day")
     axis.scatter(coords[:k, 0], coords[:k, 1], s=60, c="red", marker="s", zorder=4, label="depot")
     if legend:
         axis.legend(fontsize=7, loc="best", framealpha=0.8)

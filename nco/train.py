@@ -55,6 +55,8 @@ class PolicyModule(L.LightningModule):
             self.policy = Policy(**config["model"])
         self.variants = resolve_variants(config["data"]["variants"])
         self.distributions = distribution_names(config["data"]["distribution"])
+        # (distribution, variant) of every validation problem: each variant of every distribution, once
+        self.validation_sets = [(d, v) for d in dict.fromkeys(self.distributions) for v in self.variants]
         self.register_buffer("cost_mean", torch.zeros(len(ALL48)))
         self.register_buffer("cost_seen", torch.zeros(len(ALL48), dtype=torch.bool))
         self.register_buffer("cpu_seconds", torch.zeros(()))
@@ -73,17 +75,11 @@ class PolicyModule(L.LightningModule):
     def val_dataloader(self) -> DataLoader:
         return DataLoader(range(len(self.validation_sets)), batch_size=None)
 
-    @property
-    def validation_sets(self) -> list[tuple[str, str]]:
-        """(distribution, variant name) of every validation problem: each variant of every
-        distribution named in ``data.distribution``, once."""
-        return [(d, v.name) for d in dict.fromkeys(self.distributions) for v in self.variants]
-
     def validation_label(self, position: int) -> str:
         """The name a validation problem logs under: its variant, prefixed by its distribution
         unless that is the first one named (so one-distribution runs keep plain names)."""
         distribution, variant = self.validation_sets[position]
-        return variant if distribution == self.distributions[0] else f"{distribution}/{variant}"
+        return variant.name if distribution == self.distributions[0] else f"{distribution}/{variant.name}"
 
     def _training_batch(self, batch_index: int) -> Problem:
         data = self.config["data"]
@@ -102,8 +98,7 @@ class PolicyModule(L.LightningModule):
         """The fixed validation set of one variant of one distribution (the same in every epoch
         and run), at the largest training size."""
         data = self.config["data"]
-        distribution, name = self.validation_sets[position]
-        variant = next(v for v in self.variants if v.name == name)
+        distribution, variant = self.validation_sets[position]
         return generate(
             data["val_instances_per_variant"], node_range(data["num_nodes"])[1], [variant],
             seed=data["val_seed"] + variant.index, device=self.device, pool=self.validation_pool,
