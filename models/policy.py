@@ -9,6 +9,7 @@ environment and its keys in the decoder; augmented copies only differ in their e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -47,6 +48,10 @@ class Rollouts:
                    for p in parts]
         return Rollouts(torch.cat(actions, dim=1), torch.cat([p.log_likelihood for p in parts], dim=1),
                         torch.cat([p.cost for p in parts], dim=1))
+
+
+PROGRESS_EVERY = 16
+"""Decoding steps between two progress reports of :meth:`Policy.forward`."""
 
 
 def dihedral_augment(locs: torch.Tensor) -> torch.Tensor:
@@ -93,11 +98,14 @@ class Policy(nn.Module):
         return next(self.parameters()).device
 
     def forward(self, problem: Problem, decoding: Decoding = Decoding(),
-                generator: torch.Generator | None = None) -> Rollouts:
+                generator: torch.Generator | None = None,
+                progress: Callable[[float], None] | None = None) -> Rollouts:
         """Decodes ``problem`` as ``decoding`` says (:class:`nco.models.decoding.Decoding`).
 
         Rollouts per instance: ``num_customers`` (at most ``max_starts``) with ``multi_start``
-        (else ``num_samples``), times 8 with ``augment``, in image order.
+        (else ``num_samples``), times 8 with ``augment``, in image order. ``progress`` is told
+        every few steps what share of the work is done (the customers that the slowest rollout
+        has served, over the passes that ``max_rollouts`` splits the images into).
         """
         starts = decoding.num_samples
         if decoding.multi_start:
@@ -106,12 +114,15 @@ class Policy(nn.Module):
         per_pass = images.shape[1]
         if decoding.max_rollouts is not None:
             per_pass = max(1, min(per_pass, decoding.max_rollouts // starts))
-        parts = [self._decode(problem, images[:, first : first + per_pass], starts, decoding, generator)
-                 for first in range(0, images.shape[1], per_pass)]
+        firsts = range(0, images.shape[1], per_pass)
+        parts = []
+        for index, first in enumerate(firsts):
+            report = None if progress is None else lambda share, index=index: progress((index + share) / len(firsts))
+            parts.append(self._decode(problem, images[:, first : first + per_pass], starts, decoding, generator, report))
         return Rollouts.concatenate(parts)
 
     def _decode(self, problem: Problem, images: torch.Tensor, starts: int, decoding: Decoding,
-                generator: torch.Generator | None) -> Rollouts:
+                generator: torch.Generator | None, progress: Callable[[float], None] | None) -> Rollouts:
         """Rollouts of the ``copies`` images (B, copies, N, 2) of the coordinates, ``starts`` each."""
         batch, copies = problem.batch_size, images.shape[1]
         # encoder and decoder see batch * copies instances with ``starts`` rollouts each
@@ -134,6 +145,9 @@ class Policy(nn.Module):
             action = decoding.select(log_probs.detach(), generator)
             # a forced start has probability 1 (its mask allows nothing else): it adds nothing
             log_likelihood = log_likelihood.index_add(0, active, _log_prob_of(log_probs, action))
+            if progress is not None and state.num_steps % PROGRESS_EVERY == 0:
+                served = state.visited[..., problem.num_depot_slots :].sum(-1).min()
+                progress(float(served) / problem.num_customers)
             return action
 
         def on_drop(running: torch.Tensor) -> None:

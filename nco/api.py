@@ -110,6 +110,7 @@ def solve(
     samples: int = 0,
     device: str | torch.device = "auto",
     polish: bool | None = None,
+    progress: bool = False,
 ) -> Solution:
     """Solves one instance (or instance file) with one solver.
 
@@ -135,6 +136,9 @@ def solve(
         Where the neural solver runs: ``auto`` (a CUDA GPU when there is one), ``cpu`` or ``cuda``.
     polish
         The neural solver's polish (needs a ``time_limit``; ``None``: on when one is given).
+    progress
+        Show a bar over the neural solver's decoding passes once they take more than a few
+        seconds (large instances).
 
     Returns
     -------
@@ -158,7 +162,7 @@ def solve(
         generator = torch.Generator(model.device).manual_seed(seed)
         deadline = None if time_limit is None else began + time_limit
         routes = solve_instance(model, instance, augment, samples, generator=generator,
-                                deadline=None if polish else deadline)
+                                deadline=None if polish else deadline, progress=progress)
         if polish and deadline - time.perf_counter() > 0:
             from nco.baselines.pyvrp import solve as pyvrp_solve
 
@@ -200,7 +204,7 @@ def solve_many(
     workers
         Processes sharing the instances (one thread each).
     progress
-        Show a progress bar over the instances.
+        Show a progress bar over the instances (and, with one worker, inside a long one).
     """
     if workers < 1:
         raise ValueError(f"workers={workers}: give 1 or more processes")
@@ -209,7 +213,7 @@ def solve_many(
     with tqdm(total=len(items), desc="solving", unit="instance", disable=not progress, leave=False) as bar:
         if workers == 1:
             for item in items:
-                yield solve(item, **options)
+                yield solve(item, progress=progress, **options)
                 bar.update()
             return
         with ProcessPoolExecutor(workers) as pool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import lightning as L
@@ -315,11 +316,14 @@ def train(config: DictConfig) -> Path:
         monitor="val/cost_mean", mode="min",
     )
     last = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", enable_version_counter=False)
+    # ... and every few minutes inside long epochs
+    last_in_epoch = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", enable_version_counter=False,
+                                    train_time_interval=timedelta(minutes=config.last_checkpoint_minutes))
     trainer = L.Trainer(
         **plain["trainer"],
         default_root_dir=run_dir,
         logger=CSVLogger(run_dir, name="", version=""),
-        callbacks=[best, last],
+        callbacks=[best, last, last_in_epoch],
         num_sanity_val_steps=0,
     )
     earlier = None

@@ -89,6 +89,16 @@ def test_images_decoded_a_few_at_a_time_equal_all_at_once(policy):
             assert torch.equal(parts.best()[1][:, :5], together.best()[1][:, :5])
 
 
+def test_progress_rises_over_the_passes_and_never_passes_one(policy, monkeypatch):
+    monkeypatch.setattr("nco.models.policy.PROGRESS_EVERY", 1)
+    problem = generate(3, 12, "all48", seed=7)
+    shares = []
+    with torch.inference_mode():
+        policy(problem, Decoding(augment=True, max_rollouts=24), progress=shares.append)  # two images per pass
+    assert shares == sorted(shares) and 0 <= shares[0] and shares[-1] <= 1
+    assert any(0.25 <= share < 0.5 for share in shares) and shares[-1] > 0.75  # the second and the last pass
+
+
 def test_concatenated_rollouts_pad_with_their_last_action():
     short = Rollouts(torch.tensor([[[0, 3, 0]]]), torch.zeros(1, 1), torch.ones(1, 1))
     long = Rollouts(torch.tensor([[[0, 1, 0, 2, 0]]]), torch.zeros(1, 1), torch.full((1, 1), 2.0))

@@ -128,3 +128,13 @@ def test_the_polish_starts_from_the_networks_routes_on_a_real_matrix_file(checkp
     once = nco.solve(instance, checkpoint=checkpoint, augment=False)
     polished = nco.solve(instance, checkpoint=checkpoint, augment=False, time_limit=3.0)
     assert polished.feasible and polished.cost < once.cost
+
+
+def test_a_long_neural_solve_shows_its_progress_and_a_short_one_does_not(checkpoint, capsys, monkeypatch):
+    instance = nco.read(nco.DATA / "p01.vrp")
+    monkeypatch.setattr("nco.neural.PROGRESS_DELAY", 60.0)
+    nco.solve(instance, checkpoint=checkpoint, progress=True)
+    assert "decoding" not in capsys.readouterr().err  # well under the delay
+    monkeypatch.setattr("nco.neural.PROGRESS_DELAY", 0.0)
+    nco.solve(instance, checkpoint=checkpoint, progress=True)
+    assert "decoding n = 50:" in capsys.readouterr().err
