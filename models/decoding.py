@@ -33,6 +33,9 @@ class Decoding:
     max_rollouts
         At most this many rollouts of one instance at once: augmented images are decoded a few
         at a time when all of them would exceed it (``None``: all at once).
+    deadline
+        A :func:`time.perf_counter` value: with ``augment``, the first image is decoded alone and
+        the others only as far as they fit before it at the pace of those decoded (``None``: all).
     """
 
     strategy: str = "greedy"
@@ -44,6 +47,7 @@ class Decoding:
     top_k: int | None = None
     top_p: float | None = None
     max_rollouts: int | None = None
+    deadline: float | None = None
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:

@@ -8,6 +8,7 @@ environment and its keys in the decoder; augmented copies only differ in their e
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -103,9 +104,9 @@ class Policy(nn.Module):
         """Decodes ``problem`` as ``decoding`` says (:class:`nco.models.decoding.Decoding`).
 
         Rollouts per instance: ``num_customers`` (at most ``max_starts``) with ``multi_start``
-        (else ``num_samples``), times 8 with ``augment``, in image order. ``progress`` is told
-        every few steps what share of the work is done (the customers that the slowest rollout
-        has served, over the passes that ``max_rollouts`` splits the images into).
+        (else ``num_samples``), times 8 with ``augment`` (the images that fit before a
+        ``deadline``), in image order. ``progress`` is told every few steps what share of the
+        images is decoded (the customers that the slowest rollout has served, per pass of images).
         """
         starts = decoding.num_samples
         if decoding.multi_start:
@@ -114,11 +115,18 @@ class Policy(nn.Module):
         per_pass = images.shape[1]
         if decoding.max_rollouts is not None:
             per_pass = max(1, min(per_pass, decoding.max_rollouts // starts))
-        firsts = range(0, images.shape[1], per_pass)
-        parts = []
-        for index, first in enumerate(firsts):
-            report = None if progress is None else lambda share, index=index: progress((index + share) / len(firsts))
-            parts.append(self._decode(problem, images[:, first : first + per_pass], starts, decoding, generator, report))
+        parts, done, began = [], 0, time.perf_counter()
+        while done < images.shape[1]:
+            count = min(per_pass, images.shape[1] - done)
+            if decoding.deadline is not None:  # one image, then as many as fit at its pace
+                per_image = (time.perf_counter() - began) / max(done, 1)
+                count = 1 if not done else min(count, int((decoding.deadline - time.perf_counter()) / per_image))
+                if count < 1:
+                    break
+            report = None if progress is None else \
+                lambda share, done=done, count=count: progress((done + share * count) / images.shape[1])
+            parts.append(self._decode(problem, images[:, done : done + count], starts, decoding, generator, report))
+            done += count
         return Rollouts.concatenate(parts)
 
     def _decode(self, problem: Problem, images: torch.Tensor, starts: int, decoding: Decoding,

@@ -28,6 +28,8 @@ from nco.solution import Solution
 SOLVERS = ("neural", "pyvrp", "ortools")
 CLASSICAL_TIME_LIMIT = 1.0
 """Seconds per instance of a classical solver when no ``time_limit`` is given."""
+NETWORK_SHARE = 0.5
+"""Share of a time limit in which the neural solver decodes before its polish."""
 
 _MODELS: dict[tuple[str, str], Policy] = {}
 
@@ -122,8 +124,9 @@ def solve(
     time_limit
         Seconds for the whole solve. Classical solvers search until it (default
         :data:`CLASSICAL_TIME_LIMIT`). The neural solver without a limit decodes once (greedy,
-        plus ``samples`` sampling passes); with one it keeps decoding sampling passes while
-        another fits, or, with ``polish``, hands the rest of the time to PyVRP's local search
+        plus ``samples`` sampling passes); with one it decodes the augmented images that fit
+        and keeps sampling while another image fits, or, with ``polish``, decodes greedily in
+        the first :data:`NETWORK_SHARE` of the time and hands the rest to PyVRP's local search
         started from its best solution.
     checkpoint
         The neural solver's model (default: the shipped one).
@@ -161,8 +164,12 @@ def solve(
         model = load_model(checkpoint, device)
         generator = torch.Generator(model.device).manual_seed(seed)
         deadline = None if time_limit is None else began + time_limit
-        routes = solve_instance(model, instance, augment, samples, generator=generator,
-                                deadline=None if polish else deadline, progress=progress)
+        if polish:  # greedy decoding of the images that fit in the network's share, then the polish
+            routes = solve_instance(model, instance, augment, 0, generator=generator, progress=progress,
+                                    deadline=began + NETWORK_SHARE * time_limit)
+        else:
+            routes = solve_instance(model, instance, augment, samples if deadline is None else None,
+                                    generator=generator, deadline=deadline, progress=progress)
         if polish and deadline - time.perf_counter() > 0:
             from nco.baselines.pyvrp import solve as pyvrp_solve
 

@@ -30,7 +30,7 @@ def solve_instance(
     policy: Policy,
     instance: Instance,
     augment: bool = True,
-    samples: int = 0,
+    samples: int | None = 0,
     max_rollouts: int = 2048,
     generator: torch.Generator | None = None,
     deadline: float | None = None,
@@ -40,32 +40,38 @@ def solve_instance(
     """The best routes that multi-start greedy decoding (plus ``samples`` multi-start sampling
     passes) finds; with ``augment`` over the 8 dihedral images.
 
-    With a ``deadline`` (a :func:`time.perf_counter` value), sampling passes follow the greedy one
-    for as long as another pass, as long as the longest so far, ends before it (``samples`` is
-    then ignored). At most ``max_rollouts`` rollouts run at once: larger instances decode a few
-    images at a time, so memory stays bounded; ``max_starts`` caps the multi-start rollouts per
-    image (:class:`nco.models.decoding.Decoding`). With ``progress``, a bar over the decoding
-    passes appears once the instance has taken more than :data:`PROGRESS_DELAY` seconds.
+    With a ``deadline`` (a :func:`time.perf_counter` value), each pass decodes the images that
+    fit before it (the greedy pass at least one), and ``samples=None`` means sampling passes for
+    as long as one more image fits. At most ``max_rollouts`` rollouts run at once: larger
+    instances decode a few images at a time, so memory stays bounded; ``max_starts`` caps the
+    multi-start rollouts per image (:class:`nco.models.decoding.Decoding`). With ``progress``, a
+    bar over the decoding passes appears once the instance has taken more than
+    :data:`PROGRESS_DELAY` seconds.
     """
     problem = Problem.from_instances([rescale(instance)], device=policy.device)
     best_cost, best_actions = float("inf"), None
-    strategies = ["greedy"] + ["sampling"] * samples if deadline is None else chain(["greedy"], repeat("sampling"))
-    longest = 0.0
+    if samples is None and deadline is None:
+        raise ValueError("samples=None searches until a deadline: give one")
+    strategies = chain(["greedy"], repeat("sampling") if samples is None else ["sampling"] * samples)
+    per_image = 0.0  # seconds of the slowest image decoded so far
     # passes are counted in fractions: without a deadline the bar knows how many there are
-    bar_format = "{desc}: {n:.1f} passes [{elapsed}]" if deadline is not None else \
+    bar_format = "{desc}: {n:.1f} passes [{elapsed}]" if samples is None else \
         "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} passes [{elapsed}<{remaining}]"
-    bar = tqdm(total=1 + samples if deadline is None else None, desc=f"decoding n = {instance.num_customers}",
+    bar = tqdm(total=None if samples is None else 1 + samples, desc=f"decoding n = {instance.num_customers}",
                delay=PROGRESS_DELAY, leave=False, disable=not progress, bar_format=bar_format)
     with bar:
         for passes, strategy in enumerate(strategies):
             began = time.perf_counter()
-            if best_actions is not None and deadline is not None and began + longest > deadline:
+            if best_actions is not None and deadline is not None and began + per_image > deadline:
                 break
-            decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts, max_starts=max_starts)
+            decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts, max_starts=max_starts,
+                                deadline=deadline)
             report = None if not progress else lambda share, passes=passes: bar.update(passes + share - bar.n)
-            cost, actions = policy(problem, decoding, generator, report).best()
+            rollouts = policy(problem, decoding, generator, report)
+            cost, actions = rollouts.best()
             if float(cost[0]) < best_cost:
                 best_cost, best_actions = float(cost[0]), actions[0]
-            longest = max(longest, time.perf_counter() - began)
+            images = rollouts.cost.shape[1] / min(problem.num_customers, max_starts or problem.num_customers)
+            per_image = max(per_image, (time.perf_counter() - began) / images)
             bar.update(passes + 1 - bar.n)
     return actions_to_routes(best_actions, instance.num_depots, problem.num_depot_slots)

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 import torch
 
@@ -87,6 +89,16 @@ def test_images_decoded_a_few_at_a_time_equal_all_at_once(policy):
             parts = policy(problem, Decoding(augment=True, max_rollouts=max_rollouts))
             torch.testing.assert_close(parts.cost, together.cost, rtol=1e-5, atol=1e-5)
             assert torch.equal(parts.best()[1][:, :5], together.best()[1][:, :5])
+
+
+def test_a_deadline_decodes_the_first_image_and_then_the_images_that_fit(policy):
+    problem = generate(2, 10, "all48", seed=8)
+    with torch.inference_mode():
+        every = policy(problem, Decoding(augment=True))
+        passed = policy(problem, Decoding(augment=True, deadline=time.perf_counter()))
+        ample = policy(problem, Decoding(augment=True, deadline=time.perf_counter() + 600))
+    assert passed.cost.shape == (2, 10) and torch.equal(passed.cost, every.cost[:, :10])
+    torch.testing.assert_close(ample.cost, every.cost, rtol=1e-5, atol=1e-5)
 
 
 def test_progress_rises_over_the_passes_and_never_passes_one(policy, monkeypatch):

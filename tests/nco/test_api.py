@@ -116,10 +116,10 @@ def test_the_neural_solver_within_a_time_limit_is_feasible_and_keeps_it(checkpoi
     from nco.envs.generator import generate
 
     instance = generate(1, 12, [variant], seed=5, distribution="broad").instance(0, variant)
-    once = nco.solve(instance, checkpoint=checkpoint)
+    first_image = nco.solve(instance, checkpoint=checkpoint, augment=False)
     limited = nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, polish=polish)
     assert limited.feasible, limited.violations
-    assert limited.cost <= once.cost + 1e-9  # the first pass is the same greedy decoding
+    assert limited.cost <= first_image.cost + 1e-9  # the first image is always decoded greedily
     assert limited.seconds < 0.5 * 1.1 + 0.5  # generous slack: a loaded CI machine
 
 
