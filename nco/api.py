@@ -200,30 +200,45 @@ def solve_many(
     time_limit: float | None = None,
     workers: int = 1,
     progress: bool = False,
+    backend: str = "local",
+    ray_address: str | None = None,
     **options,
 ) -> Iterator[Solution]:
     """Solves every instance with :func:`solve` (same ``options``), yielding each ``Solution``
-    as it finishes: in order with one worker, in finishing order with several (each solution
-    names its instance).
+    as it finishes: in order with one local worker, else in finishing order (each solution names
+    its instance).
 
     Parameters
     ----------
     workers
-        Processes sharing the instances (one thread each).
+        Local processes sharing the instances (one thread each).
     progress
         Show a progress bar over the instances (and, with one worker, inside a long one).
+    backend
+        ``local`` (this machine, ``workers`` processes) or ``ray`` (one Ray task per instance,
+        on the cluster at ``ray_address``, default a local Ray instance: :mod:`nco.cluster`).
+        A Ray task that fails twice gives an infeasible solution without routes.
     """
+    from nco.cluster import check_backend
+
+    check_backend(backend)
     if workers < 1:
         raise ValueError(f"workers={workers}: give 1 or more processes")
     items = [item if isinstance(item, Instance) else read(item) for item in instances]
     options = dict(solver=solver, time_limit=time_limit, **options)
     with tqdm(total=len(items), desc="solving", unit="instance", disable=not progress, leave=False) as bar:
-        if workers == 1:
+        if backend == "ray":
+            from nco import cluster
+
+            for index, result in cluster.run(_solve_in_worker, [(item,) for item in items], options, ray_address):
+                yield result if isinstance(result, Solution) else Solution.judged(items[index], None, solver, 0.0)
+                bar.update()
+        elif workers == 1:
             for item in items:
                 yield solve(item, progress=progress, **options)
                 bar.update()
-            return
-        with ProcessPoolExecutor(workers) as pool:
-            for future in as_completed([pool.submit(_solve_in_worker, item, options) for item in items]):
-                yield future.result()
-                bar.update()
+        else:
+            with ProcessPoolExecutor(workers) as pool:
+                for future in as_completed([pool.submit(_solve_in_worker, item, options) for item in items]):
+                    yield future.result()
+                    bar.update()

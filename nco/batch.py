@@ -120,9 +120,10 @@ class SolveOptions:
     polish: bool | None = None
 
 
-def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1) -> list[SolveResult]:
+def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, backend: str = "local",
+                ray_address: str | None = None) -> list[SolveResult]:
     """Solves every instance of every file with :func:`nco.api.solve_many` (a progress bar over
-    the instances; ``workers`` processes share them). A file that cannot be read, a checkpoint
+    the instances; ``workers`` processes share them, or Ray tasks with ``backend="ray"``). A file that cannot be read, a checkpoint
     that does not load or an infeasible solution gives a result carrying the error."""
     from nco.api import load_model, solve_many
 
@@ -145,7 +146,7 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1) -> l
         return results + [SolveResult(name=instances[0].name, error=str(error))]
     solutions = solve_many(instances, "neural", options.time_limit, workers, progress=True, checkpoint=options.checkpoint,
                            seed=options.seed, augment=options.augment, samples=options.samples, device=options.device,
-                           polish=options.polish)
+                           polish=options.polish, backend=backend, ray_address=ray_address)
     for solution in solutions:
         instance = solution.instance
         path, alone = origin[instance.name]

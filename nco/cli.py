@@ -157,7 +157,7 @@ def _solve(args) -> None:
     resolve_device(args.device)
     options = SolveOptions(args.checkpoint, args.out, args.round, args.augment, args.samples, args.plot, args.seed,
                            args.device, args.time_limit, args.polish)
-    results = solve_files(paths, options, args.workers)
+    results = solve_files(paths, options, args.workers, args.backend, args.ray_address)
     print(format_results(results))
     for note in dict.fromkeys(r.note for r in results if r.note):
         print(f"nco solve: note: {note}", file=sys.stderr)
@@ -195,7 +195,7 @@ def _compare(args) -> None:
     instances = _compare_instances(args)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     rows = compare(instances, solvers, args.time_limits, args.out, args.checkpoint, args.workers, args.round, args.seed,
-                   args.neural_name, args.fresh)
+                   args.neural_name, args.fresh, args.backend, args.ray_address)
     paths = write_report(rows, instances, args.out)
     print(paths[0].read_text())
     print("written: " + ", ".join(str(p) for p in paths) + f", {args.out}/results.csv, {args.out}/solutions/")
@@ -228,6 +228,12 @@ def _add_distribution_argument(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--distribution", default="variants_md", choices=list(DISTRIBUTIONS),
                         help="synthetic distribution (envs/distribution.py): variants_md is the published one")
+
+
+def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="local (--workers processes here) or ray (one Ray task per run; needs the cluster extra)")
+    parser.add_argument("--ray-address", help="a running Ray cluster (HOST:6379; default: start Ray on this machine)")
 
 
 def _add_pool_arguments(parser: argparse.ArgumentParser) -> None:
@@ -299,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--device", default="auto", help="auto (a CUDA GPU when there is one), cpu, cuda or cuda:N")
     solve.add_argument("--plot", action="store_true", help="draw the routes (needs --out)")
     solve.add_argument("--workers", type=_positive_int, default=1, help="processes sharing the instances")
+    _add_backend_arguments(solve)
     solve.set_defaults(run=_solve)
 
     check = commands.add_parser("check", help="judge a solution file of any solver against its instance",
@@ -347,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pool_arguments(compare)
     compare.add_argument("--round", default="none", choices=ROUNDINGS)
     compare.add_argument("--fresh", action="store_true", help="recompute every run, reusing no row of --out")
+    _add_backend_arguments(compare)
     compare.set_defaults(run=_compare)
 
     demo = commands.add_parser("demo", help="the product's demonstration (what `make run` runs)")

@@ -133,6 +133,8 @@ def compare(
     seed: int = 1,
     neural_name: str = "neural",
     fresh: bool = False,
+    backend: str = "local",
+    ray_address: str | None = None,
 ) -> list[dict]:
     """Runs every (instance, solver, setting) whose result is not in ``out/results.csv`` under
     the same key (see the module docstring; ``fresh``: none is reused) through
@@ -140,7 +142,11 @@ def compare(
     it reused.
 
     The neural solver's rows are named ``neural_name``, so runs of several checkpoints can share
-    one folder."""
+    one folder. ``backend="ray"`` runs every run as a Ray task (:mod:`nco.cluster`); else the
+    neural runs go one at a time in this process and the classical ones in ``workers`` processes."""
+    from nco.cluster import check_backend
+
+    check_backend(backend)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.csv"
@@ -172,6 +178,14 @@ def compare(
             bar.update()
 
         options = dict(checkpoint=checkpoint, seed=seed)
+        if backend == "ray":
+            from nco import cluster
+
+            for index, result in cluster.run(_run, todo, options, ray_address):
+                instance, task = todo[index]
+                solution = result if isinstance(result, Solution) else Solution.judged(instance, None, task.solver, 0.0)
+                write(_record(out, task, solution, keys))
+            return read_results(results_path)
         for instance, task in [(i, t) for i, t in todo if t.neural]:
             write(_record(out, task, _run(instance, task, options), keys))
         classical = [(i, t) for i, t in todo if not t.neural]

@@ -11,6 +11,7 @@ Fine-tuning (``nco finetune``) is the same loop on a trained policy extended to 
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import time
 from datetime import timedelta
@@ -236,7 +237,9 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     """The training config for fine-tuning ``checkpoint``: its model, extended to the attributes
     in ``finetune.attributes`` (and made matrix-aware with ``finetune.neighbours``), and the rest
     from ``overrides`` as in :func:`compose_config`. With nothing new, ``finetune.mode=full``
-    continues training every weight (on new data, e.g. ``data.matrix_pool``).
+    continues training every weight (on new data, e.g. ``data.matrix_pool``). Unless ``seed=`` is
+    given, the seed of the training batches comes from the checkpoint's bytes, so that each stage
+    of a campaign trains on batches the previous ones did not see.
 
     Raises
     ------
@@ -270,6 +273,10 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
         )
         config.finetune.checkpoint = str(checkpoint)
         config.finetune.base_model = OmegaConf.create(base.config)
+        if not any(item.split("=")[0] == "seed" for item in overrides):
+            # batches are seeded by (seed, epoch, index) and every stage starts at epoch 0: a seed of
+            # the starting weights gives each stage of a campaign new training data
+            config.seed = int.from_bytes(hashlib.sha256(Path(checkpoint).read_bytes()).digest()[:4], "big")
     return config
 
 

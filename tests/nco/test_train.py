@@ -186,6 +186,17 @@ def test_a_next_stage_starts_from_the_shipped_checkpoint_on_the_broad_distributi
     assert judge(problem, actions)[1].all()
 
 
+def test_each_stage_draws_new_training_batches_unless_a_seed_is_given():
+    from nco.train import finetune_config
+
+    overrides = ["experiment=campaign_broad"]
+    seeds = {name: finetune_config(f"nco/checkpoints/{name}.pt", overrides).seed
+             for name in ("all48-n20", "all48-broad")}
+    assert seeds["all48-n20"] != seeds["all48-broad"]
+    assert finetune_config("nco/checkpoints/all48-n20.pt", overrides).seed == seeds["all48-n20"]  # reproducible
+    assert finetune_config("nco/checkpoints/all48-n20.pt", [*overrides, "seed=7"]).seed == 7
+
+
 def test_switching_time_features_needs_full_finetuning(tmp_path):
     result = run_cli("finetune", "nco/checkpoints/all48-n20.pt", "finetune.relative_time=true",
                      "finetune.mode=lora", f"run_dir={tmp_path}")

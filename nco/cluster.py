@@ -1,0 +1,89 @@
+"""The Ray backend of ``nco solve``, ``nco compare`` and :func:`nco.api.solve_many`: every run is
+one Ray task on one CPU, and results come back as they finish.
+
+The checkpoint's bytes go into Ray's object store once; each worker writes them to a file of its
+own machine the first time it needs them and keeps the loaded model for its later tasks. A task
+whose worker dies or which raises is retried :data:`RETRIES` time(s), then reported as failed.
+
+Ray is an optional extra (``pip install -e ".[cluster]"``): start a cluster with ``ray start
+--head`` on one machine and ``ray start --address HEAD:6379`` on the others (each with this
+package installed), then pass ``--ray-address HEAD:6379``; without an address a local Ray
+instance starts on this machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+BACKENDS = ("local", "ray")
+RETRIES = 1
+
+
+def check_backend(backend: str) -> None:
+    """Raises a one-line ``ValueError`` for an unknown backend, or ``ray`` without Ray installed."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: use local or ray")
+    if backend == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise ValueError("--backend ray needs Ray, an optional extra: pip install -e \".[cluster]\" "
+                             "(or pip install 'ray[default]>=2.9')") from None
+
+
+def _connect(address: str | None):
+    check_backend("ray")
+    import ray
+
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ValueError(f"cannot reach the Ray cluster at {address}: {message}: start it with "
+                             "`ray start --head` and pass its address (HOST:6379)") from None
+    return ray
+
+
+def _task(function: Callable, call: tuple, options: dict, checkpoint: bytes):
+    """Runs ``function(*call, options)`` with ``options["checkpoint"]`` a local copy of the bytes."""
+    path = Path(tempfile.gettempdir()) / f"nco-checkpoint-{hashlib.sha256(checkpoint).hexdigest()[:16]}.pt"
+    if not path.is_file():
+        partial = path.with_suffix(f".{id(checkpoint)}.part")
+        partial.write_bytes(checkpoint)
+        partial.replace(path)
+    torch.set_num_threads(1)
+    return function(*call, {**options, "checkpoint": str(path)})
+
+
+def run(function: Callable, calls: list[tuple], options: dict, address: str | None = None
+        ) -> Iterator[tuple[int, object]]:
+    """Yields ``(index, result)`` of ``function(*calls[index], options)`` for every call, in
+    finishing order, each run as a Ray task; ``result`` is the exception of a call that failed
+    :data:`RETRIES` + 1 times. ``options["checkpoint"]`` (a path, ``None``: the shipped model)
+    reaches the workers through the object store."""
+    from nco.checkpoints import DEFAULT_CHECKPOINT
+
+    ray = _connect(address)
+    checkpoint_path = Path(options.get("checkpoint") or DEFAULT_CHECKPOINT)
+    if not checkpoint_path.is_file():
+        raise ValueError(f"{checkpoint_path}: no such checkpoint: pass a .ckpt from `nco train` or a shipped .pt")
+    checkpoint = ray.put(checkpoint_path.read_bytes())
+    remote = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=True)(_task)
+    pending = {remote.remote(function, call, options, checkpoint): index for index, call in enumerate(calls)}
+    while pending:
+        finished, _ = ray.wait(list(pending), num_returns=1)
+        index = pending.pop(finished[0])
+        try:
+            yield index, ray.get(finished[0])
+        except ray.exceptions.RayError as error:
+            cause = getattr(error, "cause", None) or error
+            print(f"nco: a Ray task failed twice: {type(cause).__name__}: {str(cause).splitlines()[0][:200]}",
+                  file=sys.stderr)
+            yield index, cause
