@@ -131,14 +131,14 @@ def test_a_killed_comparison_completes_on_the_next_run_with_no_row_lost_or_doubl
     args = ["--variants", "CVRP", "--num-nodes", "8", "--instances", "6", "--solvers", "pyvrp", "--time-limits",
             "0.5", "--checkpoint", checkpoint, "--out", tmp_path, "--workers", "1"]
     process = subprocess.Popen([sys.executable, "-m", "nco.cli", "compare", *map(str, args)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     results = tmp_path / "results.csv"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if results.is_file() and len(results.read_text().splitlines()) >= 3:  # the header and two rows
             break
         time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)  # the command and its worker processes, as a terminal's kill
     process.wait()
     with open(results, "a") as handle:  # and as if the kill had cut a row short
         handle.write("CVRP-n8-5,CVRP,pyvrp,0.5s,12.3")
