@@ -14,6 +14,7 @@ instance starts on this machine.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -55,7 +56,7 @@ def _task(function: Callable, call: tuple, options: dict, checkpoint: bytes):
     """Runs ``function(*call, options)`` with ``options["checkpoint"]`` a local copy of the bytes."""
     path = Path(tempfile.gettempdir()) / f"nco-checkpoint-{hashlib.sha256(checkpoint).hexdigest()[:16]}.pt"
     if not path.is_file():
-        partial = path.with_suffix(f".{id(checkpoint)}.part")
+        partial = path.with_suffix(f".{os.getpid()}.part")  # workers on one machine write in turn
         partial.write_bytes(checkpoint)
         partial.replace(path)
     torch.set_num_threads(1)
