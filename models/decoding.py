@@ -58,6 +58,12 @@ class Decoding:
             raise ValueError(f"num_samples={self.num_samples}, max_rollouts={self.max_rollouts}, "
                              f"max_starts={self.max_starts}: give 1 or more")
 
+    def rollouts_per_image(self, num_customers: int) -> int:
+        """Rollouts of one image of an instance with ``num_customers`` customers."""
+        if not self.multi_start:
+            return self.num_samples
+        return min(num_customers, self.max_starts or num_customers)
+
     def select(self, log_probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Chooses one action per rollout from log-probabilities (B, S, N)."""
         if self.strategy == "greedy":

@@ -108,9 +108,7 @@ class Policy(nn.Module):
         ``deadline``), in image order. ``progress`` is told every few steps what share of the
         images is decoded (the customers that the slowest rollout has served, per pass of images).
         """
-        starts = decoding.num_samples
-        if decoding.multi_start:
-            starts = min(problem.num_customers, decoding.max_starts or problem.num_customers)
+        starts = decoding.rollouts_per_image(problem.num_customers)
         images = dihedral_augment(problem.locs) if decoding.augment else problem.locs[:, None]
         per_pass = images.shape[1]
         if decoding.max_rollouts is not None:
@@ -118,9 +116,11 @@ class Policy(nn.Module):
         parts, done, began = [], 0, time.perf_counter()
         while done < images.shape[1]:
             count = min(per_pass, images.shape[1] - done)
-            if decoding.deadline is not None:  # one image, then as many as fit at its pace
-                per_image = (time.perf_counter() - began) / max(done, 1)
-                count = 1 if not done else min(count, int((decoding.deadline - time.perf_counter()) / per_image))
+            if decoding.deadline is not None and not done:  # one image first, to learn the pace
+                count = 1
+            elif decoding.deadline is not None:  # then as many as fit at that pace
+                now = time.perf_counter()
+                count = min(count, int((decoding.deadline - now) / ((now - began) / done)))
                 if count < 1:
                     break
             report = None if progress is None else \

@@ -123,8 +123,9 @@ class SolveOptions:
 def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, backend: str = "local",
                 ray_address: str | None = None) -> list[SolveResult]:
     """Solves every instance of every file with :func:`nco.api.solve_many` (a progress bar over
-    the instances; ``workers`` processes share them, or Ray tasks with ``backend="ray"``). A file that cannot be read, a checkpoint
-    that does not load or an infeasible solution gives a result carrying the error."""
+    the instances; ``workers`` processes share them, or Ray tasks with ``backend="ray"``). A file
+    that cannot be read, a checkpoint that does not load or an infeasible solution gives a result
+    carrying the error."""
     from nco.api import load_model, solve_many
 
     results: list[SolveResult] = []

@@ -198,15 +198,21 @@ def compare(
     return read_results(results_path)
 
 
+def best_costs(rows: list[dict]) -> dict[str, float]:
+    """The best feasible cost of any row, per instance (rows as in ``results.csv``)."""
+    best: dict[str, float] = {}
+    for r in rows:
+        if r["feasible"] == "True":
+            best[r["instance"]] = min(best.get(r["instance"], np.inf), float(r["cost"]))
+    return best
+
+
 def summarise(rows: list[dict]) -> tuple[str, dict]:
     """``summary.md`` text and the per-(solver, setting) statistics behind the plots.
 
     The gap of a run is its cost over the best cost any run found for that instance.
     """
-    best: dict[str, float] = {}
-    for r in rows:
-        if r["feasible"] == "True":
-            best[r["instance"]] = min(best.get(r["instance"], np.inf), float(r["cost"]))
+    best = best_costs(rows)
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault((r["variant"], r["solver"], r["setting"]), []).append(r)

@@ -71,7 +71,7 @@ def solve_instance(
             cost, actions = rollouts.best()
             if float(cost[0]) < best_cost:
                 best_cost, best_actions = float(cost[0]), actions[0]
-            images = rollouts.cost.shape[1] / min(problem.num_customers, max_starts or problem.num_customers)
+            images = rollouts.cost.shape[1] / decoding.rollouts_per_image(problem.num_customers)
             per_image = max(per_image, (time.perf_counter() - began) / images)
             bar.update(passes + 1 - bar.n)
     return actions_to_routes(best_actions, instance.num_depots, problem.num_depot_slots)

@@ -31,6 +31,7 @@ import torch
 
 import nco
 from nco.api import NETWORK_SHARE
+from nco.compare import best_costs, read_results
 from nco.baselines.pyvrp import solve as pyvrp_solve
 from nco.envs.env import actions_to_routes
 from nco.envs.generator import generate
@@ -68,20 +69,10 @@ def run(instance: Instance, method: str, limit: float, checkpoint: str | None, s
                      polish=method == "neural + polish")
 
 
-def read_rows(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as handle:
-        return [row for row in csv.DictReader(handle) if None not in row.values()]
-
-
 def with_gaps(rows: list[dict]) -> list[dict]:
     """The rows with ``gap`` (% over the best feasible cost of any run on the instance; None for an
     infeasible run) and ``groups`` (those its variant is in)."""
-    best: dict[str, float] = {}
-    for row in rows:
-        if row["feasible"] == "True":
-            best[row["instance"]] = min(best.get(row["instance"], np.inf), float(row["cost"]))
+    best = best_costs(rows)
     return [{**row, "gap": 100 * (float(row["cost"]) / best[row["instance"]] - 1) if row["feasible"] == "True" else None,
              "groups": {g for g, member in GROUPS.items() if member(Variant.from_name(row["variant"]))}}
             for row in rows]
@@ -170,7 +161,7 @@ def main() -> None:
         instances += [problem.instance(i, f"{variant.name}-n{args.num_nodes}-{i}") for i in range(args.instances)]
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "runs.csv"
-    rows = read_rows(path)
+    rows = [row for row in read_results(path) if None not in row.values()]  # not a row cut by a kill
     done = {(r["instance"], r["method"], float(r["limit"])) for r in rows}
     todo = [(i, m, t) for i in instances for t in limits for m in METHODS if (i.name, m, t) not in done]
     print(f"{len(todo)} runs to do, {len(rows)} reused from {path}")
