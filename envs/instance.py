@@ -142,6 +142,24 @@ class Instance:
         """A copy with some fields changed (validated again)."""
         return replace(self, _cache={}, **changes)
 
+    def subset(self, customers: np.ndarray) -> Instance:
+        """The instance restricted to its depots and ``customers`` (location indices): depots
+        keep their indices, customer ``customers[j]`` becomes location ``num_depots + j``."""
+        keep = np.concatenate([np.arange(self.num_depots), np.asarray(customers, dtype=int)])
+
+        def rows(array):
+            return None if array is None else array[keep]
+
+        def submatrix(matrix):
+            return None if matrix is None else matrix[np.ix_(keep, keep)]
+
+        return self.replace(
+            coords=rows(self.coords), demand_linehaul=rows(self.demand_linehaul),
+            demand_backhaul=rows(self.demand_backhaul), time_windows=rows(self.time_windows),
+            service_time=rows(self.service_time), distance_matrix=submatrix(self.distance_matrix),
+            duration_matrix=submatrix(self.duration_matrix),
+        )
+
     # ------------------------------------------------------------------ validation
     def _validate(self) -> None:
         n = self.num_locations
@@ -221,6 +239,11 @@ class Instance:
 
     def servable_customers(self) -> np.ndarray:
         """``(num_customers,)``: whether a route serving only that customer is feasible."""
+        return self.servable_from_depots().any(axis=0)
+
+    def servable_from_depots(self) -> np.ndarray:
+        """``(num_depots, num_customers)``: whether a route from that depot serving only that
+        customer is feasible."""
         k = self.num_depots
         depots, customers = np.arange(k), np.arange(k, self.num_locations)
         out_dist = self.distances[np.ix_(depots, customers)]  # (K, n)
@@ -237,4 +260,4 @@ class Instance:
         if not self.open_route:
             ok &= depart + back_time <= late[:k, None] + slack
         ok &= out_dist + back_dist <= self.distance_limit * (1 + 1e-9)
-        return ok.any(axis=0)
+        return ok

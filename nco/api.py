@@ -28,8 +28,11 @@ from nco.solution import Solution
 SOLVERS = ("neural", "pyvrp", "ortools")
 CLASSICAL_TIME_LIMIT = 1.0
 """Seconds per instance of a classical solver when no ``time_limit`` is given."""
+SEARCHES = ("polish", "sampling", "reconstruct")
+"""How the neural solver can spend a time limit (:func:`solve`'s ``search``)."""
+DEFAULT_SEARCH = "polish"
 NETWORK_SHARE = 0.5
-"""Share of a time limit in which the neural solver decodes before its polish."""
+"""Share of a time limit in which the neural solver decodes before a polish or re-construction."""
 
 _MODELS: dict[tuple[str, str], Policy] = {}
 
@@ -111,7 +114,7 @@ def solve(
     augment: bool = True,
     samples: int = 0,
     device: str | torch.device = "auto",
-    polish: bool | None = None,
+    search: str | None = None,
     progress: bool = False,
 ) -> Solution:
     """Solves one instance (or instance file) with one solver.
@@ -124,10 +127,7 @@ def solve(
     time_limit
         Seconds for the whole solve. Classical solvers search until it (default
         :data:`CLASSICAL_TIME_LIMIT`). The neural solver without a limit decodes once (greedy,
-        plus ``samples`` sampling passes); with one it decodes the augmented images that fit
-        and keeps sampling while another image fits, or, with ``polish``, decodes greedily in
-        the first :data:`NETWORK_SHARE` of the time and hands the rest to PyVRP's local search
-        started from its best solution.
+        plus ``samples`` sampling passes); with one it searches as ``search`` says.
     checkpoint
         The neural solver's model (default: the shipped one).
     seed
@@ -137,11 +137,18 @@ def solve(
         passes.
     device
         Where the neural solver runs: ``auto`` (a CUDA GPU when there is one), ``cpu`` or ``cuda``.
-    polish
-        The neural solver's polish (needs a ``time_limit``; ``None``: on when one is given).
+    search
+        How the neural solver spends a ``time_limit`` (one of :data:`SEARCHES`; default
+        :data:`DEFAULT_SEARCH`): ``sampling`` decodes the augmented images that fit and keeps
+        sampling while another image fits; ``polish`` decodes greedily in the first
+        :data:`NETWORK_SHARE` of the time and hands the rest to PyVRP's local search started from
+        its best solution; ``reconstruct`` decodes alike, then re-solves groups of neighbouring
+        routes with the network (:mod:`nco.reconstruct`; an instance of more than
+        :data:`nco.reconstruct.DECODE_WHOLE_UP_TO` customers is not decoded whole but split into
+        neighbourhoods from the start).
     progress
-        Show a bar over the neural solver's decoding passes once they take more than a few
-        seconds (large instances).
+        Show a bar over the neural solver's decoding passes (and its re-construction) once they
+        take more than a few seconds (large instances).
 
     Returns
     -------
@@ -154,23 +161,33 @@ def solve(
         raise ValueError(f"unknown solver {solver!r}: use one of {', '.join(SOLVERS)}")
     if time_limit is not None and time_limit <= 0:
         raise ValueError(f"time_limit={time_limit}: give a positive number of seconds")
+    if search is not None and search not in SEARCHES:
+        raise ValueError(f"unknown search {search!r}: use one of {', '.join(SEARCHES)}")
     began = time.perf_counter()
     if solver == "neural":
         from nco.neural import solve_instance
+        from nco.reconstruct import DECODE_WHOLE_UP_TO, reconstruct
 
-        polish = time_limit is not None if polish is None else polish
-        if polish and time_limit is None:
-            raise ValueError("polish searches for the rest of a time budget: give a time_limit too")
+        if search is not None and time_limit is None:
+            raise ValueError(f"the {search} search runs until a time limit: give a time_limit too")
         model = load_model(checkpoint, device)
         generator = torch.Generator(model.device).manual_seed(seed)
-        deadline = None if time_limit is None else began + time_limit
-        if polish:  # greedy decoding of the images that fit in the network's share, then the polish
+        if time_limit is None:
+            routes = solve_instance(model, instance, augment, samples, generator=generator, progress=progress)
+            return Solution.judged(instance, routes, solver, time.perf_counter() - began)
+        deadline = began + time_limit
+        search = DEFAULT_SEARCH if search is None else search
+        if search == "sampling":
+            routes = solve_instance(model, instance, augment, None, generator=generator, deadline=deadline,
+                                    progress=progress)
+        elif search == "reconstruct" and instance.num_customers > DECODE_WHOLE_UP_TO:
+            routes = None  # decomposed by the re-construction's first round
+        else:  # greedy decoding of the images that fit in the network's share, then the search
             routes = solve_instance(model, instance, augment, 0, generator=generator, progress=progress,
                                     deadline=began + NETWORK_SHARE * time_limit)
-        else:
-            routes = solve_instance(model, instance, augment, samples if deadline is None else None,
-                                    generator=generator, deadline=deadline, progress=progress)
-        if polish and deadline - time.perf_counter() > 0:
+        if search == "reconstruct":
+            routes = reconstruct(model, instance, routes, deadline, generator, augment, progress=progress)
+        elif search == "polish" and deadline - time.perf_counter() > 0:
             from nco.baselines.pyvrp import solve as pyvrp_solve
 
             polished = pyvrp_solve(instance, deadline - time.perf_counter(), seed, initial_routes=routes)

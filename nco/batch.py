@@ -117,7 +117,7 @@ class SolveOptions:
     seed: int = 1
     device: str = "auto"
     time_limit: float | None = None
-    polish: bool | None = None
+    search: str | None = None
 
 
 def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, backend: str = "local",
@@ -147,7 +147,7 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, back
         return results + [SolveResult(name=instances[0].name, error=str(error))]
     solutions = solve_many(instances, "neural", options.time_limit, workers, progress=True, checkpoint=options.checkpoint,
                            seed=options.seed, augment=options.augment, samples=options.samples, device=options.device,
-                           polish=options.polish, backend=backend, ray_address=ray_address)
+                           search=options.search, backend=backend, ray_address=ray_address)
     for solution in solutions:
         instance = solution.instance
         path, alone = origin[instance.name]

@@ -6,7 +6,7 @@
     nco finetune CHECKPOINT experiment=all48_n20 finetune.mode=adapter
     nco resume RUN_DIR [trainer.max_time=00:02:00:00]
     nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot] [--device cpu]
-              [--time-limit 1 [--no-polish]]
+              [--time-limit 1 [--search polish|sampling|reconstruct]]
     nco check INSTANCE SOLUTION [--round round]
     nco eval [CHECKPOINT] --variants all16 --num-nodes 50 [--augment] [--reference CSV]
     nco export CHECKPOINT OUT.pt
@@ -144,7 +144,7 @@ def _export(args) -> None:
 
 
 def _solve(args) -> None:
-    from nco.api import resolve_device
+    from nco.api import SEARCHES, resolve_device
     from nco.batch import SolveOptions, expand_paths, format_results, solve_files, write_summary
 
     paths = expand_paths(args.paths)
@@ -152,11 +152,13 @@ def _solve(args) -> None:
         raise ValueError(f"no instance files in {' '.join(args.paths)}: give .vrp, .txt or .npz files or folders")
     if args.plot and not args.out:
         raise ValueError("--plot draws into the --out folder: give --out DIR too")
-    if args.polish and args.time_limit is None:
-        raise ValueError("--polish searches for the rest of a time budget: give --time-limit SECONDS too")
+    if args.search is not None and args.search not in SEARCHES:
+        raise ValueError(f"unknown --search {args.search!r}: use one of {', '.join(SEARCHES)}")
+    if args.search and args.time_limit is None:
+        raise ValueError(f"--search {args.search} runs until a time limit: give --time-limit SECONDS too")
     resolve_device(args.device)
     options = SolveOptions(args.checkpoint, args.out, args.round, args.augment, args.samples, args.plot, args.seed,
-                           args.device, args.time_limit, args.polish)
+                           args.device, args.time_limit, args.search)
     results = solve_files(paths, options, args.workers, args.backend, args.ray_address)
     print(format_results(results))
     for note in dict.fromkeys(r.note for r in results if r.note):
@@ -300,8 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--samples", type=_non_negative_int, default=0, help="extra multi-start sampling passes")
     solve.add_argument("--seed", type=_non_negative_int, default=1, help="seed of the sampling passes")
     solve.add_argument("--time-limit", type=_seconds, help="seconds per instance: decode, then search until it")
-    solve.add_argument("--polish", action=argparse.BooleanOptionalAction, default=None,
-                       help="with --time-limit: PyVRP's local search from the network's solution (default: on)")
+    solve.add_argument("--search",
+                       help="with --time-limit: polish (PyVRP's local search from the network's solution, the "
+                       "default), sampling (more decoding passes) or reconstruct (the network re-solves groups "
+                       "of neighbouring routes)")
     solve.add_argument("--device", default="auto", help="auto (a CUDA GPU when there is one), cpu, cuda or cuda:N")
     solve.add_argument("--plot", action="store_true", help="draw the routes (needs --out)")
     solve.add_argument("--workers", type=_positive_int, default=1, help="processes sharing the instances")

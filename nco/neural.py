@@ -26,6 +26,15 @@ PROGRESS_DELAY = 3.0
 
 
 @torch.inference_mode()
+def best_routes(policy: Policy, instance: Instance, decoding: Decoding,
+                generator: torch.Generator | None = None) -> list[list[int]]:
+    """The routes of the best rollout of one ``decoding`` pass over ``instance``."""
+    problem = Problem.from_instances([rescale(instance)], device=policy.device)
+    _, actions = policy(problem, decoding, generator).best()
+    return actions_to_routes(actions[0], instance.num_depots, problem.num_depot_slots)
+
+
+@torch.inference_mode()
 def solve_instance(
     policy: Policy,
     instance: Instance,

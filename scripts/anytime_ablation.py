@@ -6,9 +6,11 @@
 Methods, each given the same limit per instance (one thread, one run at a time):
 
 - ``neural search``: the network alone (greedy multi-start with augmentation, then sampling passes
-  while another fits: ``nco.solve(..., polish=False)``);
+  while another fits: ``nco.solve(..., search="sampling")``);
 - ``neural + polish``: the network's routes, then PyVRP's local search and iterated local search
   for the rest of the limit (``nco.solve``'s default with a limit);
+- ``neural + reconstruct``: the network's routes, then the network re-solving groups of
+  neighbouring routes for the rest of the limit (``search="reconstruct"``, :mod:`nco.reconstruct`);
 - ``nearest + polish``: the same polish started from the nearest-neighbour construction;
 - ``pyvrp``: PyVRP from its own start; ``ortools``: OR-Tools' guided local search.
 
@@ -42,7 +44,8 @@ from nco.envs.variants import BACKHAUL_NONE, Variant, resolve_variants
 from nco.evaluate import nearest_neighbour_rollout
 from nco.solution import Solution
 
-METHODS = ("neural search", "neural + polish", "nearest + polish", "pyvrp", "ortools")
+METHODS = ("neural search", "neural + polish", "neural + reconstruct", "nearest + polish", "pyvrp", "ortools")
+SEARCH_OF = {"neural search": "sampling", "neural + polish": "polish", "neural + reconstruct": "reconstruct"}
 GROUPS = {
     "no TW, no backhaul, one depot": lambda v: not v.time_windows and v.backhaul == BACKHAUL_NONE and not v.multi_depot,
     "time windows": lambda v: v.time_windows,
@@ -65,8 +68,7 @@ def run(instance: Instance, method: str, limit: float, checkpoint: str | None, s
         return nearest_then_polish(instance, limit, seed)
     if method in ("pyvrp", "ortools"):
         return nco.solve(instance, method, time_limit=limit, seed=seed)
-    return nco.solve(instance, "neural", time_limit=limit, checkpoint=checkpoint, seed=seed,
-                     polish=method == "neural + polish")
+    return nco.solve(instance, "neural", time_limit=limit, checkpoint=checkpoint, seed=seed, search=SEARCH_OF[method])
 
 
 def with_gaps(rows: list[dict]) -> list[dict]:

@@ -1,10 +1,12 @@
 """Mean gap to the best known (or reference) cost of checkpoints on the benchmark development sets.
 
     python scripts/dev_sets.py --checkpoint nco/checkpoints/all16-n20.pt --checkpoint NEW.pt \
-        [--data ../shared/data] [--sets solomon,x250,cordeau,ortec,vrpb,x] [--out docs/campaign/dev.csv]
+        [--data ../shared/data] [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x] [--out docs/campaign/dev.csv] \
+        [--time-limit 60 [--search reconstruct]] [--solver pyvrp]
 
-Every file is solved by ``nco.solve`` (multi-start greedy + 8-fold augmentation, the shipped
-default), judged in the set's rounding convention; the reference is the ``bks`` column of the
+Every file is solved by ``nco.solve`` (without a time limit: multi-start greedy + 8-fold
+augmentation, the shipped default; with one, the anytime search that ``--search`` names, or a
+classical ``--solver``), judged in the set's rounding convention; the reference is the ``bks`` column of the
 set's ``bks.csv`` (for ORTEC, which has none, the PyVRP 60 s cost ``pyvrp_60s``). The data are the
 development copies of the benchmark files, which a clone of this repository does not have.
 """
@@ -19,15 +21,19 @@ from pathlib import Path
 import numpy as np
 
 import nco
+from nco.api import SOLVERS
 
-# set: (folder, file pattern, rounding, reference column, largest n or None)
+# set: (folder, file pattern, rounding, reference column, sizes n it keeps)
+EVERY_SIZE = range(1, 10**9)
 SETS = {
-    "solomon": ("solomon", "*.txt", "none", "bks", None),
-    "x250": ("cvrplib-x", "*.vrp", "round", "bks", 250),
-    "x": ("cvrplib-x", "*.vrp", "round", "bks", None),
-    "cordeau": ("mdvrp", "*.vrp", "none", "bks", None),
-    "ortec": ("ortec", "*.txt", "none", "pyvrp_60s", None),
-    "vrpb": ("vrpb", "*.vrp", "round", "bks", None),
+    "solomon": ("solomon", "*.txt", "none", "bks", EVERY_SIZE),
+    "x250": ("cvrplib-x", "*.vrp", "round", "bks", range(1, 251)),
+    "x500": ("cvrplib-x", "*.vrp", "round", "bks", range(251, 501)),
+    "x1000": ("cvrplib-x", "*.vrp", "round", "bks", range(501, 1001)),
+    "x": ("cvrplib-x", "*.vrp", "round", "bks", EVERY_SIZE),
+    "cordeau": ("mdvrp", "*.vrp", "none", "bks", EVERY_SIZE),
+    "ortec": ("ortec", "*.txt", "none", "pyvrp_60s", EVERY_SIZE),
+    "vrpb": ("vrpb", "*.vrp", "round", "bks", EVERY_SIZE),
 }
 
 
@@ -36,16 +42,21 @@ def references(folder: Path, column: str) -> dict[str, float]:
         return {row["name"]: float(row[column]) for row in csv.DictReader(handle) if row.get(column)}
 
 
-def evaluate(checkpoint: str | None, data: Path, name: str) -> list[dict]:
-    folder, pattern, rounding, column, largest = SETS[name]
+def evaluate(checkpoint: str | None, data: Path, name: str, solver: str, time_limit: float | None,
+             search: str | None) -> list[dict]:
+    folder, pattern, rounding, column, sizes = SETS[name]
     reference = references(data / folder, column)
     instances = [nco.read(path, rounding=rounding) for path in sorted((data / folder).glob(pattern))]
-    instances = [i for i in instances if largest is None or i.num_customers <= largest]
+    instances = [i for i in instances if i.num_customers in sizes]
+    options = dict(checkpoint=checkpoint, search=search) if solver == "neural" else {}
+    label = Path(checkpoint).name if checkpoint else solver if solver != "neural" else "shipped"
+    if time_limit is not None:
+        label += f" {search or ''} {time_limit:g} s".replace("  ", " ")
     rows = []
-    for solution in nco.solve_many(instances, "neural", checkpoint=checkpoint, progress=True):
+    for solution in nco.solve_many(instances, solver, time_limit, progress=True, **options):
         instance = solution.instance
         rows.append({"set": name, "instance": instance.name, "n": instance.num_customers,
-                     "checkpoint": checkpoint or "shipped", "cost": solution.cost, "feasible": solution.feasible,
+                     "checkpoint": label, "cost": solution.cost, "feasible": solution.feasible,
                      "routes": len(solution.routes), "reference": reference[instance.name],
                      "gap": 100 * (solution.cost / reference[instance.name] - 1), "seconds": solution.seconds})
     return rows
@@ -57,12 +68,15 @@ def main() -> None:
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--sets", default="solomon,x250,cordeau,ortec")
     parser.add_argument("--out", help="CSV of every instance's result")
+    parser.add_argument("--solver", default="neural", choices=SOLVERS)
+    parser.add_argument("--time-limit", type=float, help="seconds per instance (default: one neural decoding)")
+    parser.add_argument("--search", help="the neural solver's use of the time limit (nco.api.SEARCHES)")
     args = parser.parse_args()
     data = Path(args.data)
     if not data.is_dir():
         sys.exit(f"dev_sets: no benchmark data at {data} (a development copy, not in the repository): pass --data DIR")
     rows = [row for checkpoint in (args.checkpoint or [None]) for name in args.sets.split(",")
-            for row in evaluate(checkpoint, data, name)]
+            for row in evaluate(checkpoint, data, name, args.solver, args.time_limit, args.search)]
     print("| checkpoint | set | instances | feasible | mean gap | worst gap | mean time (s) |")
     print("|---|---|---|---|---|---|---|")
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -73,7 +87,7 @@ def main() -> None:
             groups.setdefault((row["checkpoint"], f"solomon {series}"), []).append(row)
     for (checkpoint, name), group in groups.items():
         gaps = [r["gap"] for r in group]
-        print(f"| {Path(checkpoint).name} | {name} | {len(group)} | {sum(r['feasible'] for r in group)} "
+        print(f"| {checkpoint} | {name} | {len(group)} | {sum(r['feasible'] for r in group)} "
               f"| {np.mean(gaps):.2f}% | {np.max(gaps):.2f}% | {np.mean([r['seconds'] for r in group]):.2f} |")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

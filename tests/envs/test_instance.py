@@ -58,3 +58,23 @@ def test_batches_need_one_size():
     small, large = generate(1, 5, "CVRP", seed=0).instances(), generate(1, 6, "CVRP", seed=0).instances()
     with pytest.raises(ValueError, match=r"different numbers of customers \[5, 6\]"):
         Problem.from_instances(small + large)
+
+
+def test_a_subset_keeps_the_depots_and_renumbers_the_chosen_customers():
+    from nco.envs.check import check_solution
+
+    rng = np.random.default_rng(0)
+    coords = rng.uniform(0, 100, (8, 2))
+    matrix = np.round(np.sqrt(((coords[:, None] - coords[None]) ** 2).sum(-1)) * rng.uniform(1, 1.5, (8, 8)))
+    instance = Instance(coords=coords, demand_linehaul=[0, 0, 1, 2, 3, 4, 5, 6], capacity=10, num_depots=2,
+                        time_windows=np.c_[np.zeros(8), np.full(8, 1000.0)], service_time=np.arange(8.0),
+                        distance_matrix=matrix, duration_matrix=matrix + 1, rounding="round")
+    sub = instance.subset(np.array([6, 3]))
+    assert sub.num_depots == 2 and sub.num_customers == 2 and sub.rounding == "round"
+    np.testing.assert_array_equal(sub.demand_linehaul, [0, 0, 5, 2])
+    np.testing.assert_array_equal(sub.service_time, [0, 1, 6, 3])
+    np.testing.assert_array_equal(sub.distance_matrix, matrix[np.ix_([0, 1, 6, 3], [0, 1, 6, 3])])
+    np.testing.assert_array_equal(sub.duration_matrix, matrix[np.ix_([0, 1, 6, 3], [0, 1, 6, 3])] + 1)
+    # the same routes cost the same in both numberings
+    whole = check_solution(instance.subset(np.arange(2, 8)), [[1, 6, 3]]).cost
+    assert check_solution(sub, [[1, 2, 3]]).cost == whole

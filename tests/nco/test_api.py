@@ -83,7 +83,8 @@ def test_instances_built_in_code():
 @pytest.mark.parametrize("call, message", [
     (lambda: nco.solve(nco.DATA / "C101.txt", solver="lkh"), "unknown solver 'lkh': use one of neural, pyvrp, ortools"),
     (lambda: nco.solve(nco.DATA / "C101.txt", solver="pyvrp", time_limit=-1), "time_limit=-1"),
-    (lambda: nco.solve(nco.DATA / "C101.txt", polish=True), "polish searches for the rest of a time budget"),
+    (lambda: nco.solve(nco.DATA / "C101.txt", search="polish"), "the polish search runs until a time limit"),
+    (lambda: nco.solve(nco.DATA / "C101.txt", time_limit=1, search="tabu"), "unknown search 'tabu': use one of"),
     (lambda: nco.solve(nco.DATA / "C101.txt", device="tpu0"), "unknown device 'tpu0'"),
     (lambda: nco.read("data.npz"), "read it with nco.read_many"),
     (lambda: nco.read(nco.DATA / "C101.txt", rounding="floor"), "unknown rounding 'floor'"),
@@ -111,13 +112,13 @@ def test_a_project_with_its_own_models_and_envs_modules_still_solves(tmp_path):
 
 
 @pytest.mark.parametrize("variant", ["CVRP", "OVRPBLTW", "VRPMBTW", "MDOVRPMBL", "MDVRPBLTW"])
-@pytest.mark.parametrize("polish", [False, True])
-def test_the_neural_solver_within_a_time_limit_is_feasible_and_keeps_it(checkpoint, variant, polish):
+@pytest.mark.parametrize("search", ["sampling", "polish", "reconstruct"])
+def test_the_neural_solver_within_a_time_limit_is_feasible_and_keeps_it(checkpoint, variant, search):
     from nco.envs.generator import generate
 
     instance = generate(1, 12, [variant], seed=5, distribution="broad").instance(0, variant)
     first_image = nco.solve(instance, checkpoint=checkpoint, augment=False)
-    limited = nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, polish=polish)
+    limited = nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, search=search)
     assert limited.feasible, limited.violations
     assert limited.cost <= first_image.cost + 1e-9  # the first image is always decoded greedily
     assert limited.seconds < 0.5 * 1.1 + 0.5  # generous slack: a loaded CI machine

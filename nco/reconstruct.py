@@ -1,0 +1,137 @@
+"""Neural re-construction: improve a solution by re-solving groups of neighbouring routes.
+
+Each round splits the routes into groups of neighbouring routes (nearest route centroids first)
+of at most about :data:`SUBPROBLEM_SIZE` customers, and the network solves every group's customers
+again as an instance of its own (the depots and those customers, rescaled to the unit square: the
+size and density the network was trained on, whatever the size of the whole instance). A group's
+new routes replace its old ones when the judge finds them feasible and cheaper; routes of
+different groups never interact, so the whole solution stays feasible and never gets worse. A
+group tried before is sampled rather than decoded greedily again. The idea is LEHD's random
+re-construction and the decomposition of GLOP and UDC, on whole routes.
+
+Started from one route per customer (:func:`singleton_routes`), the first round is a
+decomposition of the whole instance into neighbourhoods that the network solves one by one: how
+large instances are solved without decoding them whole (:data:`DECODE_WHOLE_UP_TO`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from nco.envs.check import check_solution
+from nco.envs.instance import Instance
+from nco.envs.route import Route
+from nco.models.decoding import Decoding
+from nco.models.policy import Policy
+from nco.neural import PROGRESS_DELAY, best_routes
+
+SUBPROBLEM_SIZE = 100
+"""Customers of the largest group re-solved at once (the campaign trains on 20 to 100)."""
+DECODE_WHOLE_UP_TO = 200
+"""Largest instance (customers) that the anytime re-construction starts from a decoding of the
+whole instance; larger ones start from :func:`singleton_routes`."""
+
+
+def singleton_routes(instance: Instance) -> list[list[int]]:
+    """One route per customer, from the depot with the shortest round trip among those that can
+    serve it alone: always feasible, and built without decoding."""
+    k = instance.num_depots
+    round_trip = instance.distances[:k, k:] + (0.0 if instance.open_route else instance.distances[k:, :k].T)
+    depots = np.where(instance.servable_from_depots(), round_trip, np.inf).argmin(axis=0)
+    return [Route(int(depot), (customer,)).to_list(k) for customer, depot in enumerate(depots, start=k)]
+
+
+def route_groups(instance: Instance, routes: list[list[int]], rng: np.random.Generator,
+                 size: int = SUBPROBLEM_SIZE) -> list[list[int]]:
+    """A partition of the route indices into groups of neighbouring routes.
+
+    Each group starts from a random route not yet grouped and adds the ungrouped routes nearest
+    to it (by the distance between the centroids of their customers) while the group holds at
+    most a target drawn between ``size // 2`` and ``size`` customers (a single longer route
+    forms a group alone).
+    """
+    k = instance.num_depots
+    visits = [[x for x in route if x >= k] for route in routes]
+    centroids = np.array([instance.coords[stops].mean(0) for stops in visits])
+    counts = np.array([len(stops) for stops in visits])
+    grouped = np.zeros(len(routes), dtype=bool)
+    groups = []
+    for seed in rng.permutation(len(routes)):
+        if grouped[seed]:
+            continue
+        candidates = np.flatnonzero(~grouped & (np.arange(len(routes)) != seed))
+        nearest = candidates[np.argsort(np.linalg.norm(centroids[candidates] - centroids[seed], axis=1), kind="stable")]
+        target = rng.integers(size // 2, size + 1)
+        taken = np.cumsum(counts[nearest]) + counts[seed] <= target
+        group = [int(seed), *nearest[: int(np.argmin(taken)) if not taken.all() else len(nearest)].tolist()]
+        grouped[group] = True
+        groups.append(group)
+    return groups
+
+
+def _improve(policy: Policy, instance: Instance, routes: list[list[int]], decoding: Decoding,
+             generator: torch.Generator | None) -> list[list[int]] | None:
+    """Cheaper feasible routes over the customers of ``routes``, or ``None``."""
+    k = instance.num_depots
+    customers = np.array(sorted(x for route in routes for x in route if x >= k))
+    local_index = dict(zip(customers.tolist(), range(k, k + len(customers))))
+    sub = instance.subset(customers)
+    old = check_solution(sub, [[x if x < k else local_index[x] for x in route] for route in routes])
+    candidate = best_routes(policy, sub, decoding, generator)
+    new = check_solution(sub, candidate)
+    if not new.feasible or new.cost >= old.cost - 1e-9 * abs(old.cost):
+        return None
+    return [[x if x < k else int(customers[x - k]) for x in route] for route in candidate]
+
+
+@torch.inference_mode()
+def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | None, deadline: float,
+                generator: torch.Generator | None = None, augment: bool = True,
+                size: int = SUBPROBLEM_SIZE, progress: bool = False) -> list[list[int]]:
+    """``routes`` improved by re-solving groups of neighbouring routes until ``deadline`` (a
+    :func:`time.perf_counter` value); see the module docstring.
+
+    Parameters
+    ----------
+    routes
+        A feasible solution of ``instance`` (a route list, as every solver returns), or ``None``
+        to start from :func:`singleton_routes`.
+    generator
+        Source of the random groups and of the sampling.
+    augment
+        Decode the 8 dihedral images of every group (as many as fit before the deadline).
+    size
+        Customers of the largest group (:func:`route_groups`).
+    progress
+        Show a bar over the time once the search has run :data:`nco.neural.PROGRESS_DELAY`
+        seconds, with the groups improved so far.
+    """
+    seed = int(torch.randint(2**62, (1,), generator=generator, device=policy.device))
+    rng = np.random.default_rng(seed)
+    tried: set[tuple[int, ...]] = set()
+    routes = singleton_routes(instance) if routes is None else [list(route) for route in routes]
+    began, improvements = time.perf_counter(), 0
+    with tqdm(total=round(max(deadline - began, 0.0), 1), desc=f"re-constructing n = {instance.num_customers}",
+              delay=PROGRESS_DELAY, leave=False, disable=not progress,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s{postfix}") as bar:
+        while time.perf_counter() < deadline:
+            improved = []
+            for group in route_groups(instance, routes, rng, size):
+                old = [routes[i] for i in group]
+                new = None
+                if time.perf_counter() < deadline:
+                    key = tuple(sorted(x for route in old for x in route if x >= instance.num_depots))
+                    strategy = "sampling" if key in tried else "greedy"
+                    tried.add(key)
+                    decoding = Decoding(strategy, augment=augment, deadline=deadline)
+                    new = _improve(policy, instance, old, decoding, generator)
+                    improvements += new is not None
+                    bar.set_postfix_str(f"{improvements} groups improved", refresh=False)
+                    bar.update(min(time.perf_counter() - began, bar.total) - bar.n)
+                improved += old if new is None else new
+            routes = improved
+    return routes

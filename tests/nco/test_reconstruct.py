@@ -1,0 +1,65 @@
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from nco.checkpoints import load_policy
+from nco.envs.check import check_solution
+from nco.envs.generator import generate
+from nco.reconstruct import reconstruct, route_groups, singleton_routes
+
+# one variant of every family: plain, open, backhauls (strict and mixed), limits, time windows, depots
+VARIANTS = ["CVRP", "OVRPL", "VRPBTW", "VRPMBL", "OVRPMBTW", "MDVRPTW", "MDOVRPBL"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_one_route_per_customer_is_feasible_for_every_variant(variant):
+    for seed in range(3):
+        instance = generate(1, 40, [variant], seed=seed, distribution="broad").instance(0, variant)
+        routes = singleton_routes(instance)
+        assert len(routes) == instance.num_customers
+        assert check_solution(instance, routes).feasible
+
+
+def test_one_route_per_customer_leaves_from_a_depot_that_can_serve_it():
+    import nco
+
+    # depot 1 is nearer customer 2 but closes before a vehicle could return from it; depot 0 is open long enough
+    instance = nco.Instance(coords=[[0, 0], [10, 0], [20, 0], [12, 0]], demand_linehaul=[0, 0, 1, 1], capacity=5,
+                            num_depots=2, time_windows=[[0, 100], [0, 5], [0, 100], [0, 100]])
+    assert singleton_routes(instance) == [[0, 2], [1, 3]]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_groups_partition_the_routes_into_neighbourhoods_of_bounded_size(seed):
+    instance = generate(1, 60, ["MDVRP"], seed=seed, distribution="broad").instance(0)
+    routes = [[0, c, c + 1] for c in range(instance.num_depots, instance.num_locations - 1, 2)]
+    groups = route_groups(instance, routes, np.random.default_rng(seed), size=10)
+    assert sorted(i for group in groups for i in group) == list(range(len(routes)))
+    assert all(1 <= sum(len(routes[i]) - 1 for i in group) <= 10 for group in groups)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_reconstruction_improves_a_poor_solution_and_stays_feasible(variant):
+    policy = load_policy(None, "cpu")[0]  # the shipped model: a random one rarely beats one route per customer
+    instance = generate(1, 30, [variant], seed=3, distribution="broad").instance(0, variant)
+    before = check_solution(instance, singleton_routes(instance))
+    generator = torch.Generator().manual_seed(0)
+    routes = reconstruct(policy, instance, None, time.perf_counter() + 1.0, generator, augment=False, size=10)
+    after = check_solution(instance, routes)
+    assert after.feasible, after.violations
+    assert after.cost < before.cost
+
+
+def test_reconstruction_respects_a_real_matrix(checkpoint, fixtures):
+    import nco
+
+    policy = load_policy(checkpoint, "cpu")[0]
+    instance = nco.read(fixtures / "ORTEC-VRPTW-ASYM-31c42adc-d1-n206-k12.txt")
+    start = nco.solve(instance, checkpoint=checkpoint, augment=False).route_lists()
+    routes = reconstruct(policy, instance, start, time.perf_counter() + 2.0, torch.Generator().manual_seed(0),
+                         augment=False)
+    after = check_solution(instance, routes)
+    assert after.feasible, after.violations
+    assert after.cost <= check_solution(instance, start).cost
