@@ -128,9 +128,15 @@ class Instance:
         """``(N, N)`` travel distances: the explicit matrix, else Euclidean."""
         if self.distance_matrix is not None:
             return self.distance_matrix
-        if "euclidean" not in self._cache:
-            delta = self.coords[:, None, :] - self.coords[None, :, :]
-            self._cache["euclidean"] = np.sqrt((delta**2).sum(-1))
+        if "euclidean" not in self._cache:  # in place: two (N, N) arrays at the peak, not three
+            x, y = self.coords[:, 0], self.coords[:, 1]
+            squared = np.subtract.outer(x, x)
+            squared *= squared
+            dy = np.subtract.outer(y, y)
+            dy *= dy
+            squared += dy
+            del dy
+            self._cache["euclidean"] = np.sqrt(squared, out=squared)
         return self._cache["euclidean"]
 
     @property

@@ -6,7 +6,8 @@ again as an instance of its own (the depots and those customers, rescaled to the
 size and density the network was trained on, whatever the size of the whole instance). A group's
 new routes replace its old ones when the judge finds them feasible and cheaper; routes of
 different groups never interact, so the whole solution stays feasible and never gets worse. A
-group tried before is sampled rather than decoded greedily again. The idea is LEHD's random
+group tried before is sampled rather than decoded greedily again; a group of one customer is
+left as it is. The idea is LEHD's random
 re-construction and the decomposition of GLOP and UDC, on whole routes.
 
 Started from one route per customer (:func:`singleton_routes`), the first round is a
@@ -99,7 +100,8 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     ----------
     routes
         A feasible solution of ``instance`` (a route list, as every solver returns), or ``None``
-        to start from :func:`singleton_routes`.
+        to start from :func:`singleton_routes`: the first round, which decomposes the instance,
+        then runs to its end even past the deadline (one image per group once past it).
     generator
         Source of the random groups and of the sampling.
     augment
@@ -113,25 +115,26 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     seed = int(torch.randint(2**62, (1,), generator=generator, device=policy.device))
     rng = np.random.default_rng(seed)
     tried: set[tuple[int, ...]] = set()
-    routes = singleton_routes(instance) if routes is None else [list(route) for route in routes]
+    decomposing = routes is None  # the first round then runs to its end, whatever the deadline
+    routes = singleton_routes(instance) if decomposing else [list(route) for route in routes]
     began, improvements = time.perf_counter(), 0
     with tqdm(total=round(max(deadline - began, 0.0), 1), desc=f"re-constructing n = {instance.num_customers}",
               delay=PROGRESS_DELAY, leave=False, disable=not progress,
               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s{postfix}") as bar:
-        while time.perf_counter() < deadline:
+        while decomposing or time.perf_counter() < deadline:
             improved = []
             for group in route_groups(instance, routes, rng, size):
                 old = [routes[i] for i in group]
                 new = None
-                if time.perf_counter() < deadline:
-                    key = tuple(sorted(x for route in old for x in route if x >= instance.num_depots))
+                key = tuple(sorted(x for route in old for x in route if x >= instance.num_depots))
+                if len(key) > 1 and (decomposing or time.perf_counter() < deadline):  # one customer: one route
                     strategy = "sampling" if key in tried else "greedy"
                     tried.add(key)
-                    decoding = Decoding(strategy, augment=augment, deadline=deadline)
+                    decoding = Decoding(strategy, augment=augment, deadline=deadline)  # past it: one image
                     new = _improve(policy, instance, old, decoding, generator)
                     improvements += new is not None
                     bar.set_postfix_str(f"{improvements} groups improved", refresh=False)
                     bar.update(min(time.perf_counter() - began, bar.total) - bar.n)
                 improved += old if new is None else new
-            routes = improved
+            routes, decomposing = improved, False
     return routes

@@ -1,13 +1,15 @@
-"""Time and peak memory of ``nco solve``'s default neural decoding on one instance per size.
+"""Time, peak memory and cost of the solvers on one large generated instance per size.
 
-Each size runs in a fresh process (its peak RSS is its own; the model load is included) on a
-generated CVRP instance of the broad distribution, with a wall-clock limit per size.
+Each run is a fresh process (its peak RSS is its own; the model load is included) on a generated
+instance of the broad distribution, with a wall-clock limit per run.
 
     python scripts/bench_size.py [--sizes 500,1000,2000,5000,10000] [--limit 900] [--variant CVRP] \
-        [--max-starts 100,200,all]
+        [--methods decode,reconstruct,pyvrp] [--time-limit 60] [--max-starts 100,200,all]
 
-With ``--max-starts`` every size is also decoded with at most that many multi-start rollouts per
-image (the cost of each cap against time, to choose the default).
+Methods: ``decode`` is ``nco solve``'s default neural decoding (greedy multi-start, 8-fold
+augmentation), once per ``--max-starts`` cap of the multi-start rollouts per image;
+``reconstruct``, ``polish`` and ``sampling`` are the neural solver's anytime searches and
+``pyvrp``, ``ortools`` the classical solvers, each with ``--time-limit`` seconds.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 import time
 
 
-def measure(size: int, variant: str, max_starts: int | None) -> dict:
+def measure(size: int, variant: str, method: str, time_limit: float) -> dict:
     import nco
     from nco.envs.generator import generate
     from nco.neural import solve_instance
@@ -28,8 +30,14 @@ def measure(size: int, variant: str, max_starts: int | None) -> dict:
 
     instance = generate(1, size, [variant], seed=size, distribution="broad").instance(0, f"{variant}-n{size}")
     began = time.perf_counter()
-    routes = solve_instance(nco.load_model(), instance, max_starts=max_starts)
-    solution = Solution.judged(instance, routes, "neural", time.perf_counter() - began)
+    if method.startswith("decode"):
+        cap = method.partition(":")[2]
+        routes = solve_instance(nco.load_model(), instance, max_starts=None if cap == "all" else int(cap))
+        solution = Solution.judged(instance, routes, "neural", time.perf_counter() - began)
+    elif method in ("pyvrp", "ortools"):
+        solution = nco.solve(instance, method, time_limit=time_limit)
+    else:
+        solution = nco.solve(instance, "neural", time_limit=time_limit, search=method)
     return {"seconds": time.perf_counter() - began, "cost": solution.cost, "feasible": solution.feasible,
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 
@@ -39,29 +47,37 @@ def main() -> None:
     parser.add_argument("--sizes", default="500,1000,2000,5000,10000")
     parser.add_argument("--limit", type=float, default=900, help="seconds per size before it is stopped")
     parser.add_argument("--variant", default="CVRP")
-    parser.add_argument("--max-starts", default="all", help="caps to compare, comma-separated (all: no cap)")
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child process measuring one size
+    parser.add_argument("--methods", default="decode", help="comma-separated (see the module docstring)")
+    parser.add_argument("--time-limit", type=float, default=60, help="seconds of the anytime and classical methods")
+    parser.add_argument("--max-starts", default="all", help="caps of decode, comma-separated (all: no cap)")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child process measuring one run
+    parser.add_argument("--method", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        cap = None if args.max_starts == "all" else int(args.max_starts)
-        print(json.dumps(measure(args.one, args.variant, cap)))
+        print(json.dumps(measure(args.one, args.variant, args.method, args.time_limit)))
         return
-    print(f"| n | starts | {args.variant}: seconds | peak RSS (GB) | cost | feasible |\n|---|---|---|---|---|---|")
-    for size, cap in [(int(s), c) for s in args.sizes.split(",") for c in args.max_starts.split(",")]:
+    methods = [f"decode:{cap}" if method == "decode" else method for method in args.methods.split(",")
+               for cap in (args.max_starts.split(",") if method == "decode" else [None])]
+    print(f"| n | method | {args.variant}: seconds | peak RSS (GB) | cost | feasible |\n|---|---|---|---|---|---|")
+    for size, method in [(int(s), m) for s in args.sizes.split(",") for m in methods]:
+        name = method if not method.startswith("decode") else f"decode, {method.partition(':')[2]} starts"
+        if not method.startswith("decode"):
+            name += f" {args.time_limit:g} s"
         began = time.perf_counter()
         try:
             child = subprocess.run([sys.executable, __file__, "--one", str(size), "--variant", args.variant,
-                                    "--max-starts", cap], capture_output=True, text=True, timeout=args.limit)
+                                    "--method", method, "--time-limit", str(args.time_limit)],
+                                   capture_output=True, text=True, timeout=args.limit)
         except subprocess.TimeoutExpired:
-            print(f"| {size} | {cap} | over {args.limit:.0f} | - | - | - |", flush=True)
+            print(f"| {size} | {name} | over {args.limit:.0f} | - | - | - |", flush=True)
             continue
         if child.returncode:
-            print(f"| {size} | {cap} | failed after {time.perf_counter() - began:.0f} s: "
+            print(f"| {size} | {name} | failed after {time.perf_counter() - began:.0f} s: "
                   f"{child.stderr.strip().splitlines()[-1]} | | | | |", flush=True)
             continue
         result = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"| {size} | {cap} | {result['seconds']:.1f} | {result['peak_gb']:.2f} | {result['cost']:.1f} | {result['feasible']} |",
-              flush=True)
+        print(f"| {size} | {name} | {result['seconds']:.1f} | {result['peak_gb']:.2f} | {result['cost']:.1f} | "
+              f"{result['feasible']} |", flush=True)
 
 
 if __name__ == "__main__":
