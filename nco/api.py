@@ -143,9 +143,10 @@ def solve(
         sampling while another image fits; ``polish`` decodes greedily in the first
         :data:`NETWORK_SHARE` of the time and hands the rest to PyVRP's local search started from
         its best solution; ``reconstruct`` decodes alike, then re-solves groups of neighbouring
-        routes with the network (:mod:`nco.reconstruct`; an instance of more than
-        :data:`nco.reconstruct.DECODE_WHOLE_UP_TO` customers is not decoded whole but split into
-        neighbourhoods from the start).
+        routes with the network (:mod:`nco.reconstruct`). With ``polish`` or ``reconstruct``, an
+        instance of more than :data:`nco.reconstruct.DECODE_WHOLE_UP_TO` customers is not decoded
+        whole: the network solves it in neighbourhoods from one route per customer (and, before
+        a polish, re-solves them until the network's share is spent).
     progress
         Show a bar over the neural solver's decoding passes (and its re-construction) once they
         take more than a few seconds (large instances).
@@ -177,17 +178,19 @@ def solve(
             return Solution.judged(instance, routes, solver, time.perf_counter() - began)
         deadline = began + time_limit
         search = DEFAULT_SEARCH if search is None else search
+        network_deadline = began + NETWORK_SHARE * time_limit  # before a polish
         if search == "sampling":
             routes = solve_instance(model, instance, augment, None, generator=generator, deadline=deadline,
                                     progress=progress)
-        elif search == "reconstruct" and instance.num_customers > DECODE_WHOLE_UP_TO:
-            routes = None  # decomposed by the re-construction's first round
+        elif instance.num_customers > DECODE_WHOLE_UP_TO:  # decomposed into neighbourhoods, not decoded whole
+            routes = reconstruct(model, instance, None, deadline if search == "reconstruct" else network_deadline,
+                                 generator, augment, progress=progress)
         else:  # greedy decoding of the images that fit in the network's share, then the search
             routes = solve_instance(model, instance, augment, 0, generator=generator, progress=progress,
-                                    deadline=began + NETWORK_SHARE * time_limit)
-        if search == "reconstruct":
-            routes = reconstruct(model, instance, routes, deadline, generator, augment, progress=progress)
-        elif search == "polish" and deadline - time.perf_counter() > 0:
+                                    deadline=network_deadline)
+            if search == "reconstruct":
+                routes = reconstruct(model, instance, routes, deadline, generator, augment, progress=progress)
+        if search == "polish" and deadline - time.perf_counter() > 0:
             from nco.baselines.pyvrp import solve as pyvrp_solve
 
             polished = pyvrp_solve(instance, deadline - time.perf_counter(), seed, initial_routes=routes)

@@ -65,13 +65,14 @@ def test_reconstruction_respects_a_real_matrix(checkpoint, fixtures):
     assert after.cost <= check_solution(instance, start).cost
 
 
-def test_a_large_instance_is_decomposed_rather_than_decoded_whole(monkeypatch):
+@pytest.mark.parametrize("search", ["reconstruct", "polish"])
+def test_a_large_instance_is_decomposed_rather_than_decoded_whole(monkeypatch, search):
     import nco
 
     calls = []
     monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)  # "large": above 10 customers
     monkeypatch.setattr("nco.neural.solve_instance", lambda *args, **kwargs: calls.append(args))
     instance = generate(1, 25, ["VRPBTW"], seed=1, distribution="broad").instance(0, "VRPBTW")
-    solution = nco.solve(instance, time_limit=1.0, search="reconstruct")  # the shipped model
+    solution = nco.solve(instance, time_limit=1.0, search=search)  # the shipped model
     assert solution.feasible and not calls
     assert solution.cost < check_solution(instance, singleton_routes(instance)).cost
