@@ -127,7 +127,10 @@ def solve(
     time_limit
         Seconds for the whole solve. Classical solvers search until it (default
         :data:`CLASSICAL_TIME_LIMIT`). The neural solver without a limit decodes once (greedy,
-        plus ``samples`` sampling passes); with one it searches as ``search`` says.
+        plus ``samples`` sampling passes; an instance of more than
+        :data:`nco.reconstruct.DECODE_WHOLE_UP_TO` customers without ``samples`` is decomposed:
+        the network solves neighbourhoods of it one by one, once); with one it searches as
+        ``search`` says.
     checkpoint
         The neural solver's model (default: the shipped one).
     seed
@@ -174,7 +177,10 @@ def solve(
         model = load_model(checkpoint, device)
         generator = torch.Generator(model.device).manual_seed(seed)
         if time_limit is None:
-            routes = solve_instance(model, instance, augment, samples, generator=generator, progress=progress)
+            if instance.num_customers > DECODE_WHOLE_UP_TO and not samples:  # one round of neighbourhoods
+                routes = reconstruct(model, instance, None, None, generator, augment, progress=progress)
+            else:
+                routes = solve_instance(model, instance, augment, samples, generator=generator, progress=progress)
             return Solution.judged(instance, routes, solver, time.perf_counter() - began)
         deadline = began + time_limit
         search = DEFAULT_SEARCH if search is None else search

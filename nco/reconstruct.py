@@ -33,8 +33,8 @@ from nco.neural import PROGRESS_DELAY, best_routes
 SUBPROBLEM_SIZE = 100
 """Customers of the largest group re-solved at once (the campaign trains on 20 to 100)."""
 DECODE_WHOLE_UP_TO = 200
-"""Largest instance (customers) that the anytime re-construction starts from a decoding of the
-whole instance; larger ones start from :func:`singleton_routes`."""
+"""Largest instance (customers) that the neural solver decodes whole; a larger one is decomposed
+(:func:`reconstruct` from :func:`singleton_routes`)."""
 
 
 def singleton_routes(instance: Instance) -> list[list[int]]:
@@ -90,18 +90,18 @@ def _improve(policy: Policy, instance: Instance, routes: list[list[int]], decodi
 
 
 @torch.inference_mode()
-def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | None, deadline: float,
+def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | None, deadline: float | None,
                 generator: torch.Generator | None = None, augment: bool = True,
                 size: int = SUBPROBLEM_SIZE, progress: bool = False) -> list[list[int]]:
     """``routes`` improved by re-solving groups of neighbouring routes until ``deadline`` (a
-    :func:`time.perf_counter` value); see the module docstring.
+    :func:`time.perf_counter` value; ``None``: one round); see the module docstring.
 
     Parameters
     ----------
     routes
         A feasible solution of ``instance`` (a route list, as every solver returns), or ``None``
-        to start from :func:`singleton_routes`: the first round, which decomposes the instance,
-        then runs to its end even past the deadline (one image per group once past it).
+        to start from :func:`singleton_routes`: the first round, which then decomposes the
+        instance, runs to its end even past the deadline (one image per group once past it).
     generator
         Source of the random groups and of the sampling.
     augment
@@ -109,32 +109,31 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     size
         Customers of the largest group (:func:`route_groups`).
     progress
-        Show a bar over the time once the search has run :data:`nco.neural.PROGRESS_DELAY`
-        seconds, with the groups improved so far.
+        Show a bar over the groups re-solved (and how many were improved) once the search has run
+        :data:`nco.neural.PROGRESS_DELAY` seconds.
     """
     seed = int(torch.randint(2**62, (1,), generator=generator, device=policy.device))
     rng = np.random.default_rng(seed)
     tried: set[tuple[int, ...]] = set()
-    decomposing = routes is None  # the first round then runs to its end, whatever the deadline
-    routes = singleton_routes(instance) if decomposing else [list(route) for route in routes]
-    began, improvements = time.perf_counter(), 0
-    with tqdm(total=round(max(deadline - began, 0.0), 1), desc=f"re-constructing n = {instance.num_customers}",
-              delay=PROGRESS_DELAY, leave=False, disable=not progress,
-              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s{postfix}") as bar:
-        while decomposing or time.perf_counter() < deadline:
+    full_round = routes is None or deadline is None  # the first round then runs to its end
+    improvements = 0
+    routes = singleton_routes(instance) if routes is None else [list(route) for route in routes]
+    with tqdm(desc=f"re-constructing n = {instance.num_customers}", unit="group", delay=PROGRESS_DELAY, leave=False,
+              disable=not progress, bar_format="{desc}: {n} groups [{elapsed}]{postfix}") as bar:
+        while full_round or (deadline is not None and time.perf_counter() < deadline):
             improved = []
             for group in route_groups(instance, routes, rng, size):
                 old = [routes[i] for i in group]
                 new = None
                 key = tuple(sorted(x for route in old for x in route if x >= instance.num_depots))
-                if len(key) > 1 and (decomposing or time.perf_counter() < deadline):  # one customer: one route
+                if len(key) > 1 and (full_round or time.perf_counter() < deadline):  # one customer: one route
                     strategy = "sampling" if key in tried else "greedy"
                     tried.add(key)
                     decoding = Decoding(strategy, augment=augment, deadline=deadline)  # past it: one image
                     new = _improve(policy, instance, old, decoding, generator)
                     improvements += new is not None
-                    bar.set_postfix_str(f"{improvements} groups improved", refresh=False)
-                    bar.update(min(time.perf_counter() - began, bar.total) - bar.n)
+                    bar.set_postfix_str(f", {improvements} improved", refresh=False)
+                    bar.update()
                 improved += old if new is None else new
-            routes, decomposing = improved, False
+            routes, full_round = improved, False
     return routes

@@ -65,14 +65,14 @@ def test_reconstruction_respects_a_real_matrix(checkpoint, fixtures):
     assert after.cost <= check_solution(instance, start).cost
 
 
-@pytest.mark.parametrize("search", ["reconstruct", "polish"])
-def test_a_large_instance_is_decomposed_rather_than_decoded_whole(monkeypatch, search):
+@pytest.mark.parametrize("search, time_limit", [("reconstruct", 1.0), ("polish", 1.0), (None, None)])
+def test_a_large_instance_is_decomposed_rather_than_decoded_whole(monkeypatch, search, time_limit):
     import nco
 
     calls = []
     monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)  # "large": above 10 customers
     monkeypatch.setattr("nco.neural.solve_instance", lambda *args, **kwargs: calls.append(args))
     instance = generate(1, 25, ["VRPBTW"], seed=1, distribution="broad").instance(0, "VRPBTW")
-    solution = nco.solve(instance, time_limit=1.0, search=search)  # the shipped model
+    solution = nco.solve(instance, time_limit=time_limit, search=search)  # the shipped model
     assert solution.feasible and not calls
     assert solution.cost < check_solution(instance, singleton_routes(instance)).cost
