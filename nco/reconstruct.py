@@ -105,7 +105,11 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     generator
         Source of the random groups and of the sampling.
     augment
-        Decode the 8 dihedral images of every group (as many as fit before the deadline).
+        Decode the 8 dihedral images of every group in a full round (the decomposition, or the
+        one round without a deadline; once past the deadline, one image). Later rounds decode
+        one image per group and so re-solve eight times as many groups: on X files of 523 and
+        915 customers at 30 s, 3.56% and 4.52% above the best known against 4.45% and 4.58%
+        with eight images.
     size
         Customers of the largest group (:func:`route_groups`).
     progress
@@ -129,7 +133,7 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                 if len(key) > 1 and (full_round or time.perf_counter() < deadline):  # one customer: one route
                     strategy = "sampling" if key in tried else "greedy"
                     tried.add(key)
-                    decoding = Decoding(strategy, augment=augment, deadline=deadline)  # past it: one image
+                    decoding = Decoding(strategy, augment=augment and full_round, deadline=deadline)
                     new = _improve(policy, instance, old, decoding, generator)
                     improvements += new is not None
                     bar.set_postfix_str(f", {improvements} improved", refresh=False)
