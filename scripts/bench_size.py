@@ -6,10 +6,12 @@ instance of the broad distribution, with a wall-clock limit per run.
     python scripts/bench_size.py [--sizes 500,1000,2000,5000,10000] [--limit 900] [--variant CVRP] \
         [--methods decode,reconstruct,pyvrp] [--time-limit 60] [--max-starts 100,200,all]
 
-Methods: ``decode`` is ``nco solve``'s default neural decoding (greedy multi-start, 8-fold
-augmentation), once per ``--max-starts`` cap of the multi-start rollouts per image;
-``reconstruct``, ``polish`` and ``sampling`` are the neural solver's anytime searches and
-``pyvrp``, ``ortools`` the classical solvers, each with ``--time-limit`` seconds.
+Methods: ``default`` is ``nco solve`` without a time limit (above 200 customers one round of
+neighbourhoods solved by the network, :mod:`nco.reconstruct`); ``decode`` decodes the whole
+instance (greedy multi-start, 8-fold augmentation), once per ``--max-starts`` cap of the
+multi-start rollouts per image; ``reconstruct``, ``polish`` and ``sampling`` are the neural
+solver's anytime searches and ``pyvrp``, ``ortools`` the classical solvers, each with
+``--time-limit`` seconds.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def measure(size: int, variant: str, method: str, time_limit: float) -> dict:
         cap = method.partition(":")[2]
         routes = solve_instance(nco.load_model(), instance, max_starts=None if cap == "all" else int(cap))
         solution = Solution.judged(instance, routes, "neural", time.perf_counter() - began)
+    elif method == "default":
+        solution = nco.solve(instance)
     elif method in ("pyvrp", "ortools"):
         solution = nco.solve(instance, method, time_limit=time_limit)
     else:
@@ -61,7 +65,7 @@ def main() -> None:
     print(f"| n | method | {args.variant}: seconds | peak RSS (GB) | cost | feasible |\n|---|---|---|---|---|---|")
     for size, method in [(int(s), m) for s in args.sizes.split(",") for m in methods]:
         name = method if not method.startswith("decode") else f"decode, {method.partition(':')[2]} starts"
-        if not method.startswith("decode"):
+        if not method.startswith("decode") and method != "default":
             name += f" {args.time_limit:g} s"
         began = time.perf_counter()
         try:
