@@ -184,7 +184,7 @@ def solve(
             return Solution.judged(instance, routes, solver, time.perf_counter() - began)
         deadline = began + time_limit
         search = DEFAULT_SEARCH if search is None else search
-        network_deadline = began + NETWORK_SHARE * time_limit  # before a polish
+        network_deadline = began + NETWORK_SHARE * time_limit  # the network's share before a search
         if search == "sampling":
             routes = solve_instance(model, instance, augment, None, generator=generator, deadline=deadline,
                                     progress=progress)

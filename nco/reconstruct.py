@@ -7,8 +7,8 @@ size and density the network was trained on, whatever the size of the whole inst
 new routes replace its old ones when the judge finds them feasible and cheaper; routes of
 different groups never interact, so the whole solution stays feasible and never gets worse. A
 group tried before is sampled rather than decoded greedily again; a group of one customer is
-left as it is. The idea is LEHD's random
-re-construction and the decomposition of GLOP and UDC, on whole routes.
+left as it is. The idea is LEHD's random re-construction and the decomposition of GLOP and UDC,
+on whole routes.
 
 Started from one route per customer (:func:`singleton_routes`), the first round is a
 decomposition of the whole instance into neighbourhoods that the network solves one by one: how
@@ -74,19 +74,18 @@ def route_groups(instance: Instance, routes: list[list[int]], rng: np.random.Gen
     return groups
 
 
-def _improve(policy: Policy, instance: Instance, routes: list[list[int]], decoding: Decoding,
-             generator: torch.Generator | None) -> list[list[int]] | None:
-    """Cheaper feasible routes over the customers of ``routes``, or ``None``."""
+def _improve(policy: Policy, instance: Instance, routes: list[list[int]], customers: tuple[int, ...],
+             decoding: Decoding, generator: torch.Generator | None) -> list[list[int]] | None:
+    """Cheaper feasible routes over ``customers`` (those of ``routes``, sorted), or ``None``."""
     k = instance.num_depots
-    customers = np.array(sorted(x for route in routes for x in route if x >= k))
-    local_index = dict(zip(customers.tolist(), range(k, k + len(customers))))
-    sub = instance.subset(customers)
+    local_index = dict(zip(customers, range(k, k + len(customers))))
+    sub = instance.subset(np.array(customers))
     old = check_solution(sub, [[x if x < k else local_index[x] for x in route] for route in routes])
     candidate = best_routes(policy, sub, decoding, generator)
     new = check_solution(sub, candidate)
     if not new.feasible or new.cost >= old.cost - 1e-9 * abs(old.cost):
         return None
-    return [[x if x < k else int(customers[x - k]) for x in route] for route in candidate]
+    return [[x if x < k else customers[x - k] for x in route] for route in candidate]
 
 
 @torch.inference_mode()
@@ -129,12 +128,12 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
             for group in route_groups(instance, routes, rng, size):
                 old = [routes[i] for i in group]
                 new = None
-                key = tuple(sorted(x for route in old for x in route if x >= instance.num_depots))
-                if len(key) > 1 and (full_round or time.perf_counter() < deadline):  # one customer: one route
-                    strategy = "sampling" if key in tried else "greedy"
-                    tried.add(key)
+                customers = tuple(sorted(x for route in old for x in route if x >= instance.num_depots))
+                if len(customers) > 1 and (full_round or time.perf_counter() < deadline):  # one customer: one route
+                    strategy = "sampling" if customers in tried else "greedy"
+                    tried.add(customers)
                     decoding = Decoding(strategy, augment=augment and full_round, deadline=deadline)
-                    new = _improve(policy, instance, old, decoding, generator)
+                    new = _improve(policy, instance, old, customers, decoding, generator)
                     improvements += new is not None
                     bar.set_postfix_str(f", {improvements} improved", refresh=False)
                     bar.update()

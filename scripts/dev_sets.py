@@ -4,9 +4,10 @@
         [--data ../shared/data] [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x] [--out docs/campaign/dev.csv] \
         [--time-limit 60 [--search reconstruct]] [--solver pyvrp]
 
-Every file is solved by ``nco.solve`` (without a time limit: multi-start greedy + 8-fold
-augmentation, the shipped default; with one, the anytime search that ``--search`` names, or a
-classical ``--solver``), judged in the set's rounding convention; the reference is the ``bks`` column of the
+Every file is solved by ``nco.solve`` (without a time limit its default: multi-start greedy +
+8-fold augmentation, and above 200 customers one round of neighbourhoods; with one, the anytime
+search that ``--search`` names, or a classical ``--solver``), judged in the set's rounding
+convention; the reference is the ``bks`` column of the
 set's ``bks.csv`` (for ORTEC, which has none, the PyVRP 60 s cost ``pyvrp_60s``). The data are the
 development copies of the benchmark files, which a clone of this repository does not have.
 """
