@@ -170,24 +170,26 @@ def solve(
     began = time.perf_counter()
     if solver == "neural":
         from nco.neural import solve_instance
-        from nco.reconstruct import DECODE_WHOLE_UP_TO, reconstruct
+        from nco.reconstruct import DECODE_WHOLE_UP_TO, WHOLE_DECODING_STARTS, reconstruct
 
         if search is not None and time_limit is None:
             raise ValueError(f"the {search} search runs until a time limit: give a time_limit too")
         model = load_model(checkpoint, device)
         generator = torch.Generator(model.device).manual_seed(seed)
+        max_starts = None if instance.num_customers <= DECODE_WHOLE_UP_TO else WHOLE_DECODING_STARTS
         if time_limit is None:
             if instance.num_customers > DECODE_WHOLE_UP_TO and not samples:  # one round of neighbourhoods
                 routes = reconstruct(model, instance, None, None, generator, augment, progress=progress)
             else:
-                routes = solve_instance(model, instance, augment, samples, generator=generator, progress=progress)
+                routes = solve_instance(model, instance, augment, samples, generator=generator, max_starts=max_starts,
+                                        progress=progress)
             return Solution.judged(instance, routes, solver, time.perf_counter() - began)
         deadline = began + time_limit
         search = DEFAULT_SEARCH if search is None else search
         network_deadline = began + NETWORK_SHARE * time_limit  # the network's share before a search
         if search == "sampling":
             routes = solve_instance(model, instance, augment, None, generator=generator, deadline=deadline,
-                                    progress=progress)
+                                    max_starts=max_starts, progress=progress)
         elif instance.num_customers > DECODE_WHOLE_UP_TO:  # decomposed into neighbourhoods, not decoded whole
             routes = reconstruct(model, instance, None, deadline if search == "reconstruct" else network_deadline,
                                  generator, augment, progress=progress)

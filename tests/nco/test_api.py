@@ -124,6 +124,39 @@ def test_the_neural_solver_within_a_time_limit_is_feasible_and_keeps_it(checkpoi
     assert limited.seconds < 0.5 * 1.1 + 0.5  # generous slack: a loaded CI machine
 
 
+@pytest.mark.parametrize("search", ["sampling", "polish", "reconstruct"])
+def test_a_large_instance_within_a_time_limit_is_feasible_and_keeps_it(checkpoint, search, monkeypatch):
+    from nco.envs.generator import generate
+
+    monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)  # 30 customers count as large
+    instance = generate(1, 30, ["VRPTW"], seed=5, distribution="broad").instance(0, "VRPTW")
+    limited = nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, search=search)
+    assert limited.feasible, limited.violations
+    assert limited.seconds < 0.5 * 1.1 + 0.5  # generous slack: a loaded CI machine
+
+
+def test_a_large_instance_decoded_whole_caps_its_starts(checkpoint, monkeypatch):
+    from nco.envs.generator import generate
+    from nco.models.policy import Policy
+
+    monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)
+    monkeypatch.setattr("nco.reconstruct.WHOLE_DECODING_STARTS", 3)
+    forward, starts = Policy.forward, []
+
+    def recording_forward(self, problem, decoding, *args):
+        starts.append(decoding.max_starts)
+        return forward(self, problem, decoding, *args)
+
+    monkeypatch.setattr(Policy, "forward", recording_forward)
+    instance = generate(1, 12, ["CVRP"], seed=5).instance(0, "CVRP")
+    assert nco.solve(instance, checkpoint=checkpoint, samples=1).feasible
+    assert starts == [3, 3]  # the greedy pass and the sampling pass
+    starts.clear()
+    monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 12)
+    assert nco.solve(instance, checkpoint=checkpoint, samples=1).feasible
+    assert starts == [None, None]  # every customer starts a rollout
+
+
 def test_the_polish_starts_from_the_networks_routes_on_a_real_matrix_file(checkpoint, fixtures):
     instance = nco.read(fixtures / "ORTEC-VRPTW-ASYM-31c42adc-d1-n206-k12.txt")
     once = nco.solve(instance, checkpoint=checkpoint, augment=False)
