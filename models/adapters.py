@@ -3,8 +3,9 @@
 :func:`extend` keeps every trained weight and appends zero-initialised input columns for the new
 attributes' features to the projections that read them (depot and customer embeddings, decoder
 context); it can also make a coordinates-only model matrix-aware, adding message-passing layers
-over the travel matrices whose outputs start at zero and a zero travel bias in the decoder. Either
-way the extended model starts exactly where the old one was. :func:`prepare_finetuning` then
+over the travel matrices whose outputs start at zero and a zero travel bias in the decoder, and
+it can add the decoder's local view (:mod:`nco.models.local_view`), whose scores start at zero.
+Either way the extended model starts exactly where the old one was. :func:`prepare_finetuning` then
 chooses what trains:
 
 - ``full``: every weight;
@@ -71,9 +72,11 @@ def new_columns(module_name: str, old_attributes, new_attributes) -> list[int]:
     return [position for position, i in enumerate(feature_columns(table, new_attributes)) if table[i][0] not in old]
 
 
-def extend(policy: Policy, attributes=(), neighbours: int | None = None, relative_time: bool | None = None) -> Policy:
+def extend(policy: Policy, attributes=(), neighbours: int | None = None, relative_time: bool | None = None,
+           local_view: int | None = None) -> Policy:
     """A copy of ``policy`` that also reads ``attributes`` and, with ``neighbours``, the travel
-    matrices (``neighbours`` nearest successors and predecessors per node). The new input columns
+    matrices (``neighbours`` nearest successors and predecessors per node), and with
+    ``local_view``, a local view of that many nearest feasible nodes in the decoder. The new input columns
     and the new layers' outputs are zero, so it computes exactly what ``policy`` computes, unless
     ``relative_time`` switches how times are fed (then the weights are a starting point to
     fine-tune from).
@@ -81,15 +84,20 @@ def extend(policy: Policy, attributes=(), neighbours: int | None = None, relativ
     Raises
     ------
     ValueError
-        For an unknown attribute, or ``neighbours=0`` on a matrix-aware model.
+        For an unknown attribute, or ``neighbours=0`` (``local_view=0``) on a model that has them.
     """
     wanted = check_attributes(set(policy.attributes) | set(attributes))
     old_neighbours = policy.config["neighbours"]
     neighbours = old_neighbours if neighbours is None else neighbours
     if old_neighbours > 0 and neighbours < 1:
         raise ValueError(f"the model reads {old_neighbours} matrix neighbours: give neighbours >= 1 to keep them")
+    old_view = policy.config["local_view"]
+    local_view = old_view if local_view is None else local_view
+    if old_view > 0 and local_view < 1:
+        raise ValueError(f"the model has a local view of {old_view} nodes: give local_view >= 1 to keep it")
     relative_time = policy.relative_time if relative_time is None else relative_time
-    config = {**policy.config, "attributes": wanted, "neighbours": neighbours, "relative_time": relative_time}
+    config = {**policy.config, "attributes": wanted, "neighbours": neighbours, "relative_time": relative_time,
+              "local_view": local_view}
     extended = Policy(**config).to(next(policy.parameters()).device)
     state = policy.state_dict()
     for name in EXTENDED_WEIGHTS:
@@ -100,17 +108,22 @@ def extend(policy: Policy, attributes=(), neighbours: int | None = None, relativ
         widened[:, kept] = weight
         state[f"{name}.weight"] = widened
     missing, _ = extended.load_state_dict(state, strict=False)
-    assert all(name in _matrix_parameters(extended) for name in missing), missing
+    assert all(name.startswith(_new_layers(extended, policy.config)) for name in missing), missing
     if old_neighbours == 0:
         for layer in extended.encoder.graph_layers:
             layer.silence()
     return extended
 
 
-def _matrix_parameters(policy: Policy) -> set[str]:
-    """Names of the parameters that only a matrix-aware model has."""
-    return {name for name, _ in policy.named_parameters()
-            if name.startswith("encoder.graph_layers.") or name == "decoder.travel_weights"}
+def _new_layers(policy: Policy, base: dict) -> tuple[str, ...]:
+    """Name prefixes of the layers (and their parameters) that ``policy`` has and a model with the
+    config ``base`` has not."""
+    new = []
+    if base["neighbours"] == 0 and policy.config["neighbours"] > 0:
+        new += ["encoder.graph_layers.", "decoder.travel_weights"]
+    if base.get("local_view", 0) == 0 and policy.config["local_view"] > 0:
+        new.append("decoder.local_view.")
+    return tuple(new)
 
 
 def prepare_finetuning(policy: Policy, base: dict, mode: str, rank: int = 8) -> Policy:
@@ -128,10 +141,9 @@ def prepare_finetuning(policy: Policy, base: dict, mode: str, rank: int = 8) -> 
         return policy
     if mode == "lora" and rank < 1:
         raise ValueError(f"LoRA rank {rank} is below 1: use a rank such as 8")
-    policy.requires_grad_(False)
-    if base["neighbours"] == 0:  # new layers train whole
-        for name, parameter in policy.named_parameters():
-            parameter.requires_grad_(name in _matrix_parameters(policy))
+    new = _new_layers(policy, base)
+    for name, parameter in policy.named_parameters():  # new layers train whole, old weights are frozen
+        parameter.requires_grad_(name.startswith(new))
     for name, module in policy.named_modules():
         if not isinstance(module, nn.Linear):
             continue
@@ -139,7 +151,7 @@ def prepare_finetuning(policy: Policy, base: dict, mode: str, rank: int = 8) -> 
             added = new_columns(name, base["attributes"], policy.attributes)
             if added:
                 parametrize.register_parametrization(module, "weight", AdapterColumns(module.out_features, added))
-        elif mode == "lora" and not (base["neighbours"] == 0 and name.startswith("encoder.graph_layers.")):
+        elif mode == "lora" and not name.startswith(new):
             update = LowRankUpdate(module.out_features, module.in_features, rank)
             parametrize.register_parametrization(module, "weight", update)
     return policy

@@ -9,7 +9,8 @@ attention product. The glimpse is written out (matmul, additive mask, softmax, m
 activation of it is kept: the policy recomputes each decoding step in the backward pass
 (``nco.models.policy``). A matrix-aware decoder (``travel_bias``) adds a learned multiple of the
 distance and the travel time from the current node to each candidate's logit: it sees the true,
-possibly asymmetric, travel.
+possibly asymmetric, travel. A decoder with a local view (``local_view``,
+:mod:`nco.models.local_view`) adds size-invariant scores of the nearest feasible nodes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from torch import nn
 
 from nco.models.features import ATTRIBUTES, CONTEXT_FEATURES, feature_columns
 from nco.models.layers import merge_heads, split_heads
+from nco.models.local_view import LocalView
 
 
 @dataclass
@@ -43,7 +45,7 @@ class DecoderCache:
 
 class Decoder(nn.Module):
     def __init__(self, dim: int = 128, num_heads: int = 8, tanh_clip: float = 10.0,
-                 attributes: tuple[str, ...] = ATTRIBUTES, travel_bias: bool = False):
+                 attributes: tuple[str, ...] = ATTRIBUTES, travel_bias: bool = False, local_view: int = 0):
         super().__init__()
         context_columns = feature_columns(CONTEXT_FEATURES, attributes)
         self.register_buffer("context_columns", torch.tensor(context_columns), persistent=False)
@@ -55,6 +57,7 @@ class Decoder(nn.Module):
         self.context_projection = nn.Linear(len(context_columns), dim, bias=False)
         self.glimpse_out = nn.Linear(dim, dim, bias=False)
         self.travel_weights = nn.Parameter(torch.zeros(2)) if travel_bias else None
+        self.local_view = LocalView(local_view) if local_view else None
 
     def precompute(self, embeddings: torch.Tensor, is_real: torch.Tensor) -> DecoderCache:
         """``is_real`` (B, N): nodes that count in the graph mean (padding excluded)."""
@@ -84,12 +87,15 @@ class Decoder(nn.Module):
         features: torch.Tensor,
         mask: torch.Tensor,
         travel: torch.Tensor | None = None,
+        distance: torch.Tensor | None = None,
+        num_depot_slots: int = 1,
     ) -> torch.Tensor:
         """Log-probabilities (B, S, N) over the next action of each rollout.
 
         ``current``, ``route_depot`` (B, S) node indices, ``features`` (B, S, 7) every context
         feature (:func:`nco.models.features.context_features`), ``mask`` (B, S, N) feasible actions,
-        ``travel`` (B, S, N, 2) distance and travel time from the current node (``travel_bias``).
+        ``travel`` (B, S, N, 2) distance and travel time from the current node (``travel_bias``),
+        ``distance`` (B, S, N) from the current node and ``num_depot_slots`` (``local_view``).
         """
         dim = cache.pointer_keys.shape[1]
         query = (
@@ -99,7 +105,10 @@ class Decoder(nn.Module):
             + self.context_projection(features[..., self.context_columns])
         )
         blocked = torch.zeros_like(mask, dtype=query.dtype).masked_fill_(~mask, float("-inf"))
-        logits = self.tanh_clip * torch.tanh(self.glimpse(cache, query, blocked) @ cache.pointer_keys)
+        scores = self.glimpse(cache, query, blocked) @ cache.pointer_keys
+        if self.local_view is not None:
+            scores = scores + self.local_view(distance, mask, num_depot_slots)
+        logits = self.tanh_clip * torch.tanh(scores)
         if self.travel_weights is not None:
             logits = logits + travel @ self.travel_weights
         return torch.log_softmax(logits + blocked, dim=-1)

@@ -78,20 +78,22 @@ class Policy(nn.Module):
     over the ``neighbours`` nearest successors and predecessors of every node in the travel
     matrices, and the travel from the current node in the decoder (:mod:`nco.models.edges`).
     ``relative_time`` feeds times relative to each instance's horizon (:mod:`nco.models.features`).
-    ``config`` holds the constructor arguments.
+    ``local_view > 0`` adds the decoder's size-invariant view of that many nearest feasible nodes
+    (:mod:`nco.models.local_view`). ``config`` holds the constructor arguments.
     """
 
     def __init__(self, dim: int = 128, num_heads: int = 8, num_layers: int = 6, hidden: int = 512,
                  tanh_clip: float = 10.0, attributes: list[str] | tuple[str, ...] | None = None,
-                 neighbours: int = 0, relative_time: bool = False):
+                 neighbours: int = 0, relative_time: bool = False, local_view: int = 0):
         super().__init__()
         self.attributes = check_attributes(ATTRIBUTES if attributes is None else attributes)
         self.relative_time = relative_time
         self.config = dict(dim=dim, num_heads=num_heads, num_layers=num_layers, hidden=hidden,
                            tanh_clip=tanh_clip, attributes=list(self.attributes), neighbours=neighbours,
-                           relative_time=relative_time)
+                           relative_time=relative_time, local_view=local_view)
         self.encoder = Encoder(dim, num_heads, num_layers, hidden, self.attributes, neighbours, relative_time)
-        self.decoder = Decoder(dim, num_heads, tanh_clip, self.attributes, travel_bias=neighbours > 0)
+        self.decoder = Decoder(dim, num_heads, tanh_clip, self.attributes, travel_bias=neighbours > 0,
+                               local_view=local_view)
 
     @property
     def device(self) -> torch.device:
@@ -172,12 +174,14 @@ class Policy(nn.Module):
         def view(x):  # (B, copies * S, ...) -> (B * copies, S, ...): a free reshape
             return x.reshape(batch * copies, starts, *x.shape[2:])
 
-        travel = None
-        if self.decoder.travel_weights is not None:
+        travel = distance = None
+        if self.decoder.travel_weights is not None or self.decoder.local_view is not None:
             distance = gather_rows(problem.distance, state.current)
+        if self.decoder.travel_weights is not None:
             duration = distance if problem.duration is None else gather_rows(problem.duration, state.current)
             travel = view(torch.stack([distance, duration], dim=-1))
-        inputs = (view(state.current), view(state.route_depot), view(context_features(problem, state, self.relative_time)), view(mask), travel)
+        inputs = (view(state.current), view(state.route_depot), view(context_features(problem, state, self.relative_time)),
+                  view(mask), travel, None if distance is None else view(distance), problem.num_depot_slots)
         if torch.is_grad_enabled() and any(t.requires_grad for t in vars(cache).values()):
             log_probs = self._decode_recomputed(cache, inputs)
         else:

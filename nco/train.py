@@ -51,7 +51,7 @@ class PolicyModule(L.LightningModule):
             finetune = config["finetune"]
             base, _ = load_policy(finetune["checkpoint"])
             model = config["model"]
-            policy = extend(base, model["attributes"], model["neighbours"], model["relative_time"])
+            policy = extend(base, model["attributes"], model["neighbours"], model["relative_time"], model["local_view"])
             self.policy = prepare_finetuning(policy, finetune["base_model"], finetune["mode"], finetune["rank"])
         else:
             self.policy = Policy(**config["model"])
@@ -235,7 +235,8 @@ def compose_config(overrides: list[str]) -> DictConfig:
 
 def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     """The training config for fine-tuning ``checkpoint``: its model, extended to the attributes
-    in ``finetune.attributes`` (and made matrix-aware with ``finetune.neighbours``), and the rest
+    in ``finetune.attributes`` (made matrix-aware with ``finetune.neighbours``, given a local view
+    with ``finetune.local_view``), and the rest
     from ``overrides`` as in :func:`compose_config`. With nothing new, ``finetune.mode=full``
     continues training every weight (on new data, e.g. ``data.matrix_pool``). Unless ``seed=`` is
     given, the seed of the training batches comes from the checkpoint's bytes, so that each stage
@@ -253,8 +254,10 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     base, _ = load_policy(checkpoint)
     attributes = list(check_attributes([*base.attributes, *config.finetune.attributes]))
     neighbours = base.config["neighbours"] if config.finetune.neighbours is None else config.finetune.neighbours
+    local_view = base.config["local_view"] if config.finetune.local_view is None else config.finetune.local_view
     relative_time = base.relative_time if config.finetune.relative_time is None else config.finetune.relative_time
-    nothing_new = len(attributes) == len(base.attributes) and (neighbours > 0) == (base.config["neighbours"] > 0)
+    nothing_new = (len(attributes) == len(base.attributes) and (neighbours > 0) == (base.config["neighbours"] > 0)
+                   and (local_view > 0) == (base.config["local_view"] > 0))
     if relative_time != base.relative_time and config.finetune.mode != "full":
         raise ValueError(
             f"finetune.relative_time={relative_time} changes what every time feature means: "
@@ -264,12 +267,14 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
         raise ValueError(
             f"{checkpoint}: the model already reads {', '.join(config.finetune.attributes) or 'what is asked'}, "
             f"so {config.finetune.mode} fine-tuning has nothing to train: name new attributes with "
-            "finetune.attributes=[...] or matrix neighbours with finetune.neighbours=16, or use finetune.mode=full "
+            "finetune.attributes=[...], matrix neighbours with finetune.neighbours=16 or a local view with "
+            "finetune.local_view=16, or use finetune.mode=full "
             "to fine-tune every weight on new data"
         )
     with open_dict(config):
         config.model = OmegaConf.create(
-            {**base.config, "attributes": attributes, "neighbours": neighbours, "relative_time": relative_time}
+            {**base.config, "attributes": attributes, "neighbours": neighbours, "relative_time": relative_time,
+             "local_view": local_view}
         )
         config.finetune.checkpoint = str(checkpoint)
         config.finetune.base_model = OmegaConf.create(base.config)
