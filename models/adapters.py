@@ -108,14 +108,14 @@ def extend(policy: Policy, attributes=(), neighbours: int | None = None, relativ
         widened[:, kept] = weight
         state[f"{name}.weight"] = widened
     missing, _ = extended.load_state_dict(state, strict=False)
-    assert all(name.startswith(_new_layers(extended, policy.config)) for name in missing), missing
+    assert all(name.startswith(new_layers(extended, policy.config)) for name in missing), missing
     if old_neighbours == 0:
         for layer in extended.encoder.graph_layers:
             layer.silence()
     return extended
 
 
-def _new_layers(policy: Policy, base: dict) -> tuple[str, ...]:
+def new_layers(policy: Policy, base: dict) -> tuple[str, ...]:
     """Name prefixes of the layers (and their parameters) that ``policy`` has and a model with the
     config ``base`` has not."""
     new = []
@@ -141,7 +141,7 @@ def prepare_finetuning(policy: Policy, base: dict, mode: str, rank: int = 8) -> 
         return policy
     if mode == "lora" and rank < 1:
         raise ValueError(f"LoRA rank {rank} is below 1: use a rank such as 8")
-    new = _new_layers(policy, base)
+    new = new_layers(policy, base)
     for name, parameter in policy.named_parameters():  # new layers train whole, old weights are frozen
         parameter.requires_grad_(name.startswith(new))
     for name, module in policy.named_modules():

@@ -29,7 +29,7 @@ from nco.envs.distribution import get_distribution
 from nco.envs.generator import generate
 from nco.envs.problem import Problem
 from nco.envs.variants import ALL48, resolve_variants
-from nco.models.adapters import extend, prepare_finetuning
+from nco.models.adapters import extend, new_layers, prepare_finetuning
 from nco.models.decoding import Decoding
 from nco.models.policy import Policy
 
@@ -179,8 +179,16 @@ class PolicyModule(L.LightningModule):
 
     def configure_optimizers(self):
         optimizer = self.config["optimizer"]
-        trainable = [p for p in self.policy.parameters() if p.requires_grad]
-        return torch.optim.Adam(trainable, lr=optimizer["lr"], weight_decay=optimizer["weight_decay"])
+        trainable = [(name, p) for name, p in self.policy.named_parameters() if p.requires_grad]
+        finetune = self.config.get("finetune", {})
+        new = new_layers(self.policy, finetune["base_model"]) if finetune.get("checkpoint") else ()
+        groups = [
+            {"params": [p for name, p in trainable if not name.startswith(new)]},
+            {"params": [p for name, p in trainable if name.startswith(new)],
+             "lr": finetune.get("new_layers_lr") or optimizer["lr"]},
+        ]
+        groups = [group for group in groups if group["params"]]
+        return torch.optim.Adam(groups, lr=optimizer["lr"], weight_decay=optimizer["weight_decay"])
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
         return batch  # batches are indices; the data is generated on the module's device

@@ -144,6 +144,26 @@ def test_finetune_on_real_matrices_makes_the_model_matrix_aware(tmp_path, fixtur
     assert tuned.decoder.travel_weights.abs().sum() > 0  # it learned to use the travel
 
 
+def test_layers_the_checkpoint_lacks_get_their_own_learning_rate(tmp_path):
+    from nco.models.policy import Policy
+    from nco.train import finetune_config
+
+    policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64)
+    base = tmp_path / "base.pt"
+    torch.save({"config": {"model": policy.config}, "state_dict": policy.state_dict()}, base)
+
+    def groups(*overrides: str) -> list[tuple[int, float]]:
+        config = finetune_config(base, ["experiment=smoke", "finetune.attributes=[]", "finetune.mode=full", *overrides])
+        optimizer = PolicyModule(OmegaConf.to_container(config, resolve=True)).configure_optimizers()
+        return [(len(group["params"]), group["lr"]) for group in optimizer.param_groups]
+
+    everything = len(list(policy.parameters()))
+    assert groups("optimizer.lr=5e-5") == [(everything, 5e-5)]  # nothing new: one group
+    (old, old_lr), (new, new_lr) = groups("finetune.local_view=4", "optimizer.lr=5e-5", "finetune.new_layers_lr=1e-3")
+    assert old == everything and new > 0 and (old_lr, new_lr) == (5e-5, 1e-3)
+    assert [lr for _, lr in groups("finetune.local_view=4", "optimizer.lr=5e-5")] == [5e-5, 5e-5]
+
+
 def test_sizes_drawn_per_batch_keep_memory_flat():
     from nco.train import batch_size_for, node_range
 
