@@ -245,6 +245,15 @@ def keep_instances(state: State, keep: torch.Tensor) -> State:
     })
 
 
+def keep_rollouts(state: State, keep: torch.Tensor) -> State:
+    """The state of the rollouts selected by ``keep`` (an (S',) index) of every instance only."""
+    per_instance = ("depot_serves", "distance_to_depot", "duration_to_depot")  # no rollout axis
+    return replace(state, **{
+        f.name: getattr(state, f.name)[:, keep] for f in fields(state)
+        if f.name not in per_instance and isinstance(getattr(state, f.name), torch.Tensor)
+    })
+
+
 def max_num_steps(problem: Problem) -> int:
     """An upper bound on the steps of any rollout (one choice of start depot, then at most two
     steps per customer)."""
@@ -257,6 +266,7 @@ def rollout(
     num_starts: int = 1,
     starts: torch.Tensor | None = None,
     on_drop: Callable[[torch.Tensor], None] | None = None,
+    trim: Callable[[State], torch.Tensor | None] | None = None,
 ) -> torch.Tensor:
     """Actions (B, S, T) of rollouts that take ``choose(problem, state, mask)`` (a feasible action
     per rollout, given the (B', S, N) action mask) until every rollout is done: the one decoding
@@ -271,6 +281,10 @@ def rollout(
         Instances whose rollouts are all done leave the batch: ``choose`` then sees the others
         only (problem and state sliced alike), and ``on_drop(running)`` is told which instances of
         the previous batch remain (a (B',) bool), for what the caller keeps per instance.
+    trim
+        After each step, ``trim(state)`` may give the (S',) index of the rollouts to go on with,
+        the same for every instance (how a deadline cuts a pass short): the others are dropped
+        with their actions so far; ``None`` keeps them all.
     """
     state = reset(problem, num_starts)
     active, active_problem = torch.arange(problem.batch_size, device=problem.device), problem
@@ -293,6 +307,10 @@ def rollout(
             active, active_problem, state = active[running], active_problem[running], keep_instances(state, running)
             if on_drop is not None:
                 on_drop(running)
+        kept = None if trim is None or not len(active) else trim(state)
+        if kept is not None:
+            state, last_action = keep_rollouts(state, kept), last_action[:, kept]
+            actions = [taken[:, kept] for taken in actions]
     return torch.stack(actions, dim=2)
 
 

@@ -35,7 +35,8 @@ class Decoding:
         at a time when all of them would exceed it (``None``: all at once).
     deadline
         A :func:`time.perf_counter` value: with ``augment``, the first image is decoded alone and
-        the others only as far as they fit before it at the pace of those decoded (``None``: all).
+        the others only as far as they fit before it at the pace of those decoded; a pass whose
+        pace would miss it goes on with fewer rollouts, evenly spread starts (``None``: all).
     """
 
     strategy: str = "greedy"

@@ -54,6 +54,9 @@ class Rollouts:
 PROGRESS_EVERY = 16
 """Decoding steps between two progress reports of :meth:`Policy.forward`."""
 
+PACE_EVERY = 4
+"""Decoding steps between two checks, under a deadline, that the rollouts will finish in time."""
+
 
 def dihedral_augment(locs: torch.Tensor) -> torch.Tensor:
     """(B, N, 2) coordinates in the unit square -> (B, 8, N, 2), its eight symmetric images."""
@@ -164,7 +167,24 @@ class Policy(nn.Module):
             nonlocal active, cache
             active, cache = active[running], cache.keep(running.repeat_interleave(copies))
 
-        actions = rollout(problem, choose, copies * starts, starts=first, on_drop=on_drop)
+        def trim(state: State) -> torch.Tensor | None:  # fewer starts when the pace misses the deadline
+            nonlocal starts, log_likelihood
+            if decoding.deadline is None or starts == 1 or state.num_steps % PACE_EVERY:
+                return None
+            now = time.perf_counter()
+            served = int(state.visited[..., problem.num_depot_slots :].sum(-1).min())  # by the slowest rollout
+            steps_left = (problem.num_customers - served) * state.num_steps / max(served, 1) + 1
+            needed = (now - began) / state.num_steps * steps_left
+            keep = max(1, int(starts * (decoding.deadline - now) / needed))
+            if keep >= starts:
+                return None
+            chosen = torch.linspace(0, starts - 1, keep, device=problem.device).round().long()  # evenly spread
+            kept = (torch.arange(copies, device=problem.device)[:, None] * starts + chosen).flatten()
+            starts, log_likelihood = keep, log_likelihood[:, kept]
+            return kept
+
+        began = time.perf_counter()
+        actions = rollout(problem, choose, copies * starts, starts=first, on_drop=on_drop, trim=trim)
         return Rollouts(actions, log_likelihood, cost(problem, actions))
 
     def _log_probs(self, problem: Problem, state: State, mask: torch.Tensor, cache: DecoderCache, batch: int,

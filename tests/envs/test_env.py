@@ -5,7 +5,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nco.envs.check import check_solution
-from nco.envs.env import action_mask, actions_to_routes, cost, keep_instances, random_rollout, reset, rollout, step
+from nco.envs.env import (action_mask, actions_to_routes, cost, keep_instances, keep_rollouts, random_rollout, reset,
+                          rollout, step)
 from nco.envs.generator import generate
 from nco.envs.instance import Instance
 from nco.envs.problem import Problem
@@ -166,3 +167,22 @@ def test_keep_instances_selects_the_same_instances_in_every_field():
         else:
             assert value == original, name
     torch.testing.assert_close(action_mask(problem[keep], kept), action_mask(problem, state)[keep])
+
+
+def test_trimmed_rollouts_go_on_as_if_the_others_had_never_run():
+    problem = generate(4, 8, "all48", seed=5)
+    starts = problem.num_depot_slots + torch.arange(6).expand(4, -1)
+
+    def choose(_, state, mask):  # deterministic and independent of the other rollouts
+        return torch.where(mask, torch.arange(mask.shape[-1]).flip(0), -1).argmax(-1)
+
+    def trim(state):
+        return torch.tensor([1, 4]) if state.num_steps == 3 else None
+
+    every = rollout(problem, choose, 6, starts=starts)
+    trimmed = rollout(problem, choose, 6, starts=starts, trim=trim)
+    assert trimmed.shape[:2] == (4, 2) and torch.equal(trimmed, every[:, [1, 4], : trimmed.shape[-1]])
+    assert (every[:, [1, 4], trimmed.shape[-1] :] < problem.num_depot_slots).all()  # done: at a depot
+    state = reset(problem, 6)
+    kept = keep_rollouts(state, torch.tensor([0, 5]))
+    assert kept.visited.shape[1] == 2 and torch.equal(kept.distance_to_depot, state.distance_to_depot)
