@@ -77,8 +77,8 @@ def problem_data(instance: Instance) -> pyvrp.ProblemData:
         )
     # whole matrices at once (an edge per pair through the model took 12 s at n = 2000); the
     # rounded-up distances keep limits safe, and a forbidden arc costs PyVRP's missing-edge value
-    distance = np.asarray(data.distance, dtype=np.int64).copy()
-    duration = np.asarray(data.duration, dtype=np.int64).copy()
+    distance = np.array(data.distance, dtype=np.int64)  # a copy, changed below
+    duration = np.array(data.duration, dtype=np.int64)
     if instance.backhaul == BACKHAUL_STRICT:
         is_backhaul = instance.demand_backhaul > 0
         forbidden = np.zeros((instance.num_locations,) * 2, dtype=bool)
