@@ -267,4 +267,9 @@ def read_solution(path: str | Path) -> tuple[list[list[int]], float | None]:
     cost = solution.get("cost")
     if not solution.get("routes"):
         raise InstanceFileError(f"{path}: no 'Route #k: ...' lines: give a solution file (docs/formats.md in the nco repository)")
-    return [list(map(int, route)) for route in solution["routes"]], None if cost is None else float(cost)
+    try:
+        return [list(map(int, route)) for route in solution["routes"]], None if cost is None else float(cost)
+    except (TypeError, ValueError):
+        raise InstanceFileError(
+            f"{path}: the 'Cost' line or a route holds a value that is not a number ({cost!r}): fix or remove that line"
+        ) from None

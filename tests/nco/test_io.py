@@ -117,6 +117,14 @@ def test_nco_check_judges_a_solution_file(tmp_path, fixtures):
     assert unreadable.returncode == 2 and "no 'Route #k: ...' lines" in unreadable.stderr
 
 
+def test_solution_with_an_empty_cost_gives_one_line(tmp_path):
+    # found by the fuzzing below on a fresh clone: vrplib keeps "Cost: " as the empty string
+    path = tmp_path / "empty-cost.sol"
+    path.write_text("Route #1: 1 2\nCost: \n")
+    with pytest.raises(InstanceFileError, match="'Cost' line .* not a number"):
+        read_solution(path)
+
+
 # ---------------------------------------------------------------- fuzzing every bundled format
 BUNDLED = Path(__file__).resolve().parents[2] / "nco" / "data"
 GARBAGE = ["", "x", "-1", "-0", "0", "1e400", "nan", "inf", "3.5", "99999999999999999999", "\x00", "ÿ", ":", "EOF"]
