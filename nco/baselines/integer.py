@@ -19,10 +19,11 @@ BIG = 10**12  # stands for "no limit"
 
 @dataclass
 class IntegerInstance:
+    """The vectors and limits in integers; the ``(N, N)`` matrices are built on request (at n =
+    10000 each is 800 MB, and a solver needs only some of them)."""
+
+    instance: Instance
     factor: float
-    cost: np.ndarray  # (N, N) rounded distances (objective)
-    distance: np.ndarray  # (N, N) distances rounded up (route-length limit)
-    duration: np.ndarray  # (N, N) travel times rounded up
     service: np.ndarray  # (N,)
     early: np.ndarray  # (N,)
     late: np.ndarray  # (N,), BIG when open-ended
@@ -40,7 +41,8 @@ class IntegerInstance:
         factor = 10.0 ** (5 - math.ceil(math.log10(largest)))
 
         def up(x):
-            return np.ceil(np.asarray(x) * factor - 1e-9).astype(np.int64)
+            scaled = np.asarray(x, dtype=np.float64) * factor
+            return _ceil(scaled, out=scaled).astype(np.int64)
 
         def down(x):
             x = np.asarray(x)
@@ -50,16 +52,9 @@ class IntegerInstance:
         demand_factor = 1
         while not np.allclose(demands * demand_factor, np.round(demands * demand_factor)) and demand_factor < 10**6:
             demand_factor *= 10  # fractional demands: scale demands and capacity alike
-        cost = instance.distances.copy()
-        duration = instance.durations.copy()
-        if instance.open_route:
-            cost[:, : instance.num_depots] = 0
-            duration[:, : instance.num_depots] = 0
         return cls(
+            instance=instance,
             factor=factor,
-            cost=np.round(cost * factor).astype(np.int64),
-            distance=up(cost),
-            duration=up(duration),
             service=up(instance.service_time),
             early=up(windows[:, 0]),
             late=down(windows[:, 1]),
@@ -68,3 +63,32 @@ class IntegerInstance:
             backhaul=np.round(instance.demand_backhaul * demand_factor).astype(np.int64),
             capacity=int(math.floor(instance.capacity * demand_factor + 1e-9)),
         )
+
+    def cost(self) -> np.ndarray:
+        """``(N, N)`` distances rounded to the nearest integer (the objective)."""
+        return self._scaled(self.instance.distances, np.rint)
+
+    def distance(self) -> np.ndarray:
+        """``(N, N)`` distances rounded up (the route-length limit)."""
+        return self._scaled(self.instance.distances, _ceil)
+
+    def duration(self) -> np.ndarray:
+        """``(N, N)`` travel times rounded up."""
+        return self._scaled(self.instance.durations, _ceil)
+
+    def _scaled(self, matrix: np.ndarray, rounding) -> np.ndarray:
+        """A new int64 matrix, built in place (one float64 and one int64 ``(N, N)`` array at the
+        peak); arcs into a depot are free on open routes."""
+        scaled = np.multiply(matrix, self.factor, dtype=np.float64)
+        rounding(scaled, out=scaled)
+        result = scaled.astype(np.int64)
+        del scaled
+        if self.instance.open_route:
+            result[:, : self.instance.num_depots] = 0
+        return result
+
+
+def _ceil(scaled: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Rounds up, forgiving float noise just above an integer."""
+    np.subtract(scaled, 1e-9, out=out)
+    return np.ceil(out, out=out)

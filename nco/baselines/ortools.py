@@ -27,7 +27,7 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
     routing = pywrapcp.RoutingModel(manager)
     solver = routing.solver()
 
-    cost = routing.RegisterTransitMatrix(data.cost.tolist())
+    cost = routing.RegisterTransitMatrix(data.cost().tolist())
     routing.SetArcCostEvaluatorOfAllVehicles(cost)
 
     delivered_index = routing.RegisterUnaryTransitVector(data.linehaul.tolist())
@@ -46,12 +46,13 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
                 routing.NextVar(manager.NodeToIndex(j)).RemoveValue(target)
 
     if instance.variant.distance_limit:
-        distance = routing.RegisterTransitMatrix(data.distance.tolist())
+        distance = routing.RegisterTransitMatrix(data.distance().tolist())
         routing.AddDimension(distance, 0, data.distance_limit, True, "distance")
 
     if instance.variant.time_windows:
-        travel = (data.duration + data.service[:, None]).tolist()
-        horizon = int(max(data.late[data.late < BIG].max(initial=0), data.early.max()) + data.duration.max() + data.service.max())
+        duration = data.duration()
+        horizon = int(max(data.late[data.late < BIG].max(initial=0), data.early.max()) + duration.max() + data.service.max())
+        travel = (duration + data.service[:, None]).tolist()
         routing.AddDimension(routing.RegisterTransitMatrix(travel), horizon, 2 * horizon, False, "time")
         time = routing.GetDimensionOrDie("time")
         for j in range(k, size):

@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 import pyvrp
-from pyvrp import Model
 from pyvrp.constants import MAX_VALUE
 from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 from pyvrp.stop import MaxRuntime
@@ -57,28 +56,25 @@ def solve(instance: Instance, time_limit: float, seed: int = 1,
 
 
 def problem_data(instance: Instance) -> pyvrp.ProblemData:
-    """The PyVRP data of ``instance`` (integer data, see :mod:`nco.baselines.integer`)."""
+    """The PyVRP data of ``instance`` (integer data, see :mod:`nco.baselines.integer`), built
+    from whole matrices: one int64 copy of each, handed to PyVRP (which keeps its own)."""
     data = IntegerInstance.from_instance(instance)
     k, n = instance.num_depots, instance.num_customers
-    model = Model()
-    locations = [model.add_location(float(x), float(y)) for x, y in instance.coords]
-    depots = [model.add_depot(locations[d], tw_early=int(data.early[d]), tw_late=min(int(data.late[d]), BIG))
-              for d in range(k)]
-    for j in range(k, instance.num_locations):
-        model.add_client(
-            locations[j], delivery=[int(data.linehaul[j])], pickup=[int(data.backhaul[j])],
-            service_duration=int(data.service[j]), tw_early=int(data.early[j]), tw_late=min(int(data.late[j]), BIG),
-        )
-    for d in range(k):
-        model.add_vehicle_type(
-            num_available=n, capacity=[data.capacity], start_depot=depots[d], end_depot=depots[d],
-            tw_early=int(data.early[d]), tw_late=BIG if instance.open_route else int(min(data.late[d], BIG)),
-            max_distance=int(min(data.distance_limit, BIG)),
-        )
-    # whole matrices at once (an edge per pair through the model took 12 s at n = 2000); the
-    # rounded-up distances keep limits safe, and a forbidden arc costs PyVRP's missing-edge value
-    distance = np.array(data.distance, dtype=np.int64)  # a copy, changed below
-    duration = np.array(data.duration, dtype=np.int64)
+    locations = [pyvrp.Location(float(x), float(y)) for x, y in instance.coords]
+    depots = [pyvrp.Depot(d, tw_early=int(data.early[d]), tw_late=min(int(data.late[d]), BIG)) for d in range(k)]
+    clients = [
+        pyvrp.Client(j, delivery=[int(data.linehaul[j])], pickup=[int(data.backhaul[j])], service_duration=int(data.service[j]),
+                     tw_early=int(data.early[j]), tw_late=min(int(data.late[j]), BIG))
+        for j in range(k, instance.num_locations)
+    ]
+    vehicle_types = [
+        pyvrp.VehicleType(num_available=n, capacity=[data.capacity], start_depot=d, end_depot=d, tw_early=int(data.early[d]),
+                          tw_late=BIG if instance.open_route else int(min(data.late[d], BIG)),
+                          max_distance=int(min(data.distance_limit, BIG)))
+        for d in range(k)
+    ]
+    # the rounded-up distances keep limits safe; a forbidden arc costs PyVRP's missing-edge value
+    distance, duration = data.distance(), data.duration()
     if instance.backhaul == BACKHAUL_STRICT:
         is_backhaul = instance.demand_backhaul > 0
         forbidden = np.zeros((instance.num_locations,) * 2, dtype=bool)
@@ -87,4 +83,4 @@ def problem_data(instance: Instance) -> pyvrp.ProblemData:
         distance[forbidden] = duration[forbidden] = MAX_VALUE
     np.fill_diagonal(distance, 0)
     np.fill_diagonal(duration, 0)
-    return model.data().replace(distance_matrices=[distance], duration_matrices=[duration])
+    return pyvrp.ProblemData(locations, clients, depots, vehicle_types, [distance], [duration])
