@@ -10,6 +10,7 @@ depot has its own vehicle type that starts and ends there, with as many vehicles
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pyvrp
@@ -25,34 +26,43 @@ from nco.baselines.integer import BIG, IntegerInstance
 
 def solve(instance: Instance, time_limit: float, seed: int = 1,
           initial_routes: list[list[int]] | None = None) -> list[list[int]] | None:
-    """The best feasible routes PyVRP finds within ``time_limit`` seconds (building the model
-    included), or None. With ``initial_routes`` (routes in the instance's numbering, feasible or
-    not) the search starts from them after an exhaustive local search of them."""
+    """The best feasible routes PyVRP finds within ``time_limit`` seconds (building the data, the
+    neighbourhoods and the first local optimum included), or None. With ``initial_routes``
+    (routes in the instance's numbering, feasible or not) the search starts from an exhaustive
+    local search of them, else from one of a random solution (as ``pyvrp.solve`` does)."""
     deadline = time.perf_counter() + time_limit
     k = instance.num_depots
     data = problem_data(instance)
-    params = pyvrp.SolveParams()
-    initial = None
-    if initial_routes is not None:
+    start = None
+    if initial_routes is not None:  # PyVRP numbers clients from 0
         parsed = [Route.from_list(route, k) for route in initial_routes]
-        # PyVRP numbers clients from 0 and has one vehicle type per depot
-        start = pyvrp.Solution(data, [pyvrp.Route(data, [v - k for v in r.visits], r.depot) for r in parsed])
-        search = LocalSearch(data, pyvrp.RandomNumberGenerator(seed=seed), compute_neighbours(data, params.neighbourhood),
-                             PerturbationManager(params.perturbation))
-        for operator in params.operators:
-            if operator.supports(data):
-                search.add_operator(operator(data))
-        penalties = pyvrp.PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
-        initial = search(start, penalties.max_cost_evaluator(), exhaustive=True)
-    result = pyvrp.solve(data, MaxRuntime(max(0.0, deadline - time.perf_counter())), seed, display=False,
-                         params=params, initial_solution=initial)
-    if not result.best.is_feasible():
+        start = [pyvrp.Route(data, [v - k for v in route.visits], route.depot) for route in parsed]
+    result = _iterated_local_search(data, lambda: deadline - time.perf_counter(), seed, start)
+    if not result.is_feasible():
         return None
     routes = []
-    for route in result.best.routes():
+    for route in result.routes():
         visits = [k + int(activity.idx) for activity in route if activity.is_client()]
         routes.append(Route(int(route.start_depot()), tuple(visits)).to_list(k))
     return routes
+
+
+def _iterated_local_search(data: pyvrp.ProblemData, seconds_left: Callable[[], float], seed: int,
+                          initial_routes: list[pyvrp.Route] | None = None) -> pyvrp.Solution:
+    """``pyvrp.solve`` with its default parameters, but with one neighbourhood structure for the
+    first local optimum and the search (it takes seconds at n = 10000) and a budget that counts
+    them: the search runs for ``seconds_left()`` seconds as measured once they are built."""
+    params = pyvrp.SolveParams()
+    rng = pyvrp.RandomNumberGenerator(seed=seed)
+    search = LocalSearch(data, rng, compute_neighbours(data, params.neighbourhood), PerturbationManager(params.perturbation))
+    for operator in params.operators:
+        if operator.supports(data):
+            search.add_operator(operator(data))
+    penalties = pyvrp.PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    start = pyvrp.Solution(data, initial_routes) if initial_routes else pyvrp.Solution.make_random(data, rng)
+    initial = search(start, penalties.max_cost_evaluator(), exhaustive=True)
+    ils = pyvrp.IteratedLocalSearch(data, penalties, search, initial, params.ils)
+    return ils.run(MaxRuntime(max(0.0, seconds_left())), collect_stats=False).best
 
 
 def problem_data(instance: Instance) -> pyvrp.ProblemData:
