@@ -92,11 +92,11 @@ class Distribution:
     limit_floor
         The floor of the published rule (2.8).
     asymmetric_share
-        Probability that a batch gets a road-like asymmetric matrix instead of Euclidean travel.
-    detour
-        Range of the symmetric detour factor of a pair of locations (road over straight line).
-    one_way_share, one_way_penalty
-        Share of directed arcs that are slower one way, and by how much (a factor range).
+        Probability that a batch gets a road-like asymmetric matrix instead of Euclidean travel:
+        the straight-line distance to the power ``travel_exponent``, times log-normal noise per
+        location, per pair and per direction (standard deviations drawn from ``node_noise``,
+        ``pair_noise`` and ``direction_noise``), closed under shortest paths and scaled to the
+        Euclidean mean.
     """
 
     customer_placements: tuple[str, ...] = ("uniform",)
@@ -122,9 +122,10 @@ class Distribution:
     limit_slack: tuple[float, float] | None = None
     limit_floor: float = 2.8
     asymmetric_share: float = 0.0
-    detour: tuple[float, float] = (1.0, 1.0)
-    one_way_share: float = 0.0
-    one_way_penalty: tuple[float, float] = (1.0, 1.0)
+    travel_exponent: tuple[float, float] = (1.0, 1.0)
+    node_noise: tuple[float, float] = (0.0, 0.0)
+    pair_noise: tuple[float, float] = (0.0, 0.0)
+    direction_noise: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self):
         for name, allowed in (("customer_placements", CUSTOMER_PLACEMENTS), ("depot_placements", DEPOT_PLACEMENTS),
@@ -135,7 +136,8 @@ class Distribution:
         if not self.depot_counts or min(self.depot_counts) < 2:
             raise ValueError(f"depot_counts={self.depot_counts}: a multi-depot instance has 2 or more depots")
         for name in ("cluster_seeds", "many_small_share", "customers_per_route", "backhaul_share", "horizon",
-                     "service_time", "window_width", "limit_slack", "detour", "one_way_penalty"):
+                     "service_time", "window_width", "limit_slack", "travel_exponent", "node_noise", "pair_noise",
+                     "direction_noise"):
             value = getattr(self, name)
             if value is not None and not 0 <= value[0] <= value[1]:
                 raise ValueError(f"{name}={value}: give a range (low, high) with 0 <= low <= high")
@@ -162,9 +164,10 @@ BROAD = Distribution(
     clustered_windows=0.5,
     limit_slack=(0.05, 3.0),
     asymmetric_share=0.0,
-    detour=(1.1, 1.5),
-    one_way_share=0.1,
-    one_way_penalty=(1.2, 2.0),
+    travel_exponent=(0.65, 1.0),
+    node_noise=(0.05, 0.25),
+    pair_noise=(0.2, 0.5),
+    direction_noise=(0.0, 0.05),
 )
 """Real-file-like instances on Euclidean travel (see the module docstring)."""
 

@@ -125,6 +125,15 @@ def test_broad_asymmetric_matrix_is_road_like():
     assert (distance.diagonal(dim1=1, dim2=2) == 0).all()
     euclidean = torch.cdist(problem.locs, problem.locs)
     torch.testing.assert_close(distance.mean((1, 2)), euclidean.mean((1, 2)))  # model units
+    # closed under shortest paths: no trip is longer than a detour through a third place
+    detour = (distance[:, :, :, None] + distance[:, None]).min(2).values
+    assert (distance <= detour + 1e-5).all()
+    # long trips run on faster roads: per unit of straight line, the shortest fifth of the
+    # trips takes longer than the longest fifth
+    off = ~torch.eye(31, dtype=torch.bool).expand_as(distance) & (euclidean > 0)
+    ratio, length = (distance / euclidean.clamp(min=1e-9))[off], euclidean[off]
+    short, long = length < length.quantile(0.2), length > length.quantile(0.8)
+    assert ratio[short].median() > 1.3 * ratio[long].median()
 
 
 def test_unknown_distribution_is_one_line_error():
