@@ -52,6 +52,14 @@ def test_reconstruction_improves_a_poor_solution_and_stays_feasible(variant):
     assert after.cost < before.cost
 
 
+def test_the_decomposition_stops_at_the_deadline():
+    # a deadline already past: no group is decoded, every customer keeps its own route
+    policy = load_policy(None, "cpu")[0]
+    instance = generate(1, 40, ["VRPTW"], seed=3, distribution="broad").instance(0, "VRPTW")
+    routes = reconstruct(policy, instance, None, time.perf_counter(), torch.Generator().manual_seed(0), size=10)
+    assert sorted(routes) == sorted(singleton_routes(instance))
+
+
 def test_reconstruction_respects_a_real_matrix(checkpoint, fixtures):
     import nco
 
