@@ -174,7 +174,11 @@ BROAD = Distribution(
 BROAD_ASYMMETRIC = Distribution(**{**vars(BROAD), "asymmetric_share": 0.5})
 """``broad`` with half of the batches on road-like asymmetric matrices (for matrix-aware models)."""
 
-DISTRIBUTIONS = {"variants_md": VARIANTS_MD, "broad": BROAD, "broad_asymmetric": BROAD_ASYMMETRIC}
+BROAD_ROAD = Distribution(**{**vars(BROAD), "asymmetric_share": 1.0})
+"""``broad`` with every batch on road-like asymmetric matrices (the model for files with a matrix)."""
+
+DISTRIBUTIONS = {"variants_md": VARIANTS_MD, "broad": BROAD, "broad_asymmetric": BROAD_ASYMMETRIC,
+                 "broad_road": BROAD_ROAD}
 
 
 def get_distribution(name: str | Distribution) -> Distribution:

@@ -132,7 +132,8 @@ def solve(
         the network solves neighbourhoods of it one by one, once); with one it searches as
         ``search`` says.
     checkpoint
-        The neural solver's model (default: the shipped one).
+        The neural solver's model (default: the shipped one for the instance,
+        :func:`nco.checkpoints.shipped_checkpoint`: a matrix-aware model for explicit matrices).
     seed
         Seed of every random choice (sampling, the classical solvers' search).
     augment, samples
@@ -174,7 +175,9 @@ def solve(
 
         if search is not None and time_limit is None:
             raise ValueError(f"the {search} search runs until a time limit: give a time_limit too")
-        model = load_model(checkpoint, device)
+        from nco.checkpoints import shipped_checkpoint
+
+        model = load_model(checkpoint if checkpoint is not None else shipped_checkpoint(instance), device)
         generator = torch.Generator(model.device).manual_seed(seed)
         max_starts = None if instance.num_customers <= DECODE_WHOLE_UP_TO else WHOLE_DECODING_STARTS
         if time_limit is None:

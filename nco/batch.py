@@ -127,6 +127,7 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, back
     that cannot be read, a checkpoint that does not load or an infeasible solution gives a result
     carrying the error."""
     from nco.api import load_model, solve_many
+    from nco.checkpoints import shipped_checkpoint
 
     results: list[SolveResult] = []
     instances: list[Instance] = []
@@ -141,8 +142,9 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, back
         instances += found
     if not instances:
         return results
-    try:
-        attributes = set(load_model(options.checkpoint, options.device).attributes)
+    try:  # every model that will solve a file: a checkpoint that does not load fails here, once
+        read = {instance.name: set(load_model(options.checkpoint or shipped_checkpoint(instance), options.device).attributes)
+                for instance in instances}
     except ValueError as error:
         return results + [SolveResult(name=instances[0].name, error=str(error))]
     solutions = solve_many(instances, "neural", options.time_limit, workers, progress=True, checkpoint=options.checkpoint,
@@ -154,7 +156,7 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, back
         bks, note = best_known(path, instance) if alone else (None, None)
         result = SolveResult(instance.name, instance.variant.name, instance.num_customers, solution.cost,
                              solution.feasible, solution.seconds, bks, note=note,
-                             unread=tuple(sorted(attributes_of(instance.variant) - attributes)))
+                             unread=tuple(sorted(attributes_of(instance.variant) - read[instance.name])))
         if not solution.feasible:
             result.error = f"{path}: {instance.name}: solution infeasible: {solution.violations[0]}"
         if options.out:

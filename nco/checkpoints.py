@@ -13,12 +13,23 @@ from pathlib import Path
 
 import torch
 
+from nco.envs.instance import Instance
 from nco.models.adapters import merge, prepare_finetuning
 from nco.models.policy import Policy
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_CHECKPOINT = PACKAGE_DIR / "checkpoints" / "all48-broad.pt"
 """The shipped model: all 48 variants, the broad distribution (docs/campaign.md)."""
+MATRIX_CHECKPOINT = PACKAGE_DIR / "checkpoints" / "all48-road.pt"
+"""The shipped model for instances with an explicit travel matrix: the default one extended with
+matrix layers and fine-tuned on road-like matrices (docs/campaign.md)."""
+
+
+def shipped_checkpoint(instance: Instance) -> Path:
+    """The shipped model for ``instance``: :data:`MATRIX_CHECKPOINT` when it has an explicit
+    travel matrix, else :data:`DEFAULT_CHECKPOINT`."""
+    explicit = instance.distance_matrix is not None or instance.duration_matrix is not None
+    return MATRIX_CHECKPOINT if explicit else DEFAULT_CHECKPOINT
 
 
 def load_policy(path: str | Path | None = None, device: str | torch.device = "cpu") -> tuple[Policy, dict]:

@@ -122,17 +122,20 @@ def _check(args) -> None:
 
 
 def _eval(args) -> None:
-    from nco.checkpoints import load_policy
+    from nco.checkpoints import DEFAULT_CHECKPOINT, MATRIX_CHECKPOINT, load_policy
+    from nco.envs.distribution import get_distribution
     from nco.evaluate import evaluate, format_table, read_reference
 
-    policy, _ = load_policy(args.checkpoint)
+    draws_matrices = get_distribution(args.distribution).asymmetric_share > 0
+    checkpoint = args.checkpoint or (MATRIX_CHECKPOINT if draws_matrices else DEFAULT_CHECKPOINT)
+    policy, _ = load_policy(checkpoint)
     reference = read_reference(args.reference) if args.reference else None
     options = dict(variants=args.variants, num_customers=args.num_nodes, num_instances=args.instances,
                    seed=args.seed, batch_size=args.batch_size, distribution=args.distribution)
     results = evaluate(policy, augment=args.augment, reference=reference, **options)
     baseline = evaluate(None, **options) if args.nearest_neighbour else None
     decoding = "multi-start greedy" + (" + 8-fold augmentation" if args.augment else "")
-    print(f"{args.checkpoint or 'shipped checkpoint'}, {decoding}, {args.distribution} distribution, "
+    print(f"{args.checkpoint or 'shipped ' + checkpoint.name}, {decoding}, {args.distribution} distribution, "
           f"n = {args.num_nodes}, seed {args.seed}")
     print(format_table(results, baseline))
 
@@ -293,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     solve = commands.add_parser("solve", help="solve instance files (VRPLIB, Solomon, .npz)")
     solve.add_argument("paths", nargs="+", help="files, folders or globs")
-    solve.add_argument("--checkpoint", help="default: the shipped checkpoint")
+    solve.add_argument("--checkpoint", help="default: the shipped model (a matrix-aware one for files with a matrix)")
     solve.add_argument("--out", help="folder for <name>.sol (and <name>.png with --plot)")
     solve.add_argument("--round", default="none", choices=ROUNDINGS,
                        help="cost rounding of the file's convention (CVRPLIB X: round)")
@@ -321,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check)
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on generated instances")
-    evaluate.add_argument("checkpoint", nargs="?", default=None, help="default: the shipped checkpoint")
+    evaluate.add_argument("checkpoint", nargs="?", default=None,
+                          help="default: the shipped model (the matrix-aware one for a distribution with matrices)")
     evaluate.add_argument("--variants", default="all16")
     evaluate.add_argument("--num-nodes", type=_positive_int, default=50)
     evaluate.add_argument("--instances", type=_positive_int, default=128, help="per variant")
@@ -347,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--solvers", default="neural,ortools,pyvrp")
     compare.add_argument("--time-limits", type=_time_limits, default="1,5",
                          help="seconds per instance for the baselines")
-    compare.add_argument("--checkpoint", help="default: the shipped checkpoint")
+    compare.add_argument("--checkpoint", help="default: the shipped model (a matrix-aware one for files with a matrix)")
     compare.add_argument("--neural-name", default="neural",
                          help="name of the neural solver's rows: compare several checkpoints in one --out")
     compare.add_argument("--out", help="results folder (default: outputs/compare/<what is compared>); "

@@ -1,8 +1,9 @@
 """The Ray backend of ``nco solve``, ``nco compare`` and :func:`nco.api.solve_many`: every run is
 one Ray task on one CPU, and results come back as they finish.
 
-The checkpoint's bytes go into Ray's object store once; each worker writes them to a file of its
-own machine the first time it needs them and keeps the loaded model for its later tasks. A task
+A checkpoint passed by path goes into Ray's object store once; each worker writes its bytes to a
+file of its own machine the first time it needs them and keeps the loaded model for its later
+tasks. Without one, each worker uses the shipped models of its own installed package. A task
 whose worker dies or which raises is retried :data:`RETRIES` time(s), then reported as failed.
 
 Ray is an optional extra (``pip install -e ".[cluster]"``): start a cluster with ``ray start
@@ -52,14 +53,17 @@ def _connect(address: str | None):
     return ray
 
 
-def _task(function: Callable, call: tuple, options: dict, checkpoint: bytes):
-    """Runs ``function(*call, options)`` with ``options["checkpoint"]`` a local copy of the bytes."""
+def _task(function: Callable, call: tuple, options: dict, checkpoint: bytes | None):
+    """Runs ``function(*call, options)`` with ``options["checkpoint"]`` a local copy of the bytes
+    (left ``None``, the shipped models, without bytes)."""
+    torch.set_num_threads(1)
+    if checkpoint is None:
+        return function(*call, options)
     path = Path(tempfile.gettempdir()) / f"nco-checkpoint-{hashlib.sha256(checkpoint).hexdigest()[:16]}.pt"
     if not path.is_file():
         partial = path.with_suffix(f".{os.getpid()}.part")  # workers on one machine write in turn
         partial.write_bytes(checkpoint)
         partial.replace(path)
-    torch.set_num_threads(1)
     return function(*call, {**options, "checkpoint": str(path)})
 
 
@@ -67,15 +71,15 @@ def run(function: Callable, calls: list[tuple], options: dict, address: str | No
         ) -> Iterator[tuple[int, object]]:
     """Yields ``(index, result)`` of ``function(*calls[index], options)`` for every call, in
     finishing order, each run as a Ray task; ``result`` is the exception of a call that failed
-    :data:`RETRIES` + 1 times. ``options["checkpoint"]`` (a path, ``None``: the shipped model)
-    reaches the workers through the object store."""
-    from nco.checkpoints import DEFAULT_CHECKPOINT
-
+    :data:`RETRIES` + 1 times. ``options["checkpoint"]``, a path, reaches the workers through the
+    object store; ``None`` leaves each worker its installed shipped models."""
     ray = _connect(address)
-    checkpoint_path = Path(options.get("checkpoint") or DEFAULT_CHECKPOINT)
-    if not checkpoint_path.is_file():
-        raise ValueError(f"{checkpoint_path}: no such checkpoint: pass a .ckpt from `nco train` or a shipped .pt")
-    checkpoint = ray.put(checkpoint_path.read_bytes())
+    checkpoint = None
+    if options.get("checkpoint"):
+        checkpoint_path = Path(options["checkpoint"])
+        if not checkpoint_path.is_file():
+            raise ValueError(f"{checkpoint_path}: no such checkpoint: pass a .ckpt from `nco train` or a shipped .pt")
+        checkpoint = ray.put(checkpoint_path.read_bytes())
     remote = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=True)(_task)
     pending = {remote.remote(function, call, options, checkpoint): index for index, call in enumerate(calls)}
     while pending:

@@ -96,7 +96,7 @@ def file_digest(path: str) -> bytes:
 
 def run_key(instance: Instance, task: Task, checkpoint: str | None, seed: int) -> str:
     """What the result of running ``task`` on ``instance`` depends on, as a short hex string."""
-    from nco.checkpoints import DEFAULT_CHECKPOINT
+    from nco.checkpoints import shipped_checkpoint
 
     digest = hashlib.sha256(code_digest())
     for field in fields(instance):
@@ -105,7 +105,7 @@ def run_key(instance: Instance, task: Task, checkpoint: str | None, seed: int) -
             digest.update(value.tobytes() if isinstance(value, np.ndarray) else repr(value).encode())
     digest.update(f"{task.solver}|{task.setting}|{task.neural}|{seed}".encode())
     if task.neural:
-        digest.update(file_digest(str(checkpoint or DEFAULT_CHECKPOINT)))
+        digest.update(file_digest(str(checkpoint or shipped_checkpoint(instance))))
     return digest.hexdigest()[:16]
 
 

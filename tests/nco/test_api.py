@@ -172,3 +172,18 @@ def test_a_long_neural_solve_shows_its_progress_and_a_short_one_does_not(checkpo
     monkeypatch.setattr("nco.neural.PROGRESS_DELAY", 0.0)
     nco.solve(instance, checkpoint=checkpoint, progress=True)
     assert "decoding n = 50:" in capsys.readouterr().err
+
+
+def test_a_file_with_a_matrix_gets_the_shipped_matrix_aware_model(monkeypatch):
+    from nco import api
+    from nco.checkpoints import DEFAULT_CHECKPOINT, MATRIX_CHECKPOINT, shipped_checkpoint
+
+    matrix_file = nco.read(nco.DATA / "ORTEC-VRPTW-ASYM-31c42adc-d1-n206-k12.txt")
+    assert shipped_checkpoint(matrix_file) == MATRIX_CHECKPOINT
+    assert shipped_checkpoint(nco.read(nco.DATA / "C101.txt")) == DEFAULT_CHECKPOINT
+    load_model, loaded = api.load_model, []
+    monkeypatch.setattr(api, "load_model", lambda checkpoint, device: loaded.append(checkpoint) or
+                        load_model(checkpoint, device))
+    assert nco.solve(matrix_file, augment=False).feasible
+    assert loaded == [MATRIX_CHECKPOINT]
+    assert load_model(MATRIX_CHECKPOINT, "cpu").config["neighbours"] > 0  # it reads the matrix
