@@ -82,7 +82,7 @@ def test_bad_arguments(kwargs, message):
         generate(**kwargs)
 
 
-@pytest.mark.parametrize("distribution", ["broad", "broad_asymmetric"])
+@pytest.mark.parametrize("distribution", ["broad", "broad_asymmetric", "broad_road"])
 def test_broad_presets_are_reproducible_and_every_random_rollout_is_feasible(distribution):
     from tests.envs.test_env import judge_rollouts, rollout_checking_masks
 
@@ -92,6 +92,8 @@ def test_broad_presets_are_reproducible_and_every_random_rollout_is_feasible(dis
         if isinstance(value, torch.Tensor):
             torch.testing.assert_close(value, getattr(second, name))
     judge_rollouts(first, rollout_checking_masks(first, num_starts=2, seed=11))
+    if distribution == "broad_road":  # the matrix-aware model's data: every batch on a road matrix
+        assert all(generate(4, 10, "CVRP", seed=seed, distribution=distribution).explicit_matrix for seed in range(8))
 
 
 def test_broad_preset_spans_real_file_ranges():
