@@ -48,6 +48,16 @@ def test_eval_cli_prints_the_table(checkpoint):
     assert "| VRPB | 4 |" in result.stdout and "| OVRPL | 4 |" in result.stdout and "100% |" in result.stdout
 
 
+@pytest.mark.parametrize("distribution, model", [("variants_md", "all48-broad.pt"), ("broad_road", "all48-road.pt")])
+def test_eval_without_a_checkpoint_uses_the_shipped_model_for_the_distribution(distribution, model):
+    result = subprocess.run(
+        [sys.executable, "-m", "nco.cli", "eval", "--variants", "CVRP", "--num-nodes", "8", "--instances", "2",
+         "--distribution", distribution], cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"shipped {model}, multi-start greedy, {distribution} distribution")
+
+
 def test_reference_from_the_results_of_nco_compare(tmp_path):
     path = tmp_path / "results.csv"
     path.write_text(
