@@ -1,9 +1,16 @@
-"""Model throughput on CPU, side by side with the published multi-task solver's figures.
+"""Model throughput on CPU, side by side with the published multi-task solver (the anchor).
 
 Random weights, 6 layers, d = 128, 8 heads (the anchor's size), mixed all16 batches. Each row is
 measured in a fresh process (so its peak RSS is its own); times are medians over repeats.
 
-    python scripts/bench_model.py [--repeats 5] [--threads 2] [--rows greedy50,train50,train50x2]
+    python scripts/bench_model.py [--repeats 5] [--threads 2] [--rows greedy50,train50,train50x2] [--local-view 16]
+
+Without ``--anchor-python`` the anchor column holds its figures from an earlier day. With it, each of
+``--rounds`` rounds runs the anchor's own benchmark (``bench.py`` of the RouteFinder anchor package,
+built by its ``setup.sh``) right after this project's row, so the two are measured side by side:
+
+    python scripts/bench_model.py --rows greedy50,greedy100 --rounds 3 --local-view 16 \
+        --anchor-python /tmp/routefinder-anchor-venv/bin/python --anchor-bench ANCHOR_DIR/bench.py
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ ROWS = {
 }
 
 
-def measure(name: str, repeats: int, threads: int) -> dict:
+def measure(name: str, repeats: int, threads: int, local_view: int) -> dict:
     from nco.envs.generator import generate
     from nco.models.decoding import Decoding
     from nco.models.policy import Policy
@@ -40,7 +47,7 @@ def measure(name: str, repeats: int, threads: int) -> dict:
     torch.set_num_threads(threads)
     kind, n, batch, augment, _, _, parts = ROWS[name]
     torch.manual_seed(0)
-    policy = Policy(dim=128, num_heads=8, num_layers=6, hidden=512)
+    policy = Policy(dim=128, num_heads=8, num_layers=6, hidden=512, local_view=local_view)
     optimizer = torch.optim.Adam(policy.parameters(), lr=1e-4)
     times, steps = [], []
     for repeat in range(repeats + 1):  # the first run warms up
@@ -70,25 +77,42 @@ def measure(name: str, repeats: int, threads: int) -> dict:
     }
 
 
+def run_anchor(name: str, args) -> dict:
+    """The anchor's median seconds per batch, decoding steps and peak RSS for row ``name``."""
+    kind, n, batch, augment, _, _, _ = ROWS[name]
+    command = [args.anchor_python, args.anchor_bench, "--mode", "infer" if kind == "greedy" else "train",
+               "--n", str(n), "--batch", str(batch), "--aug", "8" if augment else "1", "--reps", str(args.repeats),
+               "--out", "/dev/null"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = json.loads(next(line for line in output.splitlines() if line.startswith("RESULT "))[len("RESULT "):])
+    steps = statistics.median(result["steps_per_batch"])
+    return {"seconds": result["wall_median"], "steps": steps, "peak_rss_gb": result["peak_rss_mb"] / 1024}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--local-view", type=int, default=0, help="the decoder's local view (the shipped model: 16)")
+    parser.add_argument("--anchor-python", help="the anchor's venv python: measure it side by side")
+    parser.add_argument("--anchor-bench", help="the anchor's bench.py")
+    parser.add_argument("--rounds", type=int, default=1, help="with --anchor-python: rounds of (this row, anchor row)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.repeats, args.threads)))
+        print(json.dumps(measure(args.child, args.repeats, args.threads, args.local_view)))
         return
-    print(f"random weights, 6 layers, d = 128, 8 heads, all16 mixed, {args.threads} threads, "
-          f"median of {args.repeats}")
+    if args.anchor_python:
+        side_by_side(args)
+        return
+    print(f"random weights, 6 layers, d = 128, 8 heads, local view {args.local_view}, all16 mixed, "
+          f"{args.threads} threads, median of {args.repeats}")
     print("| measurement | n | batch | this project | anchor | speed-up |")
     print("|---|---|---|---|---|---|")
     for name in args.rows.split(","):
         kind, n, batch, augment, anchor, anchor_value, parts = ROWS[name]
-        command = [sys.executable, __file__, "--child", name, "--repeats", str(args.repeats),
-                   "--threads", str(args.threads)]
-        result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+        result = run_row(name, args)
         if kind == "greedy":
             label = "all-start greedy" + (" + 8-fold augmentation" if augment else "")
             ours = (f"{result['instances_per_s']:.1f} inst/s, {result['ms_per_step']:.1f} ms/step "
@@ -101,6 +125,28 @@ def main() -> None:
                     f"{result['peak_rss_gb']:.2f} GB")
             ratio = anchor_value / result["seconds"]
         print(f"| {label} | {n} | {batch} | {ours} | {anchor} | {ratio:.2f}x |", flush=True)
+
+
+def run_row(name: str, args) -> dict:
+    command = [sys.executable, __file__, "--child", name, "--repeats", str(args.repeats),
+               "--threads", str(args.threads), "--local-view", str(args.local_view)]
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+def side_by_side(args) -> None:
+    """Each round: this project's row, then the anchor's, each in a fresh process; the speed-up is
+    the anchor's time per decoding step over ours (the two decode different numbers of steps)."""
+    print(f"side by side, random weights, local view {args.local_view}, {args.threads} threads, "
+          f"median of {args.repeats} per run, {args.rounds} rounds")
+    print("| row | round | this project: s/batch, ms/step, GB | anchor: s/batch, ms/step, GB | speed-up per step |")
+    print("|---|---|---|---|---|")
+    for name in args.rows.split(","):
+        for round_index in range(1, args.rounds + 1):
+            ours, anchor = run_row(name, args), run_anchor(name, args)
+            anchor_ms = 1000 * anchor["seconds"] / anchor["steps"]
+            print(f"| {name} | {round_index} | {ours['seconds']:.3f}, {ours['ms_per_step']:.1f}, "
+                  f"{ours['peak_rss_gb']:.2f} | {anchor['seconds']:.3f}, {anchor_ms:.1f}, {anchor['peak_rss_gb']:.2f} | "
+                  f"{anchor_ms / ours['ms_per_step']:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":
