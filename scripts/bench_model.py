@@ -100,6 +100,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="with --anchor-python: rounds of (this row, anchor row)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if bool(args.anchor_python) != bool(args.anchor_bench):
+        parser.error("--anchor-python and --anchor-bench go together: give the anchor's venv python and its bench.py")
     if args.child:
         print(json.dumps(measure(args.child, args.repeats, args.threads, args.local_view)))
         return
