@@ -33,6 +33,7 @@ class State:
     current: torch.Tensor  # long: location of the vehicle
     route_depot: torch.Tensor  # long: depot slot the current route started from
     visited: torch.Tensor  # (B, S, N) bool: customers served (depots are never marked)
+    num_served: torch.Tensor  # long: customers served, the count of ``visited``
     time: torch.Tensor  # departure time from ``current``
     route_length: torch.Tensor  # distance travelled on the current route
     route_linehaul: torch.Tensor  # Ltot: linehaul demand of the route so far
@@ -47,8 +48,7 @@ class State:
     @property
     def all_visited(self) -> torch.Tensor:
         """(B, S) bool: every customer has been served."""
-        k = self.depot_serves.shape[1]
-        return self.visited[..., k:].all(-1)
+        return self.num_served == self.visited.shape[-1] - self.depot_serves.shape[1]
 
     @property
     def done(self) -> torch.Tensor:
@@ -57,8 +57,13 @@ class State:
 
 
 def gather_rows(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``matrix[b, index[b, s], :]`` for a (B, N, N) matrix and a (B, S) index -> (B, S, N)."""
-    return matrix.gather(1, index.unsqueeze(-1).expand(-1, -1, matrix.shape[-1]))
+    """``matrix[b, index[b, s], :]`` for a (B, M, N) matrix and a (B, S) index -> (B, S, N).
+
+    Whole rows of the flattened matrix: 8-10 times faster on CPU than a ``gather`` with the index
+    expanded over the last axis (``scripts/bench_model.py``)."""
+    batch, rows = matrix.shape[:2]
+    offsets = torch.arange(batch, device=index.device)[:, None] * rows
+    return matrix.flatten(0, 1).index_select(0, (index + offsets).flatten()).view(*index.shape, matrix.shape[-1])
 
 
 def gather_arcs(matrix: torch.Tensor, origin: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -122,6 +127,7 @@ def _initial_state(
         current=depots,
         route_depot=depots,
         visited=torch.zeros(batch, starts, problem.num_locations, dtype=torch.bool, device=problem.device),
+        num_served=torch.zeros_like(depots),
         time=_gather_nodes(problem.time_windows[..., 0], depots),
         route_length=zeros,
         route_linehaul=zeros,
@@ -202,6 +208,7 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
         current=action,
         route_depot=torch.where(to_depot, action, state.route_depot),
         visited=visited,
+        num_served=state.num_served + ~to_depot,
         time=torch.where(to_depot, early, torch.maximum(state.time + travel, early) + service),
         route_length=torch.where(to_depot, zero, state.route_length + distance),
         route_linehaul=torch.where(to_depot, zero, state.route_linehaul + linehaul),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from nco.envs.env import gather_rows
 from nco.models.features import ATTRIBUTES, CONTEXT_FEATURES, feature_columns
 from nco.models.layers import merge_heads, split_heads
 from nco.models.local_view import LocalView
@@ -97,11 +98,10 @@ class Decoder(nn.Module):
         ``travel`` (B, S, N, 2) distance and travel time from the current node (``travel_bias``),
         ``distance`` (B, S, N) from the current node and ``num_depot_slots`` (``local_view``).
         """
-        dim = cache.pointer_keys.shape[1]
         query = (
             cache.graph
-            + cache.current_queries.gather(1, current[..., None].expand(-1, -1, dim))
-            + cache.depot_queries.gather(1, route_depot[..., None].expand(-1, -1, dim))
+            + gather_rows(cache.current_queries, current)
+            + gather_rows(cache.depot_queries, route_depot)
             + self.context_projection(features[..., self.context_columns])
         )
         blocked = torch.zeros_like(mask, dtype=query.dtype).masked_fill_(~mask, float("-inf"))

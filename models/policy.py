@@ -159,8 +159,7 @@ class Policy(nn.Module):
             # a forced start has probability 1 (its mask allows nothing else): it adds nothing
             log_likelihood = log_likelihood.index_add(0, active, _log_prob_of(log_probs, action))
             if progress is not None and state.num_steps % PROGRESS_EVERY == 0:
-                served = state.visited[..., problem.num_depot_slots :].sum(-1).min()
-                progress(float(served) / problem.num_customers)
+                progress(float(state.num_served.min()) / problem.num_customers)
             return action
 
         def on_drop(running: torch.Tensor) -> None:
@@ -172,7 +171,7 @@ class Policy(nn.Module):
             if decoding.deadline is None or starts == 1 or state.num_steps % PACE_EVERY:
                 return None
             now = time.perf_counter()
-            served = int(state.visited[..., problem.num_depot_slots :].sum(-1).min())  # by the slowest rollout
+            served = int(state.num_served.min())  # by the slowest rollout
             steps_left = (problem.num_customers - served) * state.num_steps / max(served, 1) + 1
             needed = (now - began) / state.num_steps * steps_left
             keep = max(1, int(starts * (decoding.deadline - now) / needed))

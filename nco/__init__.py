@@ -7,13 +7,16 @@
         solution = nco.solve(instance, solver=solver, time_limit=None if solver == "neural" else 1)
         print(solver, solution.cost, solution.feasible)
 
-The names below load lazily, so ``nco --help`` stays fast.
+The names below load lazily, so ``nco --help`` stays fast. Importing ``nco`` tunes glibc's
+malloc for the decoding loop (:mod:`nco.memory`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from nco.memory import keep_freed_memory
 
 DATA = Path(__file__).resolve().parent / "data"
 """The bundled instances (CVRPLIB X-n101-k25, Solomon C101, Cordeau p01, one ORTEC file)."""
@@ -35,6 +38,8 @@ _EXPORTS = {
     "load_model": "nco.api",
 }
 __all__ = list(_EXPORTS)
+
+keep_freed_memory()
 
 
 def __getattr__(name: str):

@@ -1,0 +1,33 @@
+"""glibc's malloc, tuned for the tensors of a decoding loop.
+
+Every decoding step allocates and frees tensors of a few MB (at n = 100, batch 32: the glimpse's
+10 MB of attention weights, the local view's hidden layer). glibc serves such blocks from
+``mmap`` or gives the top of its heap back to the system after they are freed, so the next step
+touches fresh pages: measured on this project's 2-core CPU, a third of greedy runs at n = 100
+spent half their time in 1-3 million page faults (24-33 instead of 14-17 ms per step). Serving
+blocks up to 32 MiB from the heap and keeping up to 512 MiB of freed heap for reuse removes the
+faults; the price is that a process keeps that much freed memory instead of returning it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+MMAP_THRESHOLD = 32 * 2**20
+"""Blocks up to this size come from the heap (glibc's largest allowed value on 64-bit systems)."""
+
+TRIM_THRESHOLD = 512 * 2**20
+"""Freed memory at the top of the heap is kept for reuse up to this size."""
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
+
+
+def keep_freed_memory() -> bool:
+    """Sets glibc's thresholds (above); ``False`` where the C library is not glibc (nothing
+    changes there)."""
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    # setting either threshold stops glibc from adapting both: set both
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
