@@ -5,8 +5,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nco.envs.check import check_solution
-from nco.envs.env import (action_mask, actions_to_routes, cost, keep_instances, keep_rollouts, random_rollout, reset,
-                          rollout, step)
+from nco.envs.env import (action_mask, actions_to_routes, cost, gather_rows, keep_instances, keep_rollouts,
+                          random_rollout, reset, rollout, step)
 from nco.envs.generator import generate
 from nco.envs.instance import Instance
 from nco.envs.problem import Problem
@@ -33,6 +33,7 @@ def rollout_checking_masks(problem: Problem, num_starts: int, seed: int) -> torc
 
     def choose(_, state, mask):
         assert mask.any(-1).all(), "a rollout has no feasible action"
+        assert torch.equal(state.num_served, state.visited.sum(-1)), "the served count drifted from visited"
         noise = torch.rand(mask.shape, generator=generator)
         return torch.where(mask, noise, -1.0).argmax(-1)
 
@@ -186,3 +187,14 @@ def test_trimmed_rollouts_go_on_as_if_the_others_had_never_run():
     state = reset(problem, 6)
     kept = keep_rollouts(state, torch.tensor([0, 5]))
     assert kept.visited.shape[1] == 2 and torch.equal(kept.distance_to_depot, state.distance_to_depot)
+
+
+@SETTINGS
+@given(batch=st.integers(1, 4), rows=st.integers(1, 6), columns=st.integers(1, 6), starts=st.integers(1, 5),
+       seed=st.integers(0, 2**31 - 1))
+def test_gather_rows_is_a_gather_of_whole_rows(batch, rows, columns, starts, seed):
+    generator = torch.Generator().manual_seed(seed)
+    matrix = torch.rand(batch, columns, rows, generator=generator).transpose(1, 2)  # not contiguous
+    index = torch.randint(rows, (batch, starts), generator=generator)
+    expected = matrix.gather(1, index[..., None].expand(-1, -1, columns))
+    assert torch.equal(gather_rows(matrix, index), expected)
