@@ -125,20 +125,23 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     first_round = True
     improvements = 0
     routes = singleton_routes(instance) if routes is None else [list(route) for route in routes]
+    pace = 0.0  # seconds the last group took: a group that would end past the deadline is not begun
     with tqdm(desc=f"re-constructing n = {instance.num_customers}", unit="group", delay=PROGRESS_DELAY, leave=False,
               disable=not progress, bar_format="{desc}: {n} groups [{elapsed}]{postfix}") as bar:
-        while first_round or (deadline is not None and time.perf_counter() < deadline):
+        while first_round or (deadline is not None and time.perf_counter() + pace < deadline):
             improved = []
             for group in route_groups(instance, routes, rng, size):
                 old = [routes[i] for i in group]
                 new = None
                 customers = tuple(sorted(x for route in old for x in route if x >= instance.num_depots))
-                in_time = deadline is None or time.perf_counter() < deadline
+                began = time.perf_counter()
+                in_time = deadline is None or began + pace < deadline
                 if len(customers) > 1 and in_time:  # one customer: one route
                     strategy = "sampling" if customers in tried else "greedy"
                     tried.add(customers)
                     decoding = Decoding(strategy, augment=augment and deadline is None, deadline=deadline)
                     new = _improve(policy, instance, old, customers, decoding, generator)
+                    pace = time.perf_counter() - began
                     improvements += new is not None
                     bar.set_postfix_str(f", {improvements} improved", refresh=False)
                     bar.update()
