@@ -24,6 +24,9 @@ from nco.models.policy import Policy
 PROGRESS_DELAY = 3.0
 """Seconds an instance decodes before its progress bar appears."""
 
+MIN_IMAGE_SHARE = 0.5
+"""Under a deadline, a further pass begins when this share of an image's decoding time is left."""
+
 
 @torch.inference_mode()
 def best_routes(policy: Policy, instance: Instance, decoding: Decoding,
@@ -51,7 +54,7 @@ def solve_instance(
 
     With a ``deadline`` (a :func:`time.perf_counter` value), each pass decodes the images that
     fit before it (the greedy pass at least one), and ``samples=None`` means sampling passes for
-    as long as one more image fits. At most ``max_rollouts`` rollouts run at once: larger
+    as long as :data:`MIN_IMAGE_SHARE` of an image's time is left. At most ``max_rollouts`` rollouts run at once: larger
     instances decode a few images at a time, so memory stays bounded; ``max_starts`` caps the
     multi-start rollouts per image (:class:`nco.models.decoding.Decoding`). With ``progress``, a
     bar over the decoding passes appears once the instance has taken more than
@@ -71,7 +74,9 @@ def solve_instance(
     with bar:
         for passes, strategy in enumerate(strategies):
             began = time.perf_counter()
-            if best_actions is not None and deadline is not None and began + per_image > deadline:
+            # a pass with half an image of time left still runs: under the deadline it goes on
+            # with fewer starts (:class:`nco.models.decoding.Decoding`)
+            if best_actions is not None and deadline is not None and began + MIN_IMAGE_SHARE * per_image > deadline:
                 break
             decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts, max_starts=max_starts,
                                 deadline=deadline)
