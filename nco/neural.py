@@ -54,11 +54,11 @@ def solve_instance(
 
     With a ``deadline`` (a :func:`time.perf_counter` value), each pass decodes the images that
     fit before it (the greedy pass at least one), and ``samples=None`` means sampling passes for
-    as long as :data:`MIN_IMAGE_SHARE` of an image's time is left. At most ``max_rollouts`` rollouts run at once: larger
-    instances decode a few images at a time, so memory stays bounded; ``max_starts`` caps the
-    multi-start rollouts per image (:class:`nco.models.decoding.Decoding`). With ``progress``, a
-    bar over the decoding passes appears once the instance has taken more than
-    :data:`PROGRESS_DELAY` seconds.
+    as long as :data:`MIN_IMAGE_SHARE` of an image's time is left. At most ``max_rollouts``
+    rollouts run at once: larger instances decode a few images at a time, so memory stays
+    bounded; ``max_starts`` caps the multi-start rollouts per image
+    (:class:`nco.models.decoding.Decoding`). With ``progress``, a bar over the decoding passes
+    appears once the instance has taken more than :data:`PROGRESS_DELAY` seconds.
     """
     problem = Problem.from_instances([rescale(instance)], device=policy.device)
     best_cost, best_actions = float("inf"), None
