@@ -21,6 +21,7 @@ import torch
 from nco.envs.distribution import (
     CUSTOMER_PLACEMENTS, DEMAND_KINDS, DEPOT_PLACEMENTS, LARGE_DEMANDS, Distribution, get_distribution,
 )
+from nco.envs.env import gather_rows
 from nco.envs.matrix_pool import MatrixPool
 from nco.envs.problem import Problem
 from nco.envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, resolve_variants
@@ -100,7 +101,7 @@ def _customer_locations(dist: Distribution, sample: Sampler, batch: int, n: int)
     radius = -dist.cluster_spread / 2 * (torch.log(1 - sample.uniform(batch, n)) + torch.log(1 - sample.uniform(batch, n)))
     angle = 2 * math.pi * sample.uniform(batch, n)
     offset = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=-1)
-    clustered_locs = (centres.gather(1, cluster[..., None].expand(-1, -1, 2)) + offset).clamp(0, 1)
+    clustered_locs = (gather_rows(centres, cluster) + offset).clamp(0, 1)
     rule = sample.choice([CUSTOMER_PLACEMENTS.index(p) for p in dist.customer_placements], batch)[:, None]
     half = sample.uniform(batch, n) < 0.5
     is_clustered = (rule == CUSTOMER_PLACEMENTS.index("clustered")) | ((rule == CUSTOMER_PLACEMENTS.index("mixed")) & half)
@@ -272,8 +273,8 @@ def generate(
     if explicit:  # spare depot slots repeat depot 0, in the coordinates and in the matrix
         keep = torch.arange(slots + n).repeat(batch, 1)
         keep[:, :slots] = torch.where(depot_valid, keep[:, :slots], 0)
-        locs = locs.gather(1, keep[..., None].expand(-1, -1, 2))
-        distance = distance.gather(1, keep[..., None].expand_as(distance)).gather(2, keep[:, None].expand_as(distance))
+        locs = gather_rows(locs, keep)
+        distance = gather_rows(distance, keep).gather(2, keep[:, None].expand_as(distance))
 
     linehaul = _demands(dist, sample, locs[:, slots:])
     pickup = _demands(dist, sample, locs[:, slots:])
