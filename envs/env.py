@@ -292,7 +292,8 @@ def rollout(
     trim
         After each step, ``trim(state)`` may give the (S',) index of the rollouts to go on with,
         the same for every instance (how a deadline cuts a pass short): the others are dropped
-        with their actions so far; ``None`` keeps them all.
+        with their actions so far; ``None`` keeps them all, an empty index gives them all up
+        (the actions returned then hold no rollout).
     """
     state = reset(problem, num_starts)
     active, active_problem = torch.arange(problem.batch_size, device=problem.device), problem
@@ -319,6 +320,8 @@ def rollout(
         if kept is not None:
             state, last_action = keep_rollouts(state, kept), last_action[:, kept]
             actions = [taken[:, kept] for taken in actions]
+            if not len(kept):
+                break
     return torch.stack(actions, dim=2)
 
 

@@ -37,6 +37,10 @@ class Decoding:
         A :func:`time.perf_counter` value: with ``augment``, the first image is decoded alone and
         the others only as far as they fit before it at the pace of those decoded; a pass whose
         pace would miss it goes on with fewer rollouts, evenly spread starts (``None``: all).
+    abandon_if_late
+        Under a ``deadline``, a pass whose pace says that even one rollout per image would miss
+        it stops and returns no rollouts: for passes that only pay when they end in time (more
+        sampling, re-solving a part of a solution), not for one whose solution is needed.
     """
 
     strategy: str = "greedy"
@@ -49,6 +53,7 @@ class Decoding:
     top_p: float | None = None
     max_rollouts: int | None = None
     deadline: float | None = None
+    abandon_if_late: bool = False
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:

@@ -110,7 +110,8 @@ class Policy(nn.Module):
 
         Rollouts per instance: ``num_customers`` (at most ``max_starts``) with ``multi_start``
         (else ``num_samples``), times 8 with ``augment`` (the images that fit before a
-        ``deadline``), in image order. ``progress`` is told every few steps what share of the
+        ``deadline``), in image order; none when ``abandon_if_late`` gave the first image up.
+        ``progress`` is told every few steps what share of the
         images is decoded (the customers that the slowest rollout has served, per pass of images).
         """
         starts = decoding.rollouts_per_image(problem.num_customers)
@@ -131,8 +132,10 @@ class Policy(nn.Module):
             report = None if progress is None else \
                 lambda share, done=done, count=count: progress((done + share * count) / images.shape[1])
             parts.append(self._decode(problem, images[:, done : done + count], starts, decoding, generator, report))
+            if not parts[-1].cost.shape[1]:  # abandoned: the deadline is too close for another image
+                break
             done += count
-        return Rollouts.concatenate(parts)
+        return Rollouts.concatenate([part for part in parts if part.cost.shape[1]] or parts)
 
     def _decode(self, problem: Problem, images: torch.Tensor, starts: int, decoding: Decoding,
                 generator: torch.Generator | None, progress: Callable[[float], None] | None) -> Rollouts:
@@ -166,15 +169,21 @@ class Policy(nn.Module):
             nonlocal active, cache
             active, cache = active[running], cache.keep(running.repeat_interleave(copies))
 
-        def trim(state: State) -> torch.Tensor | None:  # fewer starts when the pace misses the deadline
-            nonlocal starts, log_likelihood
-            if decoding.deadline is None or starts == 1 or state.num_steps % PACE_EVERY:
+        def trim(state: State) -> torch.Tensor | None:  # fewer starts (or none) when the pace misses the deadline
+            nonlocal starts, log_likelihood, checked, checked_steps
+            if decoding.deadline is None or state.num_steps % PACE_EVERY:
                 return None
             now = time.perf_counter()
+            pace = (now - checked) / (state.num_steps - checked_steps)  # seconds per step since the last check
+            checked, checked_steps = now, state.num_steps
             served = int(state.num_served.min())  # by the slowest rollout
             steps_left = (problem.num_customers - served) * state.num_steps / max(served, 1) + 1
-            needed = (now - began) / state.num_steps * steps_left
-            keep = max(1, int(starts * (decoding.deadline - now) / needed))
+            # starts that fit if a step's time is proportional to them (small batches take longer)
+            fit = starts * (decoding.deadline - now) / (pace * steps_left)
+            if fit < 1 and decoding.abandon_if_late:
+                starts, log_likelihood = 0, log_likelihood[:, :0]
+                return torch.zeros(0, dtype=torch.long, device=problem.device)
+            keep = max(1, int(fit))
             if keep >= starts:
                 return None
             chosen = torch.linspace(0, starts - 1, keep, device=problem.device).round().long()  # evenly spread
@@ -182,7 +191,7 @@ class Policy(nn.Module):
             starts, log_likelihood = keep, log_likelihood[:, kept]
             return kept
 
-        began = time.perf_counter()
+        checked, checked_steps = time.perf_counter(), 0  # the last pace check
         actions = rollout(problem, choose, copies * starts, starts=first, on_drop=on_drop, trim=trim)
         return Rollouts(actions, log_likelihood, cost(problem, actions))
 

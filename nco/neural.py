@@ -30,11 +30,14 @@ MIN_IMAGE_SHARE = 0.5
 
 @torch.inference_mode()
 def best_routes(policy: Policy, instance: Instance, decoding: Decoding,
-                generator: torch.Generator | None = None) -> list[list[int]]:
-    """The routes of the best rollout of one ``decoding`` pass over ``instance``."""
+                generator: torch.Generator | None = None) -> list[list[int]] | None:
+    """The routes of the best rollout of one ``decoding`` pass over ``instance`` (``None`` when
+    the pass was abandoned: :class:`nco.models.decoding.Decoding`'s ``abandon_if_late``)."""
     problem = Problem.from_instances([rescale(instance)], device=policy.device)
-    _, actions = policy(problem, decoding, generator).best()
-    return actions_to_routes(actions[0], instance.num_depots, problem.num_depot_slots)
+    rollouts = policy(problem, decoding, generator)
+    if not rollouts.cost.shape[1]:
+        return None
+    return actions_to_routes(rollouts.best()[1][0], instance.num_depots, problem.num_depot_slots)
 
 
 @torch.inference_mode()
@@ -75,13 +78,15 @@ def solve_instance(
         for passes, strategy in enumerate(strategies):
             began = time.perf_counter()
             # a pass with half an image of time left still runs: under the deadline it goes on
-            # with fewer starts (:class:`nco.models.decoding.Decoding`)
+            # with fewer starts, or is abandoned (:class:`nco.models.decoding.Decoding`)
             if best_actions is not None and deadline is not None and began + MIN_IMAGE_SHARE * per_image > deadline:
                 break
             decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts, max_starts=max_starts,
-                                deadline=deadline)
+                                deadline=deadline, abandon_if_late=best_actions is not None)
             report = None if not progress else lambda share, passes=passes: bar.update(passes + share - bar.n)
             rollouts = policy(problem, decoding, generator, report)
+            if not rollouts.cost.shape[1]:  # abandoned: it would have ended past the deadline
+                break
             cost, actions = rollouts.best()
             if float(cost[0]) < best_cost:
                 best_cost, best_actions = float(cost[0]), actions[0]

@@ -86,6 +86,8 @@ def _improve(policy: Policy, instance: Instance, routes: list[list[int]], custom
     sub = instance.subset(np.array(customers))
     old = check_solution(sub, [[x if x < k else local_index[x] for x in route] for route in routes])
     candidate = best_routes(policy, sub, decoding, generator)
+    if candidate is None:
+        return None
     new = check_solution(sub, candidate)
     if not new.feasible or new.cost >= old.cost - 1e-9 * abs(old.cost):
         return None
@@ -139,7 +141,8 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                 if len(customers) > 1 and in_time:  # one customer: one route
                     strategy = "sampling" if customers in tried else "greedy"
                     tried.add(customers)
-                    decoding = Decoding(strategy, augment=augment and deadline is None, deadline=deadline)
+                    decoding = Decoding(strategy, augment=augment and deadline is None, deadline=deadline,
+                                        abandon_if_late=True)
                     new = _improve(policy, instance, old, customers, decoding, generator)
                     pace = time.perf_counter() - began
                     improvements += new is not None

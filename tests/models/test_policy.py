@@ -104,6 +104,15 @@ def test_a_deadline_decodes_the_first_image_and_then_the_images_that_fit(policy)
     torch.testing.assert_close(ample.cost, every.cost, rtol=1e-5, atol=1e-5)
 
 
+def test_a_pass_that_may_be_abandoned_gives_up_when_even_one_rollout_would_be_late(policy):
+    problem = generate(2, 10, "all48", seed=8)
+    with torch.inference_mode():
+        late = policy(problem, Decoding(augment=True, deadline=time.perf_counter(), abandon_if_late=True))
+        ample = policy(problem, Decoding(augment=True, deadline=time.perf_counter() + 600, abandon_if_late=True))
+    assert late.cost.shape == (2, 0) and late.actions.shape[:2] == (2, 0) and late.log_likelihood.shape == (2, 0)
+    assert ample.cost.shape == (2, 8 * 10)
+
+
 def test_progress_rises_over_the_passes_and_never_passes_one(policy, monkeypatch):
     monkeypatch.setattr("nco.models.policy.PROGRESS_EVERY", 1)
     problem = generate(3, 12, "all48", seed=7)
