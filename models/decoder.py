@@ -104,7 +104,7 @@ class Decoder(nn.Module):
             + gather_rows(cache.depot_queries, route_depot)
             + self.context_projection(features[..., self.context_columns])
         )
-        blocked = torch.zeros_like(mask, dtype=query.dtype).masked_fill_(~mask, float("-inf"))
+        blocked = torch.where(mask, 0.0, float("-inf")).to(query.dtype)
         scores = self.glimpse(cache, query, blocked) @ cache.pointer_keys
         if self.local_view is not None:
             scores = scores + self.local_view(distance, mask, num_depot_slots)

@@ -37,10 +37,9 @@ class LocalView(nn.Module):
         actions, the first ``num_depot_slots`` nodes being depots. Scores of infeasible nodes are
         meaningless (the decoder blocks them)."""
         size = min(self.size, distance.shape[-1])
-        nearest, index = distance.masked_fill(~mask, float("inf")).topk(size, dim=-1, largest=False)
-        inside = torch.isfinite(nearest)  # fewer than ``size`` feasible nodes: the rest is padding
-        scale = nearest.masked_fill(~inside, 0.0).amax(-1, keepdim=True)
-        relative = torch.where(inside, nearest / scale.clamp_min(torch.finfo(distance.dtype).tiny), 0.0)
+        nearest, index = torch.where(mask, distance, float("inf")).topk(size, dim=-1, largest=False)
+        # fewer than ``size`` feasible nodes: the rest (infeasible nodes) is padding, seen at 0
+        nearest = nearest.nan_to_num(posinf=0.0)
+        relative = nearest / nearest.amax(-1, keepdim=True).clamp_min(torch.finfo(distance.dtype).tiny)
         features = torch.stack([relative, (index < num_depot_slots).to(distance.dtype)], dim=-1)
-        scores = self.score(features).squeeze(-1).masked_fill(~inside, 0.0)
-        return self.outside.expand_as(distance).scatter(-1, index, scores)
+        return self.outside.expand_as(distance).scatter(-1, index, self.score(features).squeeze(-1))
