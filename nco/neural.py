@@ -29,15 +29,17 @@ MIN_IMAGE_SHARE = 0.5
 
 
 @torch.inference_mode()
-def best_routes(policy: Policy, instance: Instance, decoding: Decoding,
-                generator: torch.Generator | None = None) -> list[list[int]] | None:
-    """The routes of the best rollout of one ``decoding`` pass over ``instance`` (``None`` when
-    the pass was abandoned: :class:`nco.models.decoding.Decoding`'s ``abandon_if_late``)."""
-    problem = Problem.from_instances([rescale(instance)], device=policy.device)
+def best_routes(policy: Policy, instances: list[Instance], decoding: Decoding,
+                generator: torch.Generator | None = None) -> list[list[list[int]]] | None:
+    """The routes of each instance's best rollout in one ``decoding`` pass over ``instances`` (of
+    one number of customers, decoded as one batch); ``None`` when the pass was abandoned
+    (:class:`nco.models.decoding.Decoding`'s ``abandon_if_late``)."""
+    problem = Problem.from_instances([rescale(instance) for instance in instances], device=policy.device)
     rollouts = policy(problem, decoding, generator)
     if not rollouts.cost.shape[1]:
         return None
-    return actions_to_routes(rollouts.best()[1][0], instance.num_depots, problem.num_depot_slots)
+    return [actions_to_routes(actions, instance.num_depots, problem.num_depot_slots)
+            for actions, instance in zip(rollouts.best()[1], instances)]
 
 
 @torch.inference_mode()

@@ -7,8 +7,9 @@ size and density the network was trained on, whatever the size of the whole inst
 new routes replace its old ones when the judge finds them feasible and cheaper; routes of
 different groups never interact, so the whole solution stays feasible and never gets worse. A
 group tried before is sampled rather than decoded greedily again; a group of one customer is
-left as it is. The idea is LEHD's random re-construction and the decomposition of GLOP and UDC,
-on whole routes.
+left as it is. Groups of the same number of customers are decoded together, as one batch (at
+batch 1 a decoding step costs about as much for one group as for several). The idea is LEHD's
+random re-construction and the decomposition of GLOP and UDC, on whole routes.
 
 Started from one route per customer (:func:`singleton_routes`), the first round is a
 decomposition of the whole instance into neighbourhoods that the network solves one by one: how
@@ -39,6 +40,9 @@ WHOLE_DECODING_STARTS = 100
 """Multi-start rollouts per image when a larger instance is decoded whole all the same (extra
 sampling passes, the ``sampling`` search): at n = 500, 100 starts found the cost of all 500 in a
 sixth of the time and a fourteenth of the memory (README, "Large instances")."""
+GROUP_BATCH_ROLLOUTS = 4096
+"""Rollouts of one batch of groups decoded together at most (groups times starts times images):
+memory stays bounded whatever the instance's size."""
 
 
 def singleton_routes(instance: Instance) -> list[list[int]]:
@@ -56,8 +60,10 @@ def route_groups(instance: Instance, routes: list[list[int]], rng: np.random.Gen
 
     Each group starts from a random route not yet grouped and adds the ungrouped routes nearest
     to it (by the distance between the centroids of their customers) while the group holds at
-    most a target drawn between ``size // 2`` and ``size`` customers (a single longer route
-    forms a group alone).
+    most a target number of customers, drawn once per call between ``size // 2`` and ``size`` (a
+    single longer route forms a group alone). One target for all groups: from one route per
+    customer every group but the last holds exactly that many, and groups of one size are
+    decoded together (:func:`reconstruct`).
     """
     k = instance.num_depots
     visits = [[x for x in route if x >= k] for route in routes]
@@ -65,12 +71,12 @@ def route_groups(instance: Instance, routes: list[list[int]], rng: np.random.Gen
     counts = np.array([len(stops) for stops in visits])
     grouped = np.zeros(len(routes), dtype=bool)
     groups = []
+    target = rng.integers(size // 2, size + 1)
     for seed in rng.permutation(len(routes)):
         if grouped[seed]:
             continue
         candidates = np.flatnonzero(~grouped & (np.arange(len(routes)) != seed))
         nearest = candidates[np.argsort(np.linalg.norm(centroids[candidates] - centroids[seed], axis=1), kind="stable")]
-        target = rng.integers(size // 2, size + 1)
         taken = np.cumsum(counts[nearest]) + counts[seed] <= target
         group = [int(seed), *nearest[: int(np.argmin(taken)) if not taken.all() else len(nearest)].tolist()]
         grouped[group] = True
@@ -78,16 +84,16 @@ def route_groups(instance: Instance, routes: list[list[int]], rng: np.random.Gen
     return groups
 
 
-def _improve(policy: Policy, instance: Instance, routes: list[list[int]], customers: tuple[int, ...],
-             decoding: Decoding, generator: torch.Generator | None) -> list[list[int]] | None:
-    """Cheaper feasible routes over ``customers`` (those of ``routes``, sorted), or ``None``."""
-    k = instance.num_depots
-    local_index = dict(zip(customers, range(k, k + len(customers))))
-    sub = instance.subset(np.array(customers))
-    old = check_solution(sub, [[x if x < k else local_index[x] for x in route] for route in routes])
-    candidate = best_routes(policy, sub, decoding, generator)
+def _improvement(sub: Instance, routes: list[list[int]], customers: tuple[int, ...],
+                 candidate: list[list[int]] | None) -> list[list[int]] | None:
+    """``candidate`` (routes of ``sub``, the instance's subset of ``customers``) in the instance's
+    numbering when the judge finds it feasible and cheaper than ``routes`` over the same
+    ``customers``, else ``None``."""
     if candidate is None:
         return None
+    k = sub.num_depots
+    local_index = dict(zip(customers, range(k, k + len(customers))))
+    old = check_solution(sub, [[x if x < k else local_index[x] for x in route] for route in routes])
     new = check_solution(sub, candidate)
     if not new.feasible or new.cost >= old.cost - 1e-9 * abs(old.cost):
         return None
@@ -126,28 +132,43 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     tried: set[tuple[int, ...]] = set()
     first_round = True
     improvements = 0
+    images = 8 if augment and deadline is None else 1
     routes = singleton_routes(instance) if routes is None else [list(route) for route in routes]
-    pace = 0.0  # seconds the last group took: a group that would end past the deadline is not begun
+    pace = 0.0  # seconds the last batch took: a batch that would end past the deadline is not begun
     with tqdm(desc=f"re-constructing n = {instance.num_customers}", unit="group", delay=PROGRESS_DELAY, leave=False,
               disable=not progress, bar_format="{desc}: {n} groups [{elapsed}]{postfix}") as bar:
         while first_round or (deadline is not None and time.perf_counter() + pace < deadline):
-            improved = []
-            for group in route_groups(instance, routes, rng, size):
-                old = [routes[i] for i in group]
-                new = None
-                customers = tuple(sorted(x for route in old for x in route if x >= instance.num_depots))
-                began = time.perf_counter()
-                in_time = deadline is None or began + pace < deadline
-                if len(customers) > 1 and in_time:  # one customer: one route
-                    strategy = "sampling" if customers in tried else "greedy"
-                    tried.add(customers)
-                    decoding = Decoding(strategy, augment=augment and deadline is None, deadline=deadline,
+            groups = route_groups(instance, routes, rng, size)
+            customers = [tuple(sorted(x for i in group for x in routes[i] if x >= instance.num_depots))
+                         for group in groups]
+            # groups of as many customers, all new or all tried before, are decoded as one batch
+            batches: dict[tuple[int, bool], list[int]] = {}
+            for number, group_customers in enumerate(customers):
+                if len(group_customers) > 1:  # one customer: one route
+                    batches.setdefault((len(group_customers), group_customers in tried), []).append(number)
+            new: dict[int, list[list[int]]] = {}
+            for (count, was_tried), members in batches.items():
+                per_batch = max(1, GROUP_BATCH_ROLLOUTS // (count * images))
+                for first in range(0, len(members), per_batch):
+                    batch = members[first : first + per_batch]
+                    began = time.perf_counter()
+                    if deadline is not None and began + pace >= deadline:
+                        continue
+                    tried.update(customers[number] for number in batch)
+                    decoding = Decoding("sampling" if was_tried else "greedy", augment=images > 1, deadline=deadline,
                                         abandon_if_late=True)
-                    new = _improve(policy, instance, old, customers, decoding, generator)
+                    subsets = [instance.subset(np.array(customers[number])) for number in batch]
+                    candidates = best_routes(policy, subsets, decoding, generator)
+                    for position, number in enumerate(batch):
+                        better = _improvement(subsets[position], [routes[i] for i in groups[number]], customers[number],
+                                              None if candidates is None else candidates[position])
+                        if better is not None:
+                            new[number] = better
                     pace = time.perf_counter() - began
-                    improvements += new is not None
+                    improvements += sum(number in new for number in batch)
                     bar.set_postfix_str(f", {improvements} improved", refresh=False)
-                    bar.update()
-                improved += old if new is None else new
-            routes, first_round = improved, False
+                    bar.update(len(batch))
+            routes = [route for number, group in enumerate(groups)
+                      for route in new.get(number, [routes[i] for i in group])]
+            first_round = False
     return routes

@@ -84,3 +84,35 @@ def test_a_large_instance_is_decomposed_rather_than_decoded_whole(monkeypatch, s
     solution = nco.solve(instance, time_limit=time_limit, search=search)  # the shipped model
     assert solution.feasible and not calls
     assert solution.cost < check_solution(instance, singleton_routes(instance)).cost
+
+
+def test_groups_of_one_size_are_decoded_together(monkeypatch):
+    import nco.reconstruct
+
+    batches = []
+    decode = nco.reconstruct.best_routes
+
+    def recorded(policy, instances, decoding, generator=None):
+        batches.append([instance.num_customers for instance in instances])
+        return decode(policy, instances, decoding, generator)
+
+    monkeypatch.setattr(nco.reconstruct, "best_routes", recorded)
+    policy = load_policy(None, "cpu")[0]
+    instance = generate(1, 43, ["VRPTW"], seed=3, distribution="broad").instance(0, "VRPTW")
+    routes = reconstruct(policy, instance, None, None, torch.Generator().manual_seed(0), augment=False, size=10)
+    assert check_solution(instance, routes).feasible
+    # from one route per customer every group but the last holds the round's target: one batch of those
+    assert all(len(set(sizes)) == 1 for sizes in batches) and max(len(sizes) for sizes in batches) >= 4
+    assert sum(sum(sizes) for sizes in batches) == instance.num_customers
+
+
+def test_a_batch_of_groups_finds_what_each_group_finds_alone():
+    from nco.models.decoding import Decoding
+    from nco.neural import best_routes
+
+    policy = load_policy(None, "cpu")[0]
+    instances = [generate(1, 12, [variant], seed=4, distribution="broad").instance(0) for variant in VARIANTS]
+    together = best_routes(policy, instances, Decoding())
+    for instance, routes in zip(instances, together):
+        alone = best_routes(policy, [instance], Decoding())[0]
+        assert check_solution(instance, routes).cost == pytest.approx(check_solution(instance, alone).cost, rel=1e-5)
