@@ -111,8 +111,8 @@ class Policy(nn.Module):
         Rollouts per instance: ``num_customers`` (at most ``max_starts``) with ``multi_start``
         (else ``num_samples``), times 8 with ``augment`` (the images that fit before a
         ``deadline``), in image order; none when ``abandon_if_late`` gave the first image up.
-        ``progress`` is told every few steps what share of the
-        images is decoded (the customers that the slowest rollout has served, per pass of images).
+        ``progress`` is told every few steps what share of the images is decoded (the customers
+        that the slowest rollout has served, per pass of images).
         """
         starts = decoding.rollouts_per_image(problem.num_customers)
         images = dihedral_augment(problem.locs) if decoding.augment else problem.locs[:, None]

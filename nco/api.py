@@ -136,7 +136,7 @@ def solve(
         :data:`CLASSICAL_TIME_LIMIT`). The neural solver without a limit decodes once (greedy,
         plus ``samples`` sampling passes; an instance of more than
         :data:`nco.reconstruct.DECODE_WHOLE_UP_TO` customers without ``samples`` is decomposed:
-        the network solves neighbourhoods of it one by one, once); with one it searches as
+        the network solves neighbourhoods of it, in batches, once); with one it searches as
         ``search`` says.
     checkpoint
         The neural solver's model (default: the shipped one for the instance,

@@ -12,7 +12,7 @@ batch 1 a decoding step costs about as much for one group as for several). The i
 random re-construction and the decomposition of GLOP and UDC, on whole routes.
 
 Started from one route per customer (:func:`singleton_routes`), the first round is a
-decomposition of the whole instance into neighbourhoods that the network solves one by one: how
+decomposition of the whole instance into neighbourhoods that the network solves in batches: how
 large instances are solved without decoding them whole (:data:`DECODE_WHOLE_UP_TO`).
 """
 
