@@ -116,3 +116,21 @@ def test_a_batch_of_groups_finds_what_each_group_finds_alone():
     for instance, routes in zip(instances, together):
         alone = best_routes(policy, [instance], Decoding())[0]
         assert check_solution(instance, routes).cost == pytest.approx(check_solution(instance, alone).cost, rel=1e-5)
+
+
+@pytest.mark.parametrize("num_customers, size", [(40, 20), (300, 100)])
+def test_groups_hold_up_to_half_the_instance_and_at_most_the_subproblem_size(monkeypatch, num_customers, size):
+    import nco.reconstruct
+
+    sizes = []
+    grouped = nco.reconstruct.route_groups
+
+    def recorded(instance, routes, rng, size):
+        sizes.append(size)
+        return grouped(instance, routes, rng, size)
+
+    monkeypatch.setattr(nco.reconstruct, "route_groups", recorded)
+    instance = generate(1, num_customers, ["CVRP"], seed=1, distribution="broad").instance(0)
+    # a deadline already past: the first round groups the routes and decodes nothing
+    routes = reconstruct(load_policy(None, "cpu")[0], instance, None, time.perf_counter(), torch.Generator().manual_seed(0))
+    assert sizes == [size] and len(routes) == num_customers
