@@ -131,11 +131,13 @@ class Policy(nn.Module):
                     break
             report = None if progress is None else \
                 lambda share, done=done, count=count: progress((done + share * count) / images.shape[1])
-            parts.append(self._decode(problem, images[:, done : done + count], starts, decoding, generator, report))
-            if not parts[-1].cost.shape[1]:  # abandoned: the deadline is too close for another image
+            part = self._decode(problem, images[:, done : done + count], starts, decoding, generator, report)
+            if not part.cost.shape[1]:  # abandoned: the deadline is too close for another image
+                parts = parts or [part]
                 break
+            parts.append(part)
             done += count
-        return Rollouts.concatenate([part for part in parts if part.cost.shape[1]] or parts)
+        return Rollouts.concatenate(parts)
 
     def _decode(self, problem: Problem, images: torch.Tensor, starts: int, decoding: Decoding,
                 generator: torch.Generator | None, progress: Callable[[float], None] | None) -> Rollouts:
