@@ -20,6 +20,22 @@ from nco.envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT, Variant
 
 INSTANCE_SUFFIXES = (".vrp", ".txt", ".npz")
 
+UNMODELLED = {
+    "vehicles_max_duration": "a route-duration limit",
+    "release_time": "release times",
+    "pickup_and_delivery": "pickup-and-delivery pairs",
+    "prize": "prizes (optional customers)",
+    "vehicles_depot": "vehicles bound to depots",
+    "vehicles_allowed_clients": "vehicles restricted to some customers",
+    "vehicles_reload_depot": "reloading",
+    "vehicles_max_reloads": "reloading",
+    "vehicles_fixed_cost": "fixed vehicle costs",
+    "vehicles_unit_distance_cost": "per-vehicle distance costs",
+    "mutually_exclusive_group": "groups of customers",
+}
+"""Fields of PyVRP's VRPLIB dialect that carry rules no variant here has: a file with one is
+refused rather than solved without the rule."""
+
 
 class InstanceFileError(ValueError):
     """A file that cannot be read as an instance or solution; its message is one line (the
@@ -109,6 +125,10 @@ def read_matrix_pool(folder: str | Path) -> MatrixPool:
 
 
 def _instance_from_vrplib(data: dict, name: str) -> Instance:
+    for key in data.keys() & UNMODELLED.keys():
+        field = key.upper() + ("_SECTION" if np.ndim(data[key]) else "")
+        raise ValueError(f"{field} ({UNMODELLED[key]}) is a rule that none of this solver's variants has: "
+                         "remove it, or solve the file with a solver that models it (PyVRP models most)")
     for key, value in data.items():
         if isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
             try:
@@ -145,6 +165,11 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         )
     if "capacity" not in data:
         raise ValueError("CAPACITY is missing: add 'CAPACITY: <vehicle capacity>'")
+    try:
+        capacity = float(data["capacity"])
+    except (TypeError, ValueError):
+        raise ValueError(f"CAPACITY is {data['capacity']!r}, not one number: every vehicle has the same "
+                         "capacity here; give one") from None
     if "demand" in data and "linehaul" in data:
         raise ValueError("both DEMAND_SECTION and LINEHAUL_SECTION are given: keep one")
     demand = data.get("demand", data.get("linehaul"))
@@ -152,6 +177,8 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         raise ValueError("DEMAND_SECTION is missing: add the demand of every location")
 
     declared = Variant.from_name(str(data["type"])) if "type" in data else None
+    if "distance" in data:
+        declared = _read_route_limit(data, declared, num_locations, num_depots)
     backhaul_demand = data.get("backhaul")
     has_backhaul_data = backhaul_demand is not None and np.any(np.asarray(backhaul_demand) > 0)
     service = data.get("service_time")
@@ -190,7 +217,7 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         coords=coords,
         demand_linehaul=np.asarray(demand, dtype=float),
         demand_backhaul=None if backhaul_demand is None else np.asarray(backhaul_demand, dtype=float),
-        capacity=float(data["capacity"]),
+        capacity=capacity,
         num_depots=num_depots,
         backhaul=declared.backhaul,
         open_route=declared.open_route,
@@ -200,6 +227,25 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         distance_matrix=matrix,
         name=str(data.get("name", name)),
     )
+
+
+def _read_route_limit(data: dict, declared: Variant | None, num_locations: int, num_depots: int) -> Variant | None:
+    """CVRPLIB's ``DISTANCE`` (the CMT, Golden and Li sets, ``TYPE: CVRP``): a limit on each
+    route's length, or, with service times, on its travel plus service time (the CMT rule), which
+    is a time window ``[0, DISTANCE]`` at every location. Writes it into ``data`` as the project's
+    fields and returns the variant the file then declares (``None``: the sections say it)."""
+    if declared not in (None, Variant()):
+        raise ValueError(f"DISTANCE is CVRPLIB's route limit of TYPE: CVRP files; TYPE is {data['type']}: "
+                         "write the limit as VEHICLES_MAX_DISTANCE")
+    if "vehicles_max_distance" in data or "time_window" in data:
+        raise ValueError("DISTANCE is given beside VEHICLES_MAX_DISTANCE or TIME_WINDOW_SECTION: keep one limit")
+    limit = float(data.pop("distance"))
+    service = np.broadcast_to(np.asarray(data.get("service_time", 0.0), dtype=float), (num_locations,))
+    if (service[num_depots:] > 0).any():
+        data["time_window"] = np.tile([0.0, limit], (num_locations, 1))
+    else:
+        data["vehicles_max_distance"] = limit
+    return None
 
 
 def write_instance(path: str | Path, instance: Instance) -> None:

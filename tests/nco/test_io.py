@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nco.envs.check import check_solution
 from nco.envs.generator import generate
 from nco.envs.instance import Instance
 from nco.envs.variants import ALL48
@@ -54,6 +55,36 @@ def test_solomon_and_real_files(fixtures):
     assert x.variant.name == "CVRP" and x.num_customers == 100
 
 
+CVRPLIB_LIMIT = ("NAME: cmt\nTYPE: CVRP\nDIMENSION: 5\nEDGE_WEIGHT_TYPE: EUC_2D\nCAPACITY: 10\nDISTANCE: 30\n{service}"
+                 "NODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\n4 -3 4\n5 0 -6\n"
+                 "DEMAND_SECTION\n1 0\n2 2\n3 2\n4 2\n5 2\nDEPOT_SECTION\n1\n-1\nEOF\n")
+
+
+def route_length(instance: Instance, route: list[int]) -> float:
+    path = [0, *route, 0]
+    return sum(instance.distances[a, b] for a, b in zip(path, path[1:]))
+
+
+def test_cvrplib_route_limit_without_service_times_is_a_length_limit(tmp_path):
+    path = tmp_path / "golden.vrp"
+    path.write_text(CVRPLIB_LIMIT.format(service=""))
+    instance = read_instance(path)
+    assert instance.variant.name == "VRPL" and instance.distance_limit == 30
+
+
+@pytest.mark.parametrize("routes", [[[1, 2], [3, 4]], [[1, 2, 3]], [[3, 1, 2]], [[1], [2], [3], [4]], [[2, 1, 4]]])
+def test_cvrplib_route_limit_with_service_times_bounds_travel_plus_service(tmp_path, routes):
+    """The CMT rule (a route's travel plus its customers' service times within DISTANCE), restated
+    by brute force, agrees with the judge on the windows the file is read as."""
+    path = tmp_path / "cmt.vrp"
+    path.write_text(CVRPLIB_LIMIT.format(service="SERVICE_TIME: 4\n"))
+    instance = read_instance(path)
+    assert instance.variant.name == "VRPTW" and list(instance.service_time) == [0, 4, 4, 4, 4]
+    routes = routes + [[c] for c in range(1, 5) if not any(c in route for route in routes)]
+    within = all(route_length(instance, route) + 4 * len(route) <= 30 for route in routes)
+    assert check_solution(instance, routes).feasible == within
+
+
 def test_solution_round_trip(tmp_path):
     write_solution(tmp_path / "a.sol", [[1, 2], [3]], 12.5, Time=0.1, Solver="test")
     routes, cost = read_solution(tmp_path / "a.sol")
@@ -79,6 +110,16 @@ DEPOT = "DEPOT_SECTION\n1\n-1\nEOF\n"
         (HEADER.format(type="CVRP") + "NODE_COORD_SECTION\n1 0 0\n2 one 0\n3 0 1\n" + DEMANDS.format(d=1) + DEPOT, "NODE_COORD data has entries that are not numbers"),
         (HEADER.format(type="VRPTW") + COORDS + DEMANDS.format(d=1) + "TIME_WINDOW_SECTION\n1 0 10\n2 0 10\n3 0 0.1\n" + DEPOT,
          "customer 2 cannot be served by any route"),
+        (HEADER.format(type="CVRP") + "VEHICLES_MAX_DURATION: 5\n" + COORDS + DEMANDS.format(d=1) + DEPOT,
+         "VEHICLES_MAX_DURATION \\(a route-duration limit\\) is a rule that none of this solver's variants has"),
+        (HEADER.format(type="CVRP") + COORDS + DEMANDS.format(d=1) + "RELEASE_TIME_SECTION\n1 0\n2 5\n3 0\n" + DEPOT,
+         "RELEASE_TIME_SECTION \\(release times\\) is a rule"),
+        (HEADER.format(type="VRPTW") + "DISTANCE: 4\n" + COORDS + DEMANDS.format(d=1) + DEPOT,
+         "DISTANCE is CVRPLIB's route limit of TYPE: CVRP files; TYPE is VRPTW: write the limit as VEHICLES_MAX_DISTANCE"),
+        (HEADER.format(type="CVRP") + "DISTANCE: 4\nVEHICLES_MAX_DISTANCE: 4\n" + COORDS + DEMANDS.format(d=1) + DEPOT,
+         "DISTANCE is given beside VEHICLES_MAX_DISTANCE or TIME_WINDOW_SECTION: keep one limit"),
+        (HEADER.format(type="CVRP").replace("CAPACITY: 10", "CAPACITY: 10 20") + COORDS + DEMANDS.format(d=1) + DEPOT,
+         "CAPACITY is '10 20', not one number: every vehicle has the same capacity here; give one"),
         ("", "the file is empty: give a VRPLIB"),
         ("\n  \n", "the file is empty"),
         ("Route #1: 1 2\nCost: 3\n", "a solution file \\(Route lines\\), not an instance: pass the instance it solves"),
