@@ -58,26 +58,44 @@ def load_policy(path: str | Path | None = None, device: str | torch.device = "cp
             f"{path}: not a readable checkpoint ({type(error).__name__}): pass a .ckpt from `nco train` "
             "or a .pt from `nco export`"
         ) from None
+    try:
+        policy, state, config = _policy_and_weights(content)
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as error:
+        raise ValueError(f"{path}: not a policy checkpoint ({_one_line(f'{type(error).__name__}: {error}')}): "
+                         "pass a .ckpt from `nco train` "
+                         "or a .pt from `nco export`") from None
+    try:
+        policy.load_state_dict(state)
+    except RuntimeError as error:
+        first = str(error).splitlines()[1].strip() if len(str(error).splitlines()) > 1 else str(error)
+        raise ValueError(
+            f"{path}: the weights do not fit the model config {config['model']} ({_one_line(first)}): "
+            "use the config the checkpoint was trained with"
+        ) from None
+    return merge(policy).eval().to(device), config
+
+
+def _policy_and_weights(content) -> tuple[Policy, dict[str, torch.Tensor], dict]:
+    """The untrained policy that a loaded checkpoint's config describes, its weights (float32) and
+    the config; any part missing or of the wrong type raises (a checkpoint is untrusted data)."""
     if isinstance(content, dict) and "hyper_parameters" in content:  # Lightning checkpoint
         config = content["hyper_parameters"]["config"]
         state = {k.removeprefix("policy."): v for k, v in content["state_dict"].items() if k.startswith("policy.")}
     elif isinstance(content, dict) and {"config", "state_dict"} <= content.keys():
         config, state = content["config"], content["state_dict"]
     else:
-        raise ValueError(f"{path}: not a policy checkpoint: pass a .ckpt from `nco train` or a .pt from `nco export`")
+        raise ValueError("neither a Lightning checkpoint nor an exported model")
     policy = Policy(**config["model"])
     if any(".parametrizations." in key for key in state):  # saved during fine-tuning: adapters apart
         finetune = config["finetune"]
         prepare_finetuning(policy, finetune["base_model"], finetune["mode"], finetune["rank"])
-    try:
-        policy.load_state_dict({k: v.float() for k, v in state.items()})
-    except RuntimeError as error:
-        first = str(error).splitlines()[1].strip() if len(str(error).splitlines()) > 1 else str(error)
-        raise ValueError(
-            f"{path}: the weights do not fit the model config {config['model']} ({first}): "
-            "use the config the checkpoint was trained with"
-        ) from None
-    return merge(policy).eval().to(device), config
+    return policy, {key: value.float() for key, value in state.items()}, config
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line, cut after ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def export_policy(checkpoint: str | Path, out: str | Path, metrics: dict | None = None) -> Path:

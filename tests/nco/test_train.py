@@ -79,15 +79,25 @@ def test_each_variant_keeps_its_own_cost_mean():
 @pytest.mark.parametrize("content, message", [
     (b"not a checkpoint", "not a readable checkpoint"),
     ({"something": 1}, "not a policy checkpoint"),
+    ({"config": {}, "state_dict": {}}, "not a policy checkpoint \\(KeyError: 'model'\\)"),
+    ({"config": [1], "state_dict": {}}, "not a policy checkpoint \\(TypeError"),
+    ({"hyper_parameters": {}, "state_dict": {}}, "not a policy checkpoint \\(KeyError: 'config'\\)"),
+    ({"config": {"model": {"dim": 8, "bogus": 1}}, "state_dict": {}}, "unexpected keyword argument 'bogus'"),
+    ({"config": {"model": {"dim": -3}}, "state_dict": {}}, "not a policy checkpoint \\(RuntimeError"),
+    ({"config": {"model": {"dim": 8, "num_heads": 2, "num_layers": 1, "hidden": 8}}, "state_dict": {"a": 1}},
+     "not a policy checkpoint \\(AttributeError"),
+    ({"config": {"model": {"dim": 8, "num_heads": 2, "num_layers": 1, "hidden": 8}}, "state_dict": {}},
+     "the weights do not fit the model config .* \\(Missing key\\(s\\) in state_dict: .*\\.\\.\\.\\): use the config"),
 ])
-def test_bad_checkpoints(tmp_path, content, message):
+def test_bad_checkpoints_give_one_line(tmp_path, content, message):
     path = tmp_path / "bad.pt"
     if isinstance(content, bytes):
         path.write_bytes(content)
     else:
         torch.save(content, path)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as error:
         load_policy(path)
+    assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
 
 
 def test_checkpoint_that_does_not_fit_its_config(tmp_path):
