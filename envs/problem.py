@@ -91,6 +91,9 @@ class Problem:
                 raise ValueError(f"{name} contains NaN or infinite values: give finite numbers")
         if torch.isnan(self.time_windows).any() or torch.isnan(self.distance_limit).any():
             raise ValueError("time_windows or distance_limit contains NaN: use inf for 'no limit'")
+        if (self.capacity <= 0).any():
+            b = int((self.capacity <= 0).nonzero()[0])
+            raise ValueError(f"instance {b}: the capacity is {float(self.capacity[b])}: give a positive number")
         over = (self.demand_linehaul > self.capacity[:, None]) | (
             self.demand_backhaul > self.capacity[:, None]
         )
@@ -276,18 +279,37 @@ class Problem:
 
     @classmethod
     def load(cls, path, device: str | torch.device = "cpu") -> Problem:
-        """Reads a batch written by :meth:`save`."""
+        """Reads a batch written by :meth:`save`; any field of another type is converted to the
+        field's type. Raises ``ValueError`` naming ``path`` for a file that is not such a batch."""
         try:
             with np.load(path) as data:
                 arrays = {name: torch.as_tensor(data[name]) for name in data.files}
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, TypeError) as error:
             raise ValueError(f"{path}: not a readable .npz dataset ({error}): write it with Problem.save") from None
         try:
-            slots = int(arrays.pop("num_depot_slots"))
+            slots = arrays.pop("num_depot_slots")
+            if slots.numel() != 1:
+                raise ValueError(f"num_depot_slots holds {slots.numel()} values: give one integer")
+            slots = int(slots)
+            arrays = {name: _field_type(name, tensor) for name, tensor in arrays.items()}
             explicit = "distance" in arrays
             if not explicit:
                 arrays["distance"] = torch.cdist(arrays["locs"], arrays["locs"])
             arrays.setdefault("duration", None)
-            return cls(**arrays, num_depot_slots=slots, explicit_matrix=explicit).to(device)
+            problem = cls(**arrays, num_depot_slots=slots, explicit_matrix=explicit)
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path}: missing or unknown field {error} in the .npz dataset: write it with Problem.save") from None
+        except (ValueError, RuntimeError) as error:
+            raise ValueError(f"{path}: {' '.join(str(error).split())}") from None
+        if not problem.batch_size:
+            raise ValueError(f"{path}: the dataset holds no instance: write one with Problem.save")
+        return problem.to(device)
+
+
+def _field_type(name: str, tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` as the type of the field ``name`` of :class:`Problem`."""
+    if name == "open_route":
+        return tensor.bool()
+    if name in ("backhaul", "num_depots"):
+        return tensor.long()
+    return tensor.float()

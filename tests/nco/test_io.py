@@ -46,6 +46,37 @@ def test_npz_dataset_round_trip(tmp_path):
         assert_same_instance(a, b)
 
 
+def dataset_fields(tmp_path: Path, variants: str = "all48") -> dict[str, np.ndarray]:
+    """The arrays of a saved dataset of two generated instances."""
+    generate(2, 5, variants, seed=0).save(tmp_path / "good.npz")
+    with np.load(tmp_path / "good.npz") as data:
+        return {name: data[name] for name in data.files}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: {"capacity": np.array(["a", "b"])}, "not a readable .npz dataset"),
+    (lambda a: {"capacity": -a["capacity"]}, "instance 0: the capacity is -.*: give a positive number"),
+    (lambda a: {"num_depot_slots": np.array([1, 2])}, "num_depot_slots holds 2 values: give one integer"),
+    (lambda a: {"locs": a["locs"][:, :3]}, "demand_linehaul has shape .* give every field the same batch"),
+    (lambda a: {name: value[:0] if value.ndim else value for name, value in a.items()}, "the dataset holds no instance"),
+    (lambda a: {"locs": np.array([None], dtype=object)}, "not a readable .npz dataset"),
+])
+def test_malformed_datasets_give_one_line(tmp_path, change, message):
+    arrays = dataset_fields(tmp_path)
+    np.savez(tmp_path / "bad.npz", **{**arrays, **change(arrays)})
+    with pytest.raises(InstanceFileError, match=message) as error:
+        read_instances(tmp_path / "bad.npz")
+    assert str(error.value).startswith(str(tmp_path / "bad.npz")) and "\n" not in str(error.value)
+
+
+def test_dataset_fields_of_other_types_are_converted(tmp_path):
+    arrays = dataset_fields(tmp_path, "CVRP")
+    np.savez(tmp_path / "ints.npz", **{**arrays, "locs": (100 * arrays["locs"]).astype(np.int64),
+                                       "open_route": arrays["open_route"].astype(np.int64)})
+    instances = read_instances(tmp_path / "ints.npz")
+    assert len(instances) == 2 and instances[0].coords.dtype == np.float64
+
+
 def test_solomon_and_real_files(fixtures):
     c101 = read_instance(fixtures / "C101.txt")
     assert c101.variant.name == "VRPTW" and c101.num_customers == 100 and c101.capacity == 200
