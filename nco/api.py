@@ -135,9 +135,11 @@ def solve(
         Seconds for the whole solve. Classical solvers search until it (default
         :data:`CLASSICAL_TIME_LIMIT`). The neural solver without a limit decodes once (greedy,
         plus ``samples`` sampling passes; an instance of more than
-        :data:`nco.reconstruct.DECODE_WHOLE_UP_TO` customers without ``samples`` is decomposed:
-        the network solves neighbourhoods of it, in batches, once); with one it searches as
-        ``search`` says.
+        :data:`nco.reconstruct.DECODE_WHOLE_UP_TO` customers without ``samples`` is decoded
+        whole once, in one image with fewer starts (up to
+        :data:`nco.reconstruct.START_DECODED_UP_TO` customers; above, from one route per
+        customer), and the network then solves neighbourhoods of its routes again, in batches,
+        once); with one it searches as ``search`` says.
     checkpoint
         The neural solver's model (default: the shipped one for the instance,
         :func:`nco.checkpoints.shipped_checkpoint`: a matrix-aware model for explicit matrices).
@@ -178,7 +180,7 @@ def solve(
     began = time.perf_counter()
     if solver == "neural":
         from nco.neural import solve_instance
-        from nco.reconstruct import DECODE_WHOLE_UP_TO, WHOLE_DECODING_STARTS, reconstruct
+        from nco.reconstruct import DECODE_WHOLE_UP_TO, START_DECODED_UP_TO, WHOLE_DECODING_STARTS, reconstruct
 
         if search is not None and time_limit is None:
             raise ValueError(f"the {search} search runs until a time limit: give a time_limit too")
@@ -189,7 +191,9 @@ def solve(
         max_starts = None if instance.num_customers <= DECODE_WHOLE_UP_TO else WHOLE_DECODING_STARTS
         if time_limit is None:
             if instance.num_customers > DECODE_WHOLE_UP_TO and not samples:  # one round of neighbourhoods
-                routes = reconstruct(model, instance, None, None, generator, augment, progress=progress)
+                start = None if instance.num_customers > START_DECODED_UP_TO else solve_instance(
+                    model, instance, False, 0, generator=generator, max_starts=max_starts, progress=progress)
+                routes = reconstruct(model, instance, start, None, generator, augment, progress=progress)
             else:
                 routes = solve_instance(model, instance, augment, samples, generator=generator, max_starts=max_starts,
                                         progress=progress)

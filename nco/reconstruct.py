@@ -13,7 +13,8 @@ random re-construction and the decomposition of GLOP and UDC, on whole routes.
 
 Started from one route per customer (:func:`singleton_routes`), the first round is a
 decomposition of the whole instance into neighbourhoods that the network solves in batches: how
-large instances are solved without decoding them whole (:data:`DECODE_WHOLE_UP_TO`).
+very large instances are solved without decoding them whole (:data:`START_DECODED_UP_TO`); up to
+that size the first round starts from one image decoded whole (:data:`DECODE_WHOLE_UP_TO`).
 """
 
 from __future__ import annotations
@@ -34,8 +35,19 @@ from nco.neural import PROGRESS_DELAY, best_routes
 SUBPROBLEM_SIZE = 100
 """Customers of the largest group re-solved at once (the campaign trains on 20 to 100)."""
 DECODE_WHOLE_UP_TO = 200
-"""Largest instance (customers) that the neural solver decodes whole; a larger one is decomposed
-(:func:`reconstruct` from :func:`singleton_routes`)."""
+"""Largest instance (customers) that the neural solver decodes whole (every start, every image)
+and answers with; a larger one is re-constructed in neighbourhoods (:func:`reconstruct`), from
+one decoded image up to :data:`START_DECODED_UP_TO` customers, else from :func:`singleton_routes`."""
+START_DECODED_UP_TO = 1000
+"""Largest instance whose re-construction without a time limit starts from one image decoded
+whole (:data:`WHOLE_DECODING_STARTS` starts) rather than from one route per customer. Measured
+with the shipped models on generated instances of all 48 variants, one thread, mean gap to the
+best of the three settings (``scripts/large_start_ablation.py``, 2026-12-05): one round from one
+route per customer / the decoded image alone / one round from it: n = 250 (32 instances, both
+presets) 6.3% in 1.1 s / 2.9% in 0.6 s / 0.0% in 1.6 s; n = 500 (16) 7.3% in 2.2 s / 2.0% in
+1.7 s / 0.0% in 3.7 s; n = 1000 (4) 3.3% in 4.4 s / 2.6% in 6.0 s / 0.0% in 9.9 s. A
+neighbourhood cut from one route per customer splits long routes at its borders; the decoded
+image's routes are cut whole."""
 WHOLE_DECODING_STARTS = 100
 """Multi-start rollouts per image when a larger instance is decoded whole all the same (extra
 sampling passes, the ``sampling`` search): at n = 500, 100 starts found the cost of all 500 in a

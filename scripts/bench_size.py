@@ -7,7 +7,8 @@ instance of the broad distribution, with a wall-clock limit per run.
         [--methods decode,reconstruct,pyvrp] [--time-limit 60] [--max-starts 100,200,all]
 
 Methods: ``default`` is ``nco solve`` without a time limit (above 200 customers one round of
-neighbourhoods solved by the network, :mod:`nco.reconstruct`); ``decode`` decodes the whole
+neighbourhoods solved by the network, :mod:`nco.reconstruct`, from one image decoded whole up to
+1000 customers); ``decode`` decodes the whole
 instance (greedy multi-start, 8-fold augmentation), once per ``--max-starts`` cap of the
 multi-start rollouts per image; ``reconstruct``, ``polish`` and ``sampling`` are the neural
 solver's anytime searches and ``pyvrp``, ``ortools`` the classical solvers, each with

@@ -5,7 +5,8 @@
         [--time-limit 60 [--search reconstruct]] [--solver pyvrp]
 
 Every file is solved by ``nco.solve`` (without a time limit its default: multi-start greedy +
-8-fold augmentation, and above 200 customers one round of neighbourhoods; with one, the anytime
+8-fold augmentation, and above 200 customers one image decoded whole, then one round of
+neighbourhoods; with one, the anytime
 search that ``--search`` names, or a classical ``--solver``), judged in the set's rounding
 convention; the reference is the ``bks`` column of the
 set's ``bks.csv`` (for ORTEC, which has none, the PyVRP 60 s cost ``pyvrp_60s``). The data are the

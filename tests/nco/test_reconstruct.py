@@ -74,16 +74,37 @@ def test_reconstruction_respects_a_real_matrix(checkpoint, fixtures):
 
 
 @pytest.mark.parametrize("search, time_limit", [("reconstruct", 1.0), ("polish", 1.0), (None, None)])
-def test_a_large_instance_is_decomposed_rather_than_decoded_whole(monkeypatch, search, time_limit):
+def test_a_very_large_instance_is_decomposed_rather_than_decoded_whole(monkeypatch, search, time_limit):
     import nco
 
     calls = []
     monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)  # "large": above 10 customers
+    monkeypatch.setattr("nco.reconstruct.START_DECODED_UP_TO", 20)  # "very large": above 20
     monkeypatch.setattr("nco.neural.solve_instance", lambda *args, **kwargs: calls.append(args))
     instance = generate(1, 25, ["VRPBTW"], seed=1, distribution="broad").instance(0, "VRPBTW")
     solution = nco.solve(instance, time_limit=time_limit, search=search)  # the shipped model
     assert solution.feasible and not calls
     assert solution.cost < check_solution(instance, singleton_routes(instance)).cost
+
+
+def test_a_large_instance_without_a_limit_is_re_constructed_from_one_image_decoded_whole(monkeypatch):
+    import nco
+    import nco.neural
+
+    monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)
+    monkeypatch.setattr("nco.reconstruct.WHOLE_DECODING_STARTS", 5)
+    decode, starts = nco.neural.solve_instance, []
+
+    def recorded(policy, instance, augment, samples, **options):
+        starts.append((augment, samples, options["max_starts"]))
+        starts.append(decode(policy, instance, augment, samples, **options))
+        return starts[-1]
+
+    monkeypatch.setattr("nco.neural.solve_instance", recorded)
+    instance = generate(1, 25, ["MDVRPTW"], seed=2, distribution="broad").instance(0, "MDVRPTW")
+    solution = nco.solve(instance)  # the shipped model
+    assert starts[0] == (False, 0, 5)  # one image, five starts, no sampling
+    assert solution.feasible and solution.cost <= check_solution(instance, starts[1]).cost
 
 
 def test_groups_of_one_size_are_decoded_together(monkeypatch):
