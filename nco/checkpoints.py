@@ -62,8 +62,7 @@ def load_policy(path: str | Path | None = None, device: str | torch.device = "cp
         policy, state, config = _policy_and_weights(content)
     except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as error:
         raise ValueError(f"{path}: not a policy checkpoint ({_one_line(f'{type(error).__name__}: {error}')}): "
-                         "pass a .ckpt from `nco train` "
-                         "or a .pt from `nco export`") from None
+                         "pass a .ckpt from `nco train` or a .pt from `nco export`") from None
     try:
         policy.load_state_dict(state)
     except RuntimeError as error:

@@ -177,8 +177,9 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         raise ValueError("DEMAND_SECTION is missing: add the demand of every location")
 
     declared = Variant.from_name(str(data["type"])) if "type" in data else None
-    if "distance" in data:
-        declared = _read_route_limit(data, declared, num_locations, num_depots)
+    if "distance" in data:  # CVRPLIB's route limit: the sections then say the variant
+        _read_route_limit(data, declared, num_locations, num_depots)
+        declared = None
     backhaul_demand = data.get("backhaul")
     has_backhaul_data = backhaul_demand is not None and np.any(np.asarray(backhaul_demand) > 0)
     service = data.get("service_time")
@@ -229,11 +230,11 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
     )
 
 
-def _read_route_limit(data: dict, declared: Variant | None, num_locations: int, num_depots: int) -> Variant | None:
+def _read_route_limit(data: dict, declared: Variant | None, num_locations: int, num_depots: int) -> None:
     """CVRPLIB's ``DISTANCE`` (the CMT, Golden and Li sets, ``TYPE: CVRP``): a limit on each
     route's length, or, with service times, on its travel plus service time (the CMT rule), which
     is a time window ``[0, DISTANCE]`` at every location. Writes it into ``data`` as the project's
-    fields and returns the variant the file then declares (``None``: the sections say it)."""
+    fields."""
     if declared not in (None, Variant()):
         raise ValueError(f"DISTANCE is CVRPLIB's route limit of TYPE: CVRP files; TYPE is {data['type']}: "
                          "write the limit as VEHICLES_MAX_DISTANCE")
@@ -245,7 +246,6 @@ def _read_route_limit(data: dict, declared: Variant | None, num_locations: int, 
         data["time_window"] = np.tile([0.0, limit], (num_locations, 1))
     else:
         data["vehicles_max_distance"] = limit
-    return None
 
 
 def write_instance(path: str | Path, instance: Instance) -> None:

@@ -13,8 +13,9 @@ random re-construction and the decomposition of GLOP and UDC, on whole routes.
 
 Started from one route per customer (:func:`singleton_routes`), the first round is a
 decomposition of the whole instance into neighbourhoods that the network solves in batches: how
-very large instances are solved without decoding them whole (:data:`START_DECODED_UP_TO`); up to
-that size the first round starts from one image decoded whole (:data:`DECODE_WHOLE_UP_TO`).
+instances above :data:`START_DECODED_UP_TO` customers, and every large one under a time limit, are
+solved without decoding them whole. Between :data:`DECODE_WHOLE_UP_TO` and that size, without a
+time limit, the round starts from one image decoded whole instead.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ SUBPROBLEM_SIZE = 100
 """Customers of the largest group re-solved at once (the campaign trains on 20 to 100)."""
 DECODE_WHOLE_UP_TO = 200
 """Largest instance (customers) that the neural solver decodes whole (every start, every image)
-and answers with; a larger one is re-constructed in neighbourhoods (:func:`reconstruct`), from
-one decoded image up to :data:`START_DECODED_UP_TO` customers, else from :func:`singleton_routes`."""
+and answers with; a larger one is re-constructed in neighbourhoods (:func:`reconstruct`): without
+a time limit from one decoded image up to :data:`START_DECODED_UP_TO` customers, else from
+:func:`singleton_routes`."""
 START_DECODED_UP_TO = 1000
 """Largest instance whose re-construction without a time limit starts from one image decoded
 whole (:data:`WHOLE_DECODING_STARTS` starts) rather than from one route per customer. Measured
