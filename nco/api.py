@@ -147,7 +147,8 @@ def solve(
         Seed of every random choice (sampling, the classical solvers' search).
     augment, samples
         Neural decoding: the 8 dihedral images of the coordinates, and extra multi-start sampling
-        passes.
+        passes. Above :data:`nco.reconstruct.DECODE_WHOLE_UP_TO` customers the images are those
+        of each re-solved neighbourhood; the start decoded whole is one image.
     device
         Where the neural solver runs: ``auto`` (a CUDA GPU when there is one), ``cpu`` or ``cuda``.
     search
