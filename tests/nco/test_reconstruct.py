@@ -93,18 +93,18 @@ def test_a_large_instance_without_a_limit_is_re_constructed_from_one_image_decod
 
     monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)
     monkeypatch.setattr("nco.reconstruct.WHOLE_DECODING_STARTS", 5)
-    decode, starts = nco.neural.solve_instance, []
+    decode, calls, decoded = nco.neural.solve_instance, [], []
 
     def recorded(policy, instance, augment, samples, **options):
-        starts.append((augment, samples, options["max_starts"]))
-        starts.append(decode(policy, instance, augment, samples, **options))
-        return starts[-1]
+        calls.append((augment, samples, options["max_starts"]))
+        decoded.append(decode(policy, instance, augment, samples, **options))
+        return decoded[-1]
 
     monkeypatch.setattr("nco.neural.solve_instance", recorded)
     instance = generate(1, 25, ["MDVRPTW"], seed=2, distribution="broad").instance(0, "MDVRPTW")
     solution = nco.solve(instance)  # the shipped model
-    assert starts[0] == (False, 0, 5)  # one image, five starts, no sampling
-    assert solution.feasible and solution.cost <= check_solution(instance, starts[1]).cost
+    assert calls == [(False, 0, 5)]  # one image, five starts, no sampling
+    assert solution.feasible and solution.cost <= check_solution(instance, decoded[0]).cost
 
 
 def test_groups_of_one_size_are_decoded_together(monkeypatch):
