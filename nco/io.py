@@ -177,9 +177,6 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         raise ValueError("DEMAND_SECTION is missing: add the demand of every location")
 
     declared = Variant.from_name(str(data["type"])) if "type" in data else None
-    if "distance" in data:  # CVRPLIB's route limit: the sections then say the variant
-        _read_route_limit(data, declared, num_locations, num_depots)
-        declared = None
     backhaul_demand = data.get("backhaul")
     has_backhaul_data = backhaul_demand is not None and np.any(np.asarray(backhaul_demand) > 0)
     service = data.get("service_time")
@@ -187,6 +184,9 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         service = np.broadcast_to(np.asarray(service, dtype=float), (num_locations,)).copy()
         if np.isscalar(data.get("service_time")) or np.ndim(data.get("service_time")) == 0:
             service[:num_depots] = 0.0  # a uniform SERVICE_TIME applies to customers only
+    if "distance" in data:  # CVRPLIB's route limit: the sections then say the variant
+        _read_route_limit(data, declared, service is not None and bool((service[num_depots:] > 0).any()), num_locations)
+        declared = None
     has_windows = "time_window" in data
     present = Variant(
         multi_depot=num_depots > 1,
@@ -230,19 +230,18 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
     )
 
 
-def _read_route_limit(data: dict, declared: Variant | None, num_locations: int, num_depots: int) -> None:
+def _read_route_limit(data: dict, declared: Variant | None, has_service: bool, num_locations: int) -> None:
     """CVRPLIB's ``DISTANCE`` (the CMT, Golden and Li sets, ``TYPE: CVRP``): a limit on each
-    route's length, or, with service times, on its travel plus service time (the CMT rule), which
-    is a time window ``[0, DISTANCE]`` at every location. Writes it into ``data`` as the project's
-    fields."""
+    route's length, or, with service times (``has_service``), on its travel plus service time
+    (the CMT rule), which is a time window ``[0, DISTANCE]`` at every location. Writes it into
+    ``data`` as the project's fields."""
     if declared not in (None, Variant()):
         raise ValueError(f"DISTANCE is CVRPLIB's route limit of TYPE: CVRP files; TYPE is {data['type']}: "
                          "write the limit as VEHICLES_MAX_DISTANCE")
     if "vehicles_max_distance" in data or "time_window" in data:
         raise ValueError("DISTANCE is given beside VEHICLES_MAX_DISTANCE or TIME_WINDOW_SECTION: keep one limit")
     limit = float(data.pop("distance"))
-    service = np.broadcast_to(np.asarray(data.get("service_time", 0.0), dtype=float), (num_locations,))
-    if (service[num_depots:] > 0).any():
+    if has_service:
         data["time_window"] = np.tile([0.0, limit], (num_locations, 1))
     else:
         data["vehicles_max_distance"] = limit
