@@ -29,7 +29,7 @@ from nco.models.local_view import LocalView
 
 @dataclass
 class DecoderCache:
-    """Per-instance tensors computed once before the decoding loop."""
+    """Tensors computed once before the decoding loop, per instance but for the local view's."""
 
     current_queries: torch.Tensor  # (B, N, D) query part of each node as the current node
     depot_queries: torch.Tensor  # (B, N, D) query part of each node as the route's depot
@@ -38,10 +38,13 @@ class DecoderCache:
     glimpse_values: torch.Tensor  # (B, H, N, D / H)
     pointer_keys: torch.Tensor  # (B, D, N) transposed, scaled by 1 / sqrt(D), with the glimpse's
     # output projection folded in
+    view_kinks: torch.Tensor | None = None  # the local view's tables (LocalView.tables), shared by
+    view_pieces: torch.Tensor | None = None  # every instance
 
     def keep(self, keep: torch.Tensor) -> DecoderCache:
         """The cache of the instances selected by ``keep`` (a (B,) bool mask or index)."""
-        return DecoderCache(**{name: tensor[keep] for name, tensor in vars(self).items()})
+        shared = ("view_kinks", "view_pieces")
+        return DecoderCache(**{name: value if name in shared else value[keep] for name, value in vars(self).items()})
 
 
 class Decoder(nn.Module):
@@ -78,6 +81,7 @@ class Decoder(nn.Module):
             # logits = (g W^T) K^T = g (K W)^T: the glimpse's output projection W moves from every
             # rollout and step to the keys, once per instance
             pointer_keys=(pointer_keys @ self.glimpse_out.weight / math.sqrt(dim)).transpose(1, 2).contiguous(),
+            **({} if self.local_view is None else dict(zip(("view_kinks", "view_pieces"), self.local_view.tables()))),
         )
 
     def forward(
@@ -89,6 +93,7 @@ class Decoder(nn.Module):
         mask: torch.Tensor,
         travel: torch.Tensor | None = None,
         distance: torch.Tensor | None = None,
+        order: torch.Tensor | None = None,
         num_depot_slots: int = 1,
     ) -> torch.Tensor:
         """Log-probabilities (B, S, N) over the next action of each rollout.
@@ -96,7 +101,8 @@ class Decoder(nn.Module):
         ``current``, ``route_depot`` (B, S) node indices, ``features`` (B, S, 7) every context
         feature (:func:`nco.models.features.context_features`), ``mask`` (B, S, N) feasible actions,
         ``travel`` (B, S, N, 2) distance and travel time from the current node (``travel_bias``),
-        ``distance`` (B, S, N) from the current node and ``num_depot_slots`` (``local_view``).
+        ``distance`` (B, S, N) from the current node, ``order`` (B, S, N) the nodes by that distance
+        and ``num_depot_slots`` (``local_view``).
         """
         query = (
             cache.graph
@@ -107,7 +113,7 @@ class Decoder(nn.Module):
         blocked = torch.where(mask, 0.0, float("-inf")).to(query.dtype)
         scores = self.glimpse(cache, query, blocked) @ cache.pointer_keys
         if self.local_view is not None:
-            scores = scores + self.local_view(distance, mask, num_depot_slots)
+            scores = scores + self.local_view(distance, order, mask, num_depot_slots, cache.view_kinks, cache.view_pieces)
         logits = self.tanh_clip * torch.tanh(scores)
         if self.travel_weights is not None:
             logits = logits + travel @ self.travel_weights

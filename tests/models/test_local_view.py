@@ -5,7 +5,7 @@ from nco.envs.generator import generate
 from nco.models.adapters import MODES, extend, prepare_finetuning
 from nco.models.decoding import Decoding
 from nco.models.features import ALL16_ATTRIBUTES
-from nco.models.local_view import LocalView
+from nco.models.local_view import LocalView, _piecewise, neighbour_order
 from nco.models.policy import Policy
 
 
@@ -25,16 +25,66 @@ def trained_view(size: int) -> LocalView:
     return view
 
 
+def view_scores(view: LocalView, distance: torch.Tensor, mask: torch.Tensor, num_depot_slots: int) -> torch.Tensor:
+    """The view's scores for the rows ``distance`` (B, S, N), as the decoder computes them."""
+    return view(distance, neighbour_order(distance), mask, num_depot_slots, *view.tables())
+
+
+def brute_force_scores(view: LocalView, distance: torch.Tensor, mask: torch.Tensor,
+                       num_depot_slots: int) -> torch.Tensor:
+    """The rule restated rollout by rollout: the scoring network on the ``size`` nearest feasible
+    nodes (distances relative to the farthest of them), ``outside`` on every other node."""
+    expected = torch.full_like(distance, float(view.outside))
+    for rollout in range(distance.shape[0]):
+        feasible = mask[rollout].nonzero()[:, 0]
+        nearest = feasible[distance[rollout, feasible].argsort()[: view.size]]
+        relative = distance[rollout, nearest] / distance[rollout, nearest].max()
+        features = torch.stack([relative, (nearest < num_depot_slots).float()], dim=-1)
+        expected[rollout, nearest] = view.score(features)[:, 0]
+    return expected
+
+
 def test_a_fresh_local_view_scores_zero():
     distance = torch.rand(2, 3, 12)
-    assert not LocalView(4)(distance, torch.ones(2, 3, 12, dtype=torch.bool), 1).any()
+    assert not view_scores(LocalView(4), distance, torch.ones(2, 3, 12, dtype=torch.bool), 1).any()
+
+
+@pytest.mark.parametrize("num_depot_slots", [1, 3])
+def test_the_view_scores_the_nearest_feasible_nodes_with_its_network(num_depot_slots):
+    view = trained_view(5)
+    distance, mask = torch.rand(40, 1, 20), torch.rand(40, 1, 20) < 0.4
+    mask[:, :, -1] = True  # at least one feasible node; some rollouts have fewer than five
+    with torch.no_grad():
+        scores = view_scores(view, distance, mask, num_depot_slots)[:, 0]
+        expected = brute_force_scores(view, distance[:, 0], mask[:, 0], num_depot_slots)
+    torch.testing.assert_close(scores[mask[:, 0]], expected[mask[:, 0]], rtol=0, atol=1e-5)
+
+
+def test_the_piecewise_linear_network_is_the_network_with_its_gradients():
+    view = trained_view(4)
+    with torch.no_grad():
+        view.score[0].weight[3] = 0.0  # a hidden unit that never switches: no kink
+    relative = torch.linspace(0, 1, 2001)
+    for is_depot in (0, 1):
+        kinks, pieces = view.tables()
+        features = torch.stack([relative, torch.full_like(relative, is_depot)], dim=-1)
+        network = view.score(features)[:, 0]
+        piecewise = _piecewise(relative, kinks[is_depot], pieces[is_depot])
+        torch.testing.assert_close(piecewise, network, rtol=0, atol=1e-5)
+        weights = torch.rand_like(relative)
+        network_gradients = torch.autograd.grad((weights * network).sum(), list(view.score.parameters()))
+        piecewise_gradients = torch.autograd.grad((weights * piecewise).sum(), list(view.score.parameters()),
+                                                  allow_unused=True)
+        for expected, got in zip(network_gradients, piecewise_gradients):
+            torch.testing.assert_close(torch.zeros_like(expected) if got is None else got, expected, rtol=1e-4,
+                                       atol=1e-4)
 
 
 def test_only_the_nearest_feasible_nodes_get_their_own_score():
     view = trained_view(3)
     distance = torch.tensor([[[0.0, 5.0, 1.0, 2.0, 3.0, 4.0, 0.5]]])
     mask = torch.tensor([[[True, True, True, True, True, True, False]]])  # node 6 is nearest but infeasible
-    scores = view(distance, mask, 1)[0, 0]
+    scores = view_scores(view, distance, mask, 1)[0, 0]
     outside = view.outside.item()
     assert scores[1] == outside and scores[5] == outside  # feasible, beyond the 3 nearest (0, 2, 3)
     assert all(scores[i] != outside for i in (0, 2, 3))
@@ -46,12 +96,12 @@ def test_what_the_local_view_sees_does_not_depend_on_the_scale_or_the_size():
     view = trained_view(4)
     distance = torch.rand(2, 5, 30)
     mask = torch.rand(2, 5, 30) < 0.7
-    scores = view(distance, mask, 2)
-    torch.testing.assert_close(view(1000.0 * distance, mask, 2), scores)
+    scores = view_scores(view, distance, mask, 2)
+    torch.testing.assert_close(view_scores(view, 1000.0 * distance, mask, 2), scores)
     # far infeasible nodes added around it change nothing on the first 30 nodes
     wider = torch.cat([distance, 10 + torch.rand(2, 5, 500)], dim=-1)
     wider_mask = torch.cat([mask, torch.zeros(2, 5, 500, dtype=torch.bool)], dim=-1)
-    torch.testing.assert_close(view(wider, wider_mask, 2)[..., :30], scores)
+    torch.testing.assert_close(view_scores(view, wider, wider_mask, 2)[..., :30], scores)
 
 
 def test_fewer_feasible_nodes_than_the_view_is_wide():
@@ -59,7 +109,7 @@ def test_fewer_feasible_nodes_than_the_view_is_wide():
     distance = torch.rand(1, 2, 10)
     mask = torch.zeros(1, 2, 10, dtype=torch.bool)
     mask[0, 0, 3] = mask[0, 0, 7] = True  # two feasible nodes; the second rollout has none
-    scores = view(distance, mask, 1)
+    scores = view_scores(view, distance, mask, 1)
     assert torch.isfinite(scores).all()
     assert scores[0, 0, 3] != view.outside and scores[0, 0, 7] != view.outside
 
