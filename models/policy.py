@@ -218,7 +218,7 @@ class Policy(nn.Module):
         order_rows = None if order is None else view(gather_rows(order, state.current))
         inputs = (view(state.current), view(state.route_depot), view(context_features(problem, state, self.relative_time)),
                   view(mask), travel, None if distance is None else view(distance), order_rows, problem.num_depot_slots)
-        if torch.is_grad_enabled() and any(t.requires_grad for t in vars(cache).values()):
+        if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in vars(cache).values()):
             log_probs = self._decode_recomputed(cache, inputs)
         else:
             log_probs = self.decoder(cache, *inputs)

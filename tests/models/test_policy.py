@@ -183,11 +183,17 @@ def test_finished_instances_leave_the_batch_without_changing_any_rollout(policy)
     assert len({int((a[:, 1:] != a[:, :-1]).any(0).nonzero().max()) for a in together.actions}) > 1
 
 
+@pytest.mark.parametrize("local_view", [0, 4], ids=["without local view", "with local view"])
 @pytest.mark.parametrize("distributed", [False, True], ids=["reentrant", "non-reentrant (DDP)"])
-def test_training_gradients_equal_those_of_a_decoder_that_keeps_its_activations(monkeypatch, distributed):
+def test_training_gradients_equal_those_of_a_decoder_that_keeps_its_activations(monkeypatch, distributed,
+                                                                                local_view):
     monkeypatch.setattr(torch.distributed, "is_initialized", lambda: distributed)
     torch.manual_seed(0)
-    policy = Policy(dim=32, num_heads=4, num_layers=2, hidden=64)
+    policy = Policy(dim=32, num_heads=4, num_layers=2, hidden=64, local_view=local_view)
+    if local_view:
+        with torch.no_grad():  # a fresh view scores zero: give it weights whose gradients show
+            for parameter in policy.decoder.local_view.parameters():
+                parameter.normal_()
     problem = generate(8, 10, "all48", seed=3)
 
     def gradients():
@@ -201,7 +207,13 @@ def test_training_gradients_equal_those_of_a_decoder_that_keeps_its_activations(
     kept = gradients()
     for a, b in zip(recomputed, kept):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
-    assert any(a.abs().sum() > 0 for a in recomputed)
+    assert all(a.abs().sum() > 0 for a in recomputed)
+
+
+def test_a_frozen_model_decodes_with_gradients_enabled():
+    policy = Policy(dim=32, num_heads=4, num_layers=2, hidden=64).requires_grad_(False)
+    rollouts = policy(generate(2, 8, "all16", seed=1))
+    assert rollouts.cost.shape == (2, 8)
 
 
 def test_glimpse_equals_fused_attention():
