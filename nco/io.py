@@ -1,7 +1,7 @@
 """Instance and solution files (``docs/formats.md``), parsed and written with ``vrplib``.
 
-Readers turn a VRPLIB file (PyVRP's dialect, ``TYPE`` naming the variant), a Solomon ``.txt`` file
-or a project ``.npz`` dataset into :class:`~nco.envs.instance.Instance` objects; writers do the reverse.
+Readers turn a VRPLIB file (PyVRP's dialect, ``TYPE`` naming the variant), a Solomon ``.txt`` file,
+a file of Cordeau's text format or a project ``.npz`` dataset into :class:`~nco.envs.instance.Instance` objects; writers do the reverse.
 Every problem with a file raises :class:`InstanceFileError`, a ``ValueError`` whose one-line
 message names the file, the problem and the fix.
 """
@@ -36,6 +36,10 @@ UNMODELLED = {
 """Fields of PyVRP's VRPLIB dialect that carry rules no variant here has: a file with one is
 refused rather than solved without the rule."""
 
+CORDEAU_TYPES = {0: "VRP", 1: "PVRP (periodic)", 2: "MDVRP", 3: "SDVRP (site-dependent)", 4: "VRPTW",
+                 5: "PVRPTW (periodic)", 6: "MDVRPTW", 7: "SDVRPTW (site-dependent)", 8: "MDPVRP (periodic)"}
+"""The problem types of Cordeau's text format; 0, 2, 4 and 6 are read, the others refused."""
+
 
 class InstanceFileError(ValueError):
     """A file that cannot be read as an instance or solution; its message is one line (the
@@ -65,7 +69,7 @@ def read_instances(path: str | Path) -> list[Instance]:
 
 
 def read_instance(path: str | Path) -> Instance:
-    """Reads one VRPLIB or Solomon file.
+    """Reads one VRPLIB, Solomon or Cordeau file.
 
     Raises
     ------
@@ -78,9 +82,14 @@ def read_instance(path: str | Path) -> Instance:
         raise InstanceFileError(f"{path}: no such file: check the path")
     first = _first_line(path)
     if not first:
-        raise InstanceFileError(f"{path}: the file is empty: give a VRPLIB (.vrp) or Solomon (.txt) instance")
+        raise InstanceFileError(f"{path}: the file is empty: give a VRPLIB (.vrp), Solomon or Cordeau (.txt) instance")
     if first.lower().startswith("route"):
         raise InstanceFileError(f"{path}: a solution file (Route lines), not an instance: pass the instance it solves")
+    if _is_cordeau(first):
+        try:
+            return _read_cordeau(path.read_text(errors="replace"), name=path.stem)
+        except ValueError as error:
+            raise InstanceFileError(f"{path}: {error}") from None
     try:
         if ":" not in first:  # Solomon
             data = vrplib.read_instance(path, instance_format="solomon")
@@ -99,6 +108,77 @@ def read_instance(path: str | Path) -> Instance:
             raise InstanceFileError(f"{path}: a line of a section has more or fewer values than the others "
                                     "(a truncated line?): fix that line") from None
         raise InstanceFileError(f"{path}: {error}") from None
+
+
+def _is_cordeau(first: str) -> bool:
+    """Cordeau's files start with ``type m n t`` (four integers; five for type 8)."""
+    tokens = first.split()
+    return len(tokens) in (4, 5) and all(token.isdigit() for token in tokens)
+
+
+def _read_cordeau(text: str, name: str) -> Instance:
+    """An instance of Cordeau's text format (the MDVRP sets p01-p23 and pr01-pr10, and the VRP and
+    VRPTW types): a ``type m n t`` line, ``t`` lines ``D Q`` (route duration limit, 0 for none;
+    capacity), then a line ``i x y d q f a list [e l]`` per location, the depot first (VRP, VRPTW)
+    or the ``t`` depots last (MDVRP, MDVRPTW). The fleet size ``m`` is not a limit here (as
+    ``VEHICLES``). ``D`` bounds a route's duration: without windows it is the length limit (no
+    service times) or travel plus service time (the CMT rule: windows ``[0, D]``); with windows a
+    route leaves its depot when the depot opens, so ``D`` closes the depot ``D`` later (an
+    earlier departure is never needed, a later one is not modelled)."""
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    kind, _, num_customers, num_rows = (int(token) for token in lines[0][:4])
+    if kind not in (0, 2, 4, 6):
+        raise ValueError(f"Cordeau type {kind} ({CORDEAU_TYPES.get(kind, 'unknown')}) has rules that none of this "
+                         "solver's variants has: types 0 (VRP), 2 (MDVRP), 4 (VRPTW) and 6 (MDVRPTW) are read")
+    multi_depot, has_windows = kind in (2, 6), kind in (4, 6)
+    num_depots = num_rows if multi_depot else 1
+    expected = 1 + num_rows + num_customers + (num_rows if multi_depot else 1)
+    if num_rows < 1 or len(lines) != expected:
+        raise ValueError(f"the first line announces {num_customers} customers and {num_rows} 'D Q' lines, so "
+                         f"{expected} lines, but the file has {len(lines)}: fix the first line or the missing lines")
+
+    def numbers(row: int, least: int) -> list[float]:
+        if len(lines[row]) < least:
+            raise ValueError(f"line {row + 1} has {len(lines[row])} values, at least {least} expected: fix that line")
+        try:
+            return [float(token) for token in lines[row]]
+        except ValueError:
+            raise ValueError(f"line {row + 1} has entries that are not numbers: fix that line") from None
+
+    limits = np.array([numbers(row, 2)[:2] for row in range(1, 1 + num_rows)])  # D, Q
+    rows = [numbers(row, 7 if has_windows else 5) for row in range(1 + num_rows, len(lines))]
+    if multi_depot:  # depots first, as everywhere in this project
+        rows = rows[num_customers:] + rows[:num_customers]
+    table = np.array([row[1:5] + (row[-2:] if has_windows else []) for row in rows])  # x y d q [e l]
+    if len(set(limits[:, 1])) > 1:
+        raise ValueError(f"the vehicle capacities Q differ ({sorted(set(limits[:, 1]))}): this solver has one "
+                         "capacity for every vehicle; give the same Q on every 'D Q' line")
+    if len(set(limits[:, 0])) > 1 and not (multi_depot and has_windows):
+        raise ValueError(f"the route limits D differ ({sorted(set(limits[:, 0]))}): only a file with several depots "
+                         "and time windows can have one per depot; give the same D on every 'D Q' line")
+    duration = limits[:num_depots, 0]  # per depot
+    service = table[:, 2].copy()
+    service[:num_depots] = 0.0
+    windows, distance_limit = None, np.inf
+    if has_windows:
+        windows = table[:, 4:6].copy()
+        opens, closes = windows[:num_depots, 0], windows[:num_depots, 1]
+        windows[:num_depots, 1] = np.where(duration > 0, np.minimum(closes, opens + duration), closes)
+    elif duration[0] > 0:
+        if (service > 0).any():  # travel plus service within D
+            windows = np.tile([0.0, duration[0]], (len(table), 1))
+        else:
+            distance_limit = float(duration[0])
+    return Instance(
+        coords=table[:, :2],
+        demand_linehaul=np.concatenate([np.zeros(num_depots), table[num_depots:, 3]]),
+        capacity=float(limits[0, 1]),
+        num_depots=num_depots,
+        distance_limit=distance_limit,
+        time_windows=windows,
+        service_time=None if windows is None else service,
+        name=name,
+    )
 
 
 def read_matrix_pool(folder: str | Path) -> MatrixPool:

@@ -86,6 +86,53 @@ def test_solomon_and_real_files(fixtures):
     assert x.variant.name == "CVRP" and x.num_customers == 100
 
 
+def test_cordeau_files_read_as_their_vrplib_conversion(fixtures):
+    assert_same_instance(read_instance(fixtures / "p01-cordeau.txt"), read_instance(fixtures / "p01.vrp"))
+
+
+# Cordeau's format: "type m n t", t lines "D Q", then "i x y d q f a list [e l]" per location
+CORDEAU_VRP = "0 4 3 1\n{D} 10\n0 0 0 0 0 0 0\n1 3 4 {d} 2 1 1 1\n2 6 8 {d} 2 1 1 1\n3 -3 4 {d} 2 1 1 1\n"
+CORDEAU_MDVRPTW = ("6 2 2 2\n{D0} 10\n{D1} 10\n1 3 4 1 2 1 1 1 0 50\n2 6 8 1 2 1 1 1 0 50\n"
+                   "3 0 0 0 0 0 0 0 100\n4 9 9 0 0 0 0 5 100\n")
+
+
+@pytest.mark.parametrize("duration, service, variant, limit, late", [
+    (0, 0, "CVRP", np.inf, np.inf), (30, 0, "VRPL", 30, np.inf), (30, 2, "VRPTW", np.inf, 30)])
+def test_cordeau_route_limits(tmp_path, duration, service, variant, limit, late):
+    path = tmp_path / "vrp"
+    path.write_text(CORDEAU_VRP.format(D=duration, d=service))
+    instance = read_instance(path)
+    assert instance.variant.name == variant and instance.num_customers == 3 and instance.capacity == 10
+    assert instance.distance_limit == limit and instance.time_windows[:, 1].max() == late
+
+
+def test_cordeau_multi_depot_windows_close_each_depot_its_duration_after_it_opens(tmp_path):
+    path = tmp_path / "pr"
+    path.write_text(CORDEAU_MDVRPTW.format(D0=40, D1=0))
+    instance = read_instance(path)
+    assert instance.variant.name == "MDVRPTW" and instance.num_depots == 2
+    np.testing.assert_array_equal(instance.coords[:2], [[0, 0], [9, 9]])  # the depots come first
+    np.testing.assert_array_equal(instance.time_windows, [[0, 40], [5, 100], [0, 50], [0, 50]])
+    assert list(instance.service_time) == [0, 0, 1, 1] and list(instance.demand_linehaul) == [0, 0, 2, 2]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1 4 3 1\n0 10\n0 0 0 0 0 0 0\n1 3 4 0 2 1 1 1\n", "Cordeau type 1 \\(PVRP \\(periodic\\)\\) has rules"),
+    ("2 4 1 2\n0 10\n0 20\n1 3 4 0 2 1 1 1\n2 0 0 0 0 0 0\n3 1 1 0 0 0 0\n", "the vehicle capacities Q differ"),
+    ("2 4 1 2\n5 10\n9 10\n1 3 4 0 2 1 1 1\n2 0 0 0 0 0 0\n3 1 1 0 0 0 0\n", "the route limits D differ"),
+    (CORDEAU_VRP.format(D=0, d=0) + "4 1 1 0 2 1 1 1\n", "so 6 lines, but the file has 7"),
+    (CORDEAU_VRP.format(D=0, d=0).replace("6 8", "six 8"), "line 5 has entries that are not numbers"),
+    (CORDEAU_VRP.format(D=0, d=0).replace("1 3 4 0 2 1 1 1", "1 3 4"), "line 4 has 3 values, at least 5 expected"),
+    (CORDEAU_VRP.format(D=0, d=0).replace("1 3 4 0 2", "1 3 4 0 12"), "exceeds the capacity"),
+])
+def test_bad_cordeau_files_give_one_line(tmp_path, text, message):
+    path = tmp_path / "bad.txt"
+    path.write_text(text)
+    with pytest.raises(InstanceFileError, match=message) as error:
+        read_instance(path)
+    assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
+
+
 CVRPLIB_LIMIT = ("NAME: cmt\nTYPE: CVRP\nDIMENSION: 5\nEDGE_WEIGHT_TYPE: EUC_2D\nCAPACITY: 10\nDISTANCE: 30\n{service}"
                  "NODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\n4 -3 4\n5 0 -6\n"
                  "DEMAND_SECTION\n1 0\n2 2\n3 2\n4 2\n5 2\nDEPOT_SECTION\n1\n-1\nEOF\n")
