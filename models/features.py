@@ -140,23 +140,32 @@ def node_features(
     return depot, customer
 
 
-def context_features(problem: Problem, state: State, relative_time: bool = False) -> torch.Tensor:
+def instance_context(problem: Problem, relative_time: bool = False) -> torch.Tensor:
+    """(B, 5) the per-instance terms of :func:`context_features`, computed once per decoding:
+    capacity, time scale (the horizon with ``relative_time``, else 1), route-length limit, and the
+    mixed-backhaul and multi-depot flags."""
+    flags = _instance_flags(problem, problem.locs.dtype)
+    scale = horizon(problem) if relative_time else torch.ones_like(problem.capacity)
+    return torch.stack([problem.capacity, scale, problem.distance_limit, flags["mixed_backhaul"],
+                        flags["multi_depot"]], dim=-1)
+
+
+def context_features(state: State, instance: torch.Tensor) -> torch.Tensor:
     """Every feature (B, S, 7) of ``CONTEXT_FEATURES``: room left on the route for a linehaul and
     for a backhaul customer (the mixed-backhaul load rule), clock, length left, whether the route
-    has served a backhaul, and the instance's mixed-backhaul and multi-depot flags."""
-    capacity = problem.capacity[:, None]
-    clock = state.time / horizon(problem)[:, None] if relative_time else state.time
+    has served a backhaul, and the instance's mixed-backhaul and multi-depot flags; ``instance``
+    (B, 5): :func:`instance_context` of the problem."""
+    capacity, scale, limit = instance[:, 0:1], instance[:, 1:2], instance[:, 2:3]
+    room = capacity - state.route_linehaul
     peak = torch.maximum(state.route_max_net_pickup, state.route_net_pickup)
-    flags = _instance_flags(problem, state.time.dtype)
-    return torch.stack(
+    per_rollout = torch.stack(
         [
-            (capacity - state.route_linehaul - state.route_max_net_pickup) / capacity,
-            (capacity - state.route_linehaul - peak) / capacity,
-            clock,
-            finite_or_zero(problem.distance_limit[:, None] - state.route_length),
+            (room - state.route_max_net_pickup) / capacity,
+            (room - peak) / capacity,
+            state.time / scale,
+            finite_or_zero(limit - state.route_length),
             state.route_has_backhaul.to(state.time.dtype),
-            flags["mixed_backhaul"][:, None].expand_as(state.time),
-            flags["multi_depot"][:, None].expand_as(state.time),
         ],
         dim=-1,
     )
+    return torch.cat([per_rollout, instance[:, None, 3:].expand(*per_rollout.shape[:2], 2)], dim=-1)

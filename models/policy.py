@@ -22,7 +22,7 @@ from nco.models.decoder import Decoder, DecoderCache
 from nco.models.decoding import Decoding
 from nco.models.encoder import Encoder, node_is_real
 from nco.models.local_view import neighbour_order
-from nco.models.features import ATTRIBUTES, check_attributes, context_features
+from nco.models.features import ATTRIBUTES, check_attributes, context_features, instance_context
 
 
 @dataclass
@@ -149,8 +149,10 @@ class Policy(nn.Module):
         cache = self.decoder.precompute(self.encoder(encoded_problem, images.flatten(0, 1)),
                                         node_is_real(encoded_problem))
         del encoded_problem
-        # the local view's neighbours of every node, by distance (the same for every image)
+        # the local view's neighbours of every node, by distance (the same for every image), and
+        # the per-instance terms of the context features
         order = None if self.decoder.local_view is None else neighbour_order(problem.distance)
+        context = instance_context(problem, self.relative_time)
 
         # the environment sees batch instances with copies * starts rollouts each
         first = None
@@ -162,7 +164,7 @@ class Policy(nn.Module):
 
         def choose(active_problem: Problem, state: State, mask: torch.Tensor) -> torch.Tensor:
             nonlocal log_likelihood
-            log_probs = self._log_probs(active_problem, state, mask, cache, order, len(active), copies, starts)
+            log_probs = self._log_probs(active_problem, state, mask, cache, order, context, len(active), copies, starts)
             action = decoding.select(log_probs.detach(), generator)
             # a forced start has probability 1 (its mask allows nothing else): it adds nothing
             log_likelihood = log_likelihood.index_add(0, active, _log_prob_of(log_probs, action))
@@ -171,8 +173,8 @@ class Policy(nn.Module):
             return action
 
         def on_drop(running: torch.Tensor) -> None:
-            nonlocal active, cache, order
-            active, cache = active[running], cache.keep(running.repeat_interleave(copies))
+            nonlocal active, cache, order, context
+            active, cache, context = active[running], cache.keep(running.repeat_interleave(copies)), context[running]
             order = None if order is None else order[running]
 
         def trim(state: State) -> torch.Tensor | None:  # fewer starts (or none) when the pace misses the deadline
@@ -202,9 +204,11 @@ class Policy(nn.Module):
         return Rollouts(actions, log_likelihood, cost(problem, actions))
 
     def _log_probs(self, problem: Problem, state: State, mask: torch.Tensor, cache: DecoderCache,
-                   order: torch.Tensor | None, batch: int, copies: int, starts: int) -> torch.Tensor:
+                   order: torch.Tensor | None, context: torch.Tensor, batch: int, copies: int,
+                   starts: int) -> torch.Tensor:
         """(B, copies * S, N) log-probabilities, computed on the (B * copies, S) view; ``order``
-        (B, N, N): :func:`nco.models.local_view.neighbour_order` of the problem (``local_view``)."""
+        (B, N, N): :func:`nco.models.local_view.neighbour_order` of the problem (``local_view``),
+        ``context`` (B, 5): its :func:`nco.models.features.instance_context`."""
 
         def view(x):  # (B, copies * S, ...) -> (B * copies, S, ...): a free reshape
             return x.reshape(batch * copies, starts, *x.shape[2:])
@@ -216,7 +220,7 @@ class Policy(nn.Module):
             duration = distance if problem.duration is None else gather_rows(problem.duration, state.current)
             travel = view(torch.stack([distance, duration], dim=-1))
         order_rows = None if order is None else view(gather_rows(order, state.current))
-        inputs = (view(state.current), view(state.route_depot), view(context_features(problem, state, self.relative_time)),
+        inputs = (view(state.current), view(state.route_depot), view(context_features(state, context)),
                   view(mask), travel, None if distance is None else view(distance), order_rows, problem.num_depot_slots)
         if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in vars(cache).values()):
             log_probs = self._decode_recomputed(cache, inputs)

@@ -5,7 +5,8 @@ import torch
 
 from nco.envs.env import reset, step
 from nco.envs.generator import generate
-from nco.models.features import context_features, horizon, node_features
+from nco.envs.variants import BACKHAUL_MIXED
+from nco.models.features import context_features, horizon, instance_context, node_features
 
 
 def with_time_scaled(problem, factor: float):
@@ -36,7 +37,7 @@ def test_relative_time_features_are_shares_of_the_horizon():
     # in the middle of a rollout the clock is a share of the horizon too
     state = reset(problem, 3)
     state = step(problem, state, torch.full((32, 3), 2))
-    clock = context_features(problem, state, relative_time=True)[..., 2]
+    clock = context_features(state, instance_context(problem, relative_time=True))[..., 2]
     torch.testing.assert_close(clock, state.time / scale)
 
 
@@ -55,3 +56,23 @@ def test_instances_without_windows_feed_neutral_time_features():
     problem = generate(8, 10, "CVRP", seed=3, distribution="broad")
     depot, customer = node_features(problem, relative_time=True)
     assert (customer[..., 4:7] == 0).all() and (depot[..., 2:4] == 0).all()
+
+
+def test_context_features_restated_rollout_by_rollout():
+    problem = generate(24, 8, "all48", seed=4, distribution="broad")
+    state = reset(problem, 2)
+    for action in (3, 5):  # two customers into the first route (the mask is not needed here)
+        state = step(problem, state, torch.full((24, 2), action))
+    features = context_features(state, instance_context(problem, relative_time=True))
+    scale = horizon(problem)
+    for b in range(problem.batch_size):
+        capacity, limit = float(problem.capacity[b]), float(problem.distance_limit[b])
+        for s in range(2):
+            linehaul, net, peak = (float(getattr(state, name)[b, s]) for name in
+                                   ("route_linehaul", "route_net_pickup", "route_max_net_pickup"))
+            expected = [(capacity - linehaul - peak) / capacity, (capacity - linehaul - max(peak, net)) / capacity,
+                        float(state.time[b, s]) / float(scale[b]),
+                        limit - float(state.route_length[b, s]) if math.isfinite(limit) else 0.0,
+                        float(state.route_has_backhaul[b, s]), float(problem.backhaul[b] == BACKHAUL_MIXED),
+                        float(problem.num_depots[b] > 1)]
+            torch.testing.assert_close(features[b, s], torch.tensor(expected), rtol=1e-6, atol=1e-6)
