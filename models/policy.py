@@ -21,8 +21,8 @@ from nco.envs.problem import Problem
 from nco.models.decoder import Decoder, DecoderCache
 from nco.models.decoding import Decoding
 from nco.models.encoder import Encoder, node_is_real
-from nco.models.local_view import neighbour_order
 from nco.models.features import ATTRIBUTES, check_attributes, context_features, instance_context
+from nco.models.local_view import neighbour_order
 
 
 @dataclass
