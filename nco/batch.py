@@ -10,7 +10,7 @@ import numpy as np
 
 from nco.envs.instance import ROUNDINGS, Instance
 from nco.models.features import attributes_of
-from nco.io import INSTANCE_SUFFIXES, InstanceFileError, read_instances, read_solution
+from nco.io import InstanceFileError, is_instance_file, read_instances, read_solution
 
 
 @dataclass
@@ -98,9 +98,9 @@ def expand_paths(paths: list[str]) -> list[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix in INSTANCE_SUFFIXES and p.is_file())
+            files += sorted(p for p in path.iterdir() if is_instance_file(p))
         elif any(ch in item for ch in "*?["):
-            files += sorted(p for p in Path().glob(item) if p.suffix in INSTANCE_SUFFIXES)
+            files += sorted(p for p in Path().glob(item) if is_instance_file(p))
         else:
             files.append(path)
     return files

@@ -152,7 +152,7 @@ def _solve(args) -> None:
 
     paths = expand_paths(args.paths)
     if not paths:
-        raise ValueError(f"no instance files in {' '.join(args.paths)}: give .vrp, .txt or .npz files or folders")
+        raise ValueError(f"no instance files in {' '.join(args.paths)}: give .vrp, .txt, .npz or Cordeau files, or folders of them")
     if args.plot and not args.out:
         raise ValueError("--plot draws into the --out folder: give --out DIR too")
     if args.search is not None and args.search not in SEARCHES:

@@ -110,6 +110,14 @@ def read_instance(path: str | Path) -> Instance:
         raise InstanceFileError(f"{path}: {error}") from None
 
 
+def is_instance_file(path: Path) -> bool:
+    """A file whose suffix is an instance file's, or a file without a suffix in Cordeau's format
+    (his sets are distributed as ``p01``, ``pr01``, ...)."""
+    if not path.is_file():
+        return False
+    return path.suffix in INSTANCE_SUFFIXES or (not path.suffix and _is_cordeau(_first_line(path)))
+
+
 def _is_cordeau(first: str) -> bool:
     """Cordeau's files start with ``type m n t`` (four integers; five for type 8)."""
     tokens = first.split()
@@ -217,7 +225,10 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
                 raise ValueError(
                     f"the {key.upper()} data has entries that are not numbers: fix that section"
                 ) from None
-    depots = np.asarray(data.get("depot", [0]), dtype=int).ravel()
+    depots = np.asarray(data.get("depot", [0]), dtype=float).ravel()
+    if not np.all(np.isfinite(depots)) or not np.all(depots == np.round(depots)):
+        raise ValueError("DEPOT_SECTION lists something other than location numbers: fix that section")
+    depots = depots.astype(int)
     num_depots = len(depots)
     if not np.array_equal(depots, np.arange(num_depots)):
         raise ValueError(

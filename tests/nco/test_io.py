@@ -9,7 +9,8 @@ from nco.envs.check import check_solution
 from nco.envs.generator import generate
 from nco.envs.instance import Instance
 from nco.envs.variants import ALL48
-from nco.io import INSTANCE_SUFFIXES, InstanceFileError, read_instance, read_instances, read_solution, write_instance, write_solution
+from nco.io import (INSTANCE_SUFFIXES, InstanceFileError, is_instance_file, read_instance, read_instances, read_solution,
+                    write_instance, write_solution)
 
 
 def assert_same_instance(a: Instance, b: Instance):
@@ -88,6 +89,17 @@ def test_solomon_and_real_files(fixtures):
 
 def test_cordeau_files_read_as_their_vrplib_conversion(fixtures):
     assert_same_instance(read_instance(fixtures / "p01-cordeau.txt"), read_instance(fixtures / "p01.vrp"))
+
+
+def test_a_folder_holds_cordeau_files_without_a_suffix(tmp_path, fixtures):
+    from nco.batch import expand_paths
+
+    (tmp_path / "p01").write_text((fixtures / "p01-cordeau.txt").read_text())
+    (tmp_path / "README").write_text("Cordeau's instances\n")
+    (tmp_path / "p01.res").write_text("576.87\n")
+    (tmp_path / "X.vrp").write_text((fixtures / "X-n101-k25.vrp").read_text())
+    assert [p.name for p in expand_paths([str(tmp_path)])] == ["X.vrp", "p01"]
+    assert not is_instance_file(tmp_path / "missing")
 
 
 # Cordeau's format: "type m n t", t lines "D Q", then "i x y d q f a list [e l]" per location
@@ -198,6 +210,8 @@ DEPOT = "DEPOT_SECTION\n1\n-1\nEOF\n"
          "DISTANCE is given beside VEHICLES_MAX_DISTANCE or TIME_WINDOW_SECTION: keep one limit"),
         (HEADER.format(type="CVRP").replace("CAPACITY: 10", "CAPACITY: 10 20") + COORDS + DEMANDS.format(d=1) + DEPOT,
          "CAPACITY is '10 20', not one number: every vehicle has the same capacity here; give one"),
+        (HEADER.format(type="CVRP") + COORDS + DEMANDS.format(d=1) + "DEPOT_SECTION\nnan\n-1\nEOF\n",
+         "DEPOT_SECTION lists something other than location numbers"),
         ("", "the file is empty: give a VRPLIB"),
         ("\n  \n", "the file is empty"),
         ("Route #1: 1 2\nCost: 3\n", "a solution file \\(Route lines\\), not an instance: pass the instance it solves"),
