@@ -145,16 +145,26 @@ def _read_cordeau(text: str, name: str) -> Instance:
         raise ValueError(f"the first line announces {num_customers} customers and {num_rows} 'D Q' lines, so "
                          f"{expected} lines, but the file has {len(lines)}: fix the first line or the missing lines")
 
-    def numbers(row: int, least: int) -> list[float]:
-        if len(lines[row]) < least:
-            raise ValueError(f"line {row + 1} has {len(lines[row])} values, at least {least} expected: fix that line")
+    def numbers(row: int) -> list[float]:
         try:
             return [float(token) for token in lines[row]]
         except ValueError:
             raise ValueError(f"line {row + 1} has entries that are not numbers: fix that line") from None
 
-    limits = np.array([numbers(row, 2)[:2] for row in range(1, 1 + num_rows)])  # D, Q
-    rows = [numbers(row, 7 if has_windows else 5) for row in range(1 + num_rows, len(lines))]
+    def location(row: int) -> list[float]:  # i x y d q f a, a visit combinations, then e l with windows
+        values = numbers(row)
+        combinations = int(values[6]) if len(values) > 6 and values[6].is_integer() and values[6] >= 0 else -1
+        expected = 7 + combinations + 2 * has_windows
+        if combinations < 0 or len(values) != expected:
+            layout = "i x y d q f a list" + (" e l" if has_windows else "")
+            needs = f"with a = {combinations} needs {expected}" if combinations >= 0 else "needs a count a >= 0"
+            raise ValueError(f"line {row + 1} has {len(values)} values, but '{layout}' {needs}: fix that line")
+        return values
+
+    limits = np.array([(numbers(row) + [np.nan, np.nan])[:2] for row in range(1, 1 + num_rows)])  # D, Q
+    if not np.isfinite(limits).all():
+        raise ValueError(f"a 'D Q' line (lines 2-{1 + num_rows}) lacks a number: give each route limit and capacity")
+    rows = [location(row) for row in range(1 + num_rows, len(lines))]
     if multi_depot:  # depots first, as everywhere in this project
         rows = rows[num_customers:] + rows[:num_customers]
     table = np.array([row[1:5] + (row[-2:] if has_windows else []) for row in rows])  # x y d q [e l]

@@ -134,7 +134,9 @@ def test_cordeau_multi_depot_windows_close_each_depot_its_duration_after_it_open
     ("2 4 1 2\n5 10\n9 10\n1 3 4 0 2 1 1 1\n2 0 0 0 0 0 0\n3 1 1 0 0 0 0\n", "the route limits D differ"),
     (CORDEAU_VRP.format(D=0, d=0) + "4 1 1 0 2 1 1 1\n", "so 6 lines, but the file has 7"),
     (CORDEAU_VRP.format(D=0, d=0).replace("6 8", "six 8"), "line 5 has entries that are not numbers"),
-    (CORDEAU_VRP.format(D=0, d=0).replace("1 3 4 0 2 1 1 1", "1 3 4"), "line 4 has 3 values, at least 5 expected"),
+    (CORDEAU_VRP.format(D=0, d=0).replace("1 3 4 0 2 1 1 1", "1 3 4"), "line 4 has 3 values, but 'i x y d q f a list' needs a count a >= 0"),
+    (CORDEAU_MDVRPTW.format(D0=0, D1=0).replace("1 1 1 0 50\n2", "1 1 1\n2"), "line 4 has 8 values, but 'i x y d q f a list e l' with a = 1 needs 10"),
+    ("0 4 1 1\n10\n0 0 0 0 0 0 0\n1 3 4 0 2 1 1 1\n", "a 'D Q' line \\(lines 2-2\\) lacks a number"),
     (CORDEAU_VRP.format(D=0, d=0).replace("1 3 4 0 2", "1 3 4 0 12"), "exceeds the capacity"),
 ])
 def test_bad_cordeau_files_give_one_line(tmp_path, text, message):
