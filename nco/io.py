@@ -154,10 +154,10 @@ def _read_cordeau(text: str, name: str) -> Instance:
     def location(row: int) -> list[float]:  # i x y d q f a, a visit combinations, then e l with windows
         values = numbers(row)
         combinations = int(values[6]) if len(values) > 6 and values[6].is_integer() and values[6] >= 0 else -1
-        expected = 7 + combinations + 2 * has_windows
-        if combinations < 0 or len(values) != expected:
+        count = 7 + combinations + 2 * has_windows
+        if combinations < 0 or len(values) != count:
             layout = "i x y d q f a list" + (" e l" if has_windows else "")
-            needs = f"with a = {combinations} needs {expected}" if combinations >= 0 else "needs a count a >= 0"
+            needs = f"with a = {combinations} needs {count}" if combinations >= 0 else "needs a count a >= 0"
             raise ValueError(f"line {row + 1} has {len(values)} values, but '{layout}' {needs}: fix that line")
         return values
 
