@@ -130,9 +130,9 @@ def _read_cordeau(text: str, name: str) -> Instance:
     capacity), then a line ``i x y d q f a list [e l]`` per location, the depot first (VRP, VRPTW)
     or the ``t`` depots last (MDVRP, MDVRPTW). The fleet size ``m`` is not a limit here (as
     ``VEHICLES``). ``D`` bounds a route's duration: without windows it is the length limit (no
-    service times) or travel plus service time (the CMT rule: windows ``[0, D]``); with windows a
-    route leaves its depot when the depot opens, so ``D`` closes the depot ``D`` later (an
-    earlier departure is never needed, a later one is not modelled)."""
+    service times) or travel plus service time (the CMT rule: windows ``[0, D]``). With windows
+    a route may leave its depot later than it opens to wait less, which no variant here models:
+    such a file is refused unless ``D`` spans every depot's window, where it binds nothing."""
     lines = [line.split() for line in text.splitlines() if line.strip()]
     kind, _, num_customers, num_rows = (int(token) for token in lines[0][:4])
     if kind not in (0, 2, 4, 6):
@@ -179,9 +179,15 @@ def _read_cordeau(text: str, name: str) -> Instance:
     service[:num_depots] = 0.0
     windows, distance_limit = None, np.inf
     if has_windows:
-        windows = table[:, 4:6].copy()
-        opens, closes = windows[:num_depots, 0], windows[:num_depots, 1]
-        windows[:num_depots, 1] = np.where(duration > 0, np.minimum(closes, opens + duration), closes)
+        windows = table[:, 4:6]
+        span = windows[:num_depots, 1] - windows[:num_depots, 0]
+        binding = np.flatnonzero((duration > 0) & (duration < span))
+        if len(binding):
+            depot = binding[0]
+            raise ValueError(f"D = {duration[depot]:g} limits each route's duration, from a departure that may come "
+                             f"later than its depot opens (its window spans {span[depot]:g}): a route-duration limit "
+                             "is a rule that none of this solver's variants has: solve the file with a solver that "
+                             "models it (PyVRP models most)")
     elif duration[0] > 0:
         if (service > 0).any():  # travel plus service within D
             windows = np.tile([0.0, duration[0]], (len(table), 1))

@@ -118,13 +118,14 @@ def test_cordeau_route_limits(tmp_path, duration, service, variant, limit, late)
     assert instance.distance_limit == limit and instance.time_windows[:, 1].max() == late
 
 
-def test_cordeau_multi_depot_windows_close_each_depot_its_duration_after_it_opens(tmp_path):
+@pytest.mark.parametrize("durations", [(0, 0), (100, 95), (0, 200)])
+def test_cordeau_multi_depot_windows_with_route_limits_that_bind_nothing(tmp_path, durations):
     path = tmp_path / "pr"
-    path.write_text(CORDEAU_MDVRPTW.format(D0=40, D1=0))
+    path.write_text(CORDEAU_MDVRPTW.format(D0=durations[0], D1=durations[1]))
     instance = read_instance(path)
     assert instance.variant.name == "MDVRPTW" and instance.num_depots == 2
     np.testing.assert_array_equal(instance.coords[:2], [[0, 0], [9, 9]])  # the depots come first
-    np.testing.assert_array_equal(instance.time_windows, [[0, 40], [5, 100], [0, 50], [0, 50]])
+    np.testing.assert_array_equal(instance.time_windows, [[0, 100], [5, 100], [0, 50], [0, 50]])
     assert list(instance.service_time) == [0, 0, 1, 1] and list(instance.demand_linehaul) == [0, 0, 2, 2]
 
 
@@ -138,6 +139,7 @@ BAD_CORDEAU_FILES = [
     (CORDEAU_MDVRPTW.format(D0=0, D1=0).replace("1 1 1 0 50\n2", "1 1 1\n2"), "line 4 has 8 values, but 'i x y d q f a list e l' with a = 1 needs 10"),
     ("0 4 1 1\n10\n0 0 0 0 0 0 0\n1 3 4 0 2 1 1 1\n", "a 'D Q' line \\(lines 2-2\\) lacks a number"),
     (CORDEAU_VRP.format(D=0, d=0).replace("1 3 4 0 2", "1 3 4 0 12"), "exceeds the capacity"),
+    (CORDEAU_MDVRPTW.format(D0=0, D1=94), "D = 94 limits each route's duration, .* window spans 95\\): a route-duration"),
 ]
 """Cordeau files with a problem, and a pattern of the one-line error each gets."""
 
