@@ -257,7 +257,7 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         if "edge_weight" not in data:
             raise ValueError("EDGE_WEIGHT_TYPE is EXPLICIT but EDGE_WEIGHT_SECTION is missing: add the matrix")
         matrix = np.asarray(data["edge_weight"], dtype=float)
-    elif edge_type not in ("EUC_2D", "FLOAT_2D"):
+    elif edge_type not in ("EUC_2D", "FLOAT_2D", "EXACT_2D"):  # Euclidean; costs rounded as --round says
         raise ValueError(f"EDGE_WEIGHT_TYPE {edge_type} is not supported: use EUC_2D or EXPLICIT")
     if "node_coord" in data:
         coords = np.asarray(data["node_coord"], dtype=float)
@@ -283,7 +283,10 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
     if demand is None:
         raise ValueError("DEMAND_SECTION is missing: add the demand of every location")
 
-    declared = Variant.from_name(str(data["type"])) if "type" in data else None
+    type_name = str(data.get("type", "")).strip()
+    if type_name.upper() == "DCVRP":  # LKH-3's name for a CVRP with CVRPLIB's DISTANCE limit
+        type_name = "CVRP"
+    declared = Variant.from_name(type_name) if type_name else None
     backhaul_demand = data.get("backhaul")
     has_backhaul_data = backhaul_demand is not None and np.any(np.asarray(backhaul_demand) > 0)
     service = data.get("service_time")

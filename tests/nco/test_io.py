@@ -154,11 +154,19 @@ def route_length(instance: Instance, route: list[int]) -> float:
     return sum(instance.distances[a, b] for a, b in zip(path, path[1:]))
 
 
-def test_cvrplib_route_limit_without_service_times_is_a_length_limit(tmp_path):
+@pytest.mark.parametrize("variant_name", ["CVRP", "DCVRP"])  # LKH-3 writes DCVRP
+def test_cvrplib_route_limit_without_service_times_is_a_length_limit(tmp_path, variant_name):
     path = tmp_path / "golden.vrp"
-    path.write_text(CVRPLIB_LIMIT.format(service=""))
+    path.write_text(CVRPLIB_LIMIT.format(service="").replace("TYPE: CVRP", f"TYPE: {variant_name}"))
     instance = read_instance(path)
     assert instance.variant.name == "VRPL" and instance.distance_limit == 30
+
+
+@pytest.mark.parametrize("edge_type", ["FLOAT_2D", "EXACT_2D"])
+def test_euclidean_edge_weight_types_read_as_euc_2d(tmp_path, edge_type):
+    (tmp_path / "euc.vrp").write_text(CVRPLIB_LIMIT.format(service=""))
+    (tmp_path / "other.vrp").write_text(CVRPLIB_LIMIT.format(service="").replace("EUC_2D", edge_type))
+    assert_same_instance(read_instance(tmp_path / "other.vrp"), read_instance(tmp_path / "euc.vrp"))
 
 
 @pytest.mark.parametrize("routes", [[[1, 2], [3, 4]], [[1, 2, 3]], [[3, 1, 2]], [[1], [2], [3], [4]], [[2, 1, 4]]])
