@@ -144,6 +144,24 @@ class Instance:
         """``(N, N)`` travel times: the explicit duration matrix, else the distances."""
         return self.duration_matrix if self.duration_matrix is not None else self.distances
 
+    def arc_distances(self, origins: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """The distances from ``origins`` to ``targets`` (location indices, broadcast together),
+        the same values as :attr:`distances` without building the ``(N, N)`` matrix of a
+        Euclidean instance (7 GB at 30,000 locations)."""
+        if self.distance_matrix is not None:
+            return self.distance_matrix[origins, targets]
+        if "euclidean" in self._cache:
+            return self._cache["euclidean"][origins, targets]
+        dx = self.coords[origins, 0] - self.coords[targets, 0]
+        dy = self.coords[origins, 1] - self.coords[targets, 1]
+        return np.sqrt(dx * dx + dy * dy)
+
+    def arc_durations(self, origins: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """The travel times from ``origins`` to ``targets``, as :meth:`arc_distances`."""
+        if self.duration_matrix is not None:
+            return self.duration_matrix[origins, targets]
+        return self.arc_distances(origins, targets)
+
     def replace(self, **changes) -> Instance:
         """A copy with some fields changed (validated again)."""
         return replace(self, _cache={}, **changes)
@@ -251,11 +269,11 @@ class Instance:
         """``(num_depots, num_customers)``: whether a route from that depot serving only that
         customer is feasible."""
         k = self.num_depots
-        depots, customers = np.arange(k), np.arange(k, self.num_locations)
-        out_dist = self.distances[np.ix_(depots, customers)]  # (K, n)
-        back_dist = self.distances[np.ix_(customers, depots)].T
-        out_time = self.durations[np.ix_(depots, customers)]
-        back_time = self.durations[np.ix_(customers, depots)].T
+        depots, customers = np.arange(k)[:, None], np.arange(k, self.num_locations)[None, :]
+        out_dist = self.arc_distances(depots, customers)  # (K, n)
+        back_dist = self.arc_distances(customers, depots)
+        out_time = self.arc_durations(depots, customers)
+        back_time = self.arc_durations(customers, depots)
         if self.open_route:
             back_dist = back_time = np.zeros_like(out_dist)
         early, late = self.time_windows[:, 0], self.time_windows[:, 1]

@@ -63,7 +63,9 @@ def singleton_routes(instance: Instance) -> list[list[int]]:
     """One route per customer, from the depot with the shortest round trip among those that can
     serve it alone: always feasible, and built without decoding."""
     k = instance.num_depots
-    round_trip = instance.distances[:k, k:] + (0.0 if instance.open_route else instance.distances[k:, :k].T)
+    depots, customers = np.arange(k)[:, None], np.arange(k, instance.num_locations)[None, :]
+    round_trip = instance.arc_distances(depots, customers) + \
+        (0.0 if instance.open_route else instance.arc_distances(customers, depots))
     depots = np.where(instance.servable_from_depots(), round_trip, np.inf).argmin(axis=0)
     return [Route(int(depot), (customer,)).to_list(k) for customer, depot in enumerate(depots, start=k)]
 

@@ -82,7 +82,7 @@ def test_bad_arguments(kwargs, message):
         generate(**kwargs)
 
 
-@pytest.mark.parametrize("distribution", ["broad", "broad_asymmetric", "broad_road"])
+@pytest.mark.parametrize("distribution", ["broad", "broad_long", "broad_asymmetric", "broad_road"])
 def test_broad_presets_are_reproducible_and_every_random_rollout_is_feasible(distribution):
     from tests.envs.test_env import judge_rollouts, rollout_checking_masks
 
@@ -96,18 +96,19 @@ def test_broad_presets_are_reproducible_and_every_random_rollout_is_feasible(dis
         assert all(generate(4, 10, "CVRP", seed=seed, distribution=distribution).explicit_matrix for seed in range(8))
 
 
-def test_broad_preset_spans_real_file_ranges():
-    problem = generate(4000, 60, "all48", seed=3, distribution="broad")
+@pytest.mark.parametrize("distribution, longest_routes, longest_horizon", [("broad", 30, 30), ("broad_long", 60, 45)])
+def test_broad_preset_spans_real_file_ranges(distribution, longest_routes, longest_horizon):
+    problem = generate(4000, 60, "all48", seed=3, distribution=distribution)
     slots = problem.num_depot_slots
     customers = problem.demand_linehaul[:, slots:] + problem.demand_backhaul[:, slots:]
     assert customers.min() >= 1 and customers.max() == 100 and (customers == customers.round()).all()
     assert (problem.capacity >= customers.max(1).values).all()
     per_route = problem.capacity / customers.mean(1)
-    assert per_route.min() < 4 and per_route.max() > 30  # 3 to 40 customers per route
+    assert per_route.min() < 4 and per_route.max() > longest_routes  # 3 to 40 (80) customers per route
     assert set(problem.num_depots.tolist()) == {1, 2, 3, 4, 5}
     windows = problem.time_windows_on
     horizon = problem.time_windows[windows, 0, 1]
-    assert horizon.min() < 2.5 and horizon.max() > 30  # Solomon's R1 to C2 in model units
+    assert horizon.min() < 2.5 and horizon.max() > longest_horizon  # Solomon's R1 to C2 in model units
     width = (problem.time_windows[windows, slots:, 1] - problem.time_windows[windows, slots:, 0]) / horizon[:, None]
     assert width.min() < 0.02 and width.max() > 0.5
     assert ((problem.locs >= 0) & (problem.locs <= 1)).all()

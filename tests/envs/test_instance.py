@@ -78,3 +78,23 @@ def test_a_subset_keeps_the_depots_and_renumbers_the_chosen_customers():
     # the same routes cost the same in both numberings
     whole = check_solution(instance.subset(np.arange(2, 8)), [[1, 6, 3]]).cost
     assert check_solution(sub, [[1, 2, 3]]).cost == whole
+
+
+def test_arcs_are_the_matrix_entries_without_building_the_matrix():
+    from nco.envs.check import check_solution
+
+    rng = np.random.default_rng(1)
+    coords = rng.uniform(0, 1000, (40, 2)).round()
+    instance = Instance(coords=coords, demand_linehaul=np.r_[0, np.ones(39)], capacity=10, rounding="round")
+    routes = [list(range(1, 11)), list(range(11, 21)), list(range(21, 31)), list(range(31, 40))]
+    result = check_solution(instance, routes)
+    # validating and judging a Euclidean instance never built its (N, N) matrix
+    assert "euclidean" not in instance._cache
+    origins, targets = rng.integers(0, 40, (2, 5, 7))
+    arcs = instance.arc_distances(origins, targets)
+    np.testing.assert_array_equal(arcs, instance.distances[origins, targets])  # bit for bit
+    expected = sum(np.round(instance.distances[[0, *r], [*r, 0]]).sum() for r in routes)
+    assert result.feasible and result.cost == expected
+    with_matrix = instance.replace(distance_matrix=instance.distances * 2, duration_matrix=instance.distances * 3)
+    np.testing.assert_array_equal(with_matrix.arc_distances(origins, targets), 2 * arcs)
+    np.testing.assert_array_equal(with_matrix.arc_durations(origins, targets), 3 * arcs)
