@@ -7,7 +7,8 @@ import torch
 from nco.checkpoints import load_policy
 from nco.envs.check import check_solution
 from nco.envs.generator import generate
-from nco.reconstruct import reconstruct, route_groups, singleton_routes
+from nco.reconstruct import (LONG_ROUTE_GROUP_SIZE, SUBPROBLEM_SIZE, group_size, reconstruct, route_groups,
+                             singleton_routes)
 
 # one variant of every family: plain, open, backhauls (strict and mixed), limits, time windows, depots
 VARIANTS = ["CVRP", "OVRPL", "VRPBTW", "VRPMBL", "OVRPMBTW", "MDVRPTW", "MDOVRPBL"]
@@ -29,6 +30,21 @@ def test_one_route_per_customer_leaves_from_a_depot_that_can_serve_it():
     instance = nco.Instance(coords=[[0, 0], [10, 0], [20, 0], [12, 0]], demand_linehaul=[0, 0, 1, 1], capacity=5,
                             num_depots=2, time_windows=[[0, 100], [0, 5], [0, 100], [0, 100]])
     assert singleton_routes(instance) == [[0, 2], [1, 3]]
+
+
+@pytest.mark.parametrize("customers, capacity, expected", [
+    (400, 40, SUBPROBLEM_SIZE),  # a vehicle holds 20 average demands: groups of 100 hold several routes
+    (400, 200, 200),  # 100 average demands: twice that
+    (1000, 1000, LONG_ROUTE_GROUP_SIZE),  # 500: at most the longest group
+    (150, 200, 75),  # at most half the instance
+])
+def test_groups_hold_two_routes_of_long_route_instances(customers, capacity, expected):
+    import nco
+
+    demand = np.r_[0, np.tile([1.0, 3.0], customers // 2)]  # average demand 2
+    instance = nco.Instance(coords=np.random.default_rng(0).uniform(size=(customers + 1, 2)), demand_linehaul=demand,
+                            capacity=capacity)
+    assert group_size(instance) == expected
 
 
 @pytest.mark.parametrize("seed", range(5))
