@@ -102,6 +102,8 @@ def read_instance(path: str | Path) -> Instance:
             "see docs/formats.md in the nco repository"
         ) from None
     try:
+        if np.ndim(data.get("backhaul")) == 2 and len(data["backhaul"]) == 1:  # one line: LKH-3's node list
+            _split_backhaul_list(data, path.read_text(errors="replace"))
         return _instance_from_vrplib(data, name=path.stem)
     except ValueError as error:
         if "inhomogeneous" in str(error):  # numpy, on a section whose lines differ in length
@@ -338,6 +340,27 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         distance_matrix=matrix,
         name=str(data.get("name", name)),
     )
+
+
+def _split_backhaul_list(data: dict, text: str) -> None:
+    """LKH-3's VRPB files: ``BACKHAUL_SECTION`` lists the backhaul customers (a line of location
+    numbers ended by -1) and ``DEMAND_SECTION`` holds every customer's demand. Writes the project's
+    per-location linehaul and backhaul demands into ``data``."""
+    section = text.split("BACKHAUL_SECTION", 1)[1].split(None, 1)
+    listed = section[1].split("\n", 1)[0].split() if len(section) > 1 else []
+    listed = section[:1] + listed  # the first number, then the rest of its line
+    try:
+        numbers = [int(token) for token in listed]
+    except ValueError:
+        numbers = []
+    demand = np.asarray(data.get("demand", []), dtype=float)
+    if not numbers or numbers[-1] != -1 or not all(2 <= i <= len(demand) for i in numbers[:-1]):
+        raise ValueError(f"BACKHAUL_SECTION is one line but not a list of customer numbers 2..{len(demand)} "
+                         "ended by -1 (LKH-3's form): give one 'location demand' line per location, or that list")
+    backhaul = np.zeros_like(demand)
+    chosen = np.array(numbers[:-1], dtype=int) - 1
+    backhaul[chosen], demand[chosen] = demand[chosen], 0.0
+    data["demand"], data["backhaul"] = demand, backhaul
 
 
 def _read_route_limit(data: dict, declared: Variant | None, has_service: bool, num_locations: int) -> None:

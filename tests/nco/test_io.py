@@ -194,6 +194,16 @@ DEMANDS = "DEMAND_SECTION\n1 0\n2 {d}\n3 4\n"
 DEPOT = "DEPOT_SECTION\n1\n-1\nEOF\n"
 
 
+def test_lkh3_backhaul_list_reads_as_per_location_backhaul_demands(tmp_path):
+    """LKH-3's VRPB files list the backhaul customers in BACKHAUL_SECTION and give every demand in
+    DEMAND_SECTION; the project's dialect gives each location's backhaul demand."""
+    lkh = HEADER.format(type="VRPB").replace("DIMENSION: 3", "DIMENSION: 4") + COORDS + "4 1 1\n"
+    (tmp_path / "lkh.vrp").write_text(lkh + "DEMAND_SECTION\n1 0\n2 1\n3 4\n4 2\nBACKHAUL_SECTION\n2 4 -1\n" + DEPOT)
+    (tmp_path / "ours.vrp").write_text(lkh + "DEMAND_SECTION\n1 0\n2 0\n3 4\n4 0\n"
+                                       "BACKHAUL_SECTION\n1 0\n2 1\n3 0\n4 2\n" + DEPOT)
+    assert_same_instance(read_instance(tmp_path / "lkh.vrp"), read_instance(tmp_path / "ours.vrp"))
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -224,6 +234,8 @@ DEPOT = "DEPOT_SECTION\n1\n-1\nEOF\n"
         ("Route #1: 1 2\nCost: 3\n", "a solution file \\(Route lines\\), not an instance: pass the instance it solves"),
         (HEADER.format(type="CVRP") + "NODE_COORD_SECTION\n1 0 0\n2 1\n3 0 1\n" + DEMANDS.format(d=1) + DEPOT,
          "a line of a section has more or fewer values than the others \\(a truncated line\\?\\)"),
+        (HEADER.format(type="VRPB") + COORDS + DEMANDS.format(d=1) + "BACKHAUL_SECTION\n3 4 -1\n" + DEPOT,
+         "BACKHAUL_SECTION is one line but not a list of customer numbers 2..3 ended by -1"),
         *BAD_CORDEAU_FILES,
     ],
 )
