@@ -20,6 +20,7 @@ from typing import Iterable, Iterator
 import torch
 from tqdm import tqdm
 
+from nco.baselines import memory_shortfall
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
 from nco.models.policy import Policy
@@ -153,7 +154,8 @@ def solve(
         Where the neural solver runs: ``auto`` (a CUDA GPU when there is one), ``cpu`` or ``cuda``.
     search
         How the neural solver spends a ``time_limit`` (one of :data:`SEARCHES`; default
-        :data:`DEFAULT_SEARCH`): ``sampling`` decodes the augmented images that fit and keeps
+        :data:`DEFAULT_SEARCH`, or ``reconstruct`` where PyVRP's travel matrices would not fit in
+        the available memory, :func:`nco.baselines.memory_shortfall`): ``sampling`` decodes the augmented images that fit and keeps
         sampling while another image fits; ``polish`` decodes greedily in the first
         :data:`NETWORK_SHARE` of the time and hands the rest to PyVRP's local search started from
         its best solution; ``reconstruct`` decodes alike, then re-solves groups of neighbouring
@@ -200,7 +202,11 @@ def solve(
                                         progress=progress)
             return Solution.judged(instance, routes, solver, time.perf_counter() - began)
         deadline = began + time_limit
-        search = DEFAULT_SEARCH if search is None else search
+        if search is None:  # the polish, unless PyVRP's matrices would not fit in memory
+            search = "reconstruct" if memory_shortfall("pyvrp", instance) else DEFAULT_SEARCH
+        elif search == "polish" and (shortfall := memory_shortfall("pyvrp", instance)):
+            raise ValueError(f"the polish runs PyVRP: {shortfall}: use the reconstruct search (--search reconstruct), "
+                             "or a machine with more memory")
         network_deadline = began + NETWORK_SHARE * time_limit  # the network's share before a search
         if search == "sampling":
             routes = solve_instance(model, instance, augment, None, generator=generator, deadline=deadline,
@@ -222,6 +228,8 @@ def solve(
     else:
         from nco.baselines import get_solver
 
+        if shortfall := memory_shortfall(solver, instance):
+            raise ValueError(f"{shortfall}: use the neural solver, or a machine with more memory")
         routes = get_solver(solver)(instance, CLASSICAL_TIME_LIMIT if time_limit is None else time_limit, seed)
     return Solution.judged(instance, routes, solver, time.perf_counter() - began)
 

@@ -187,3 +187,26 @@ def test_a_file_with_a_matrix_gets_the_shipped_matrix_aware_model(monkeypatch):
     assert nco.solve(matrix_file, augment=False).feasible
     assert loaded == [MATRIX_CHECKPOINT]
     assert load_model(MATRIX_CHECKPOINT, "cpu").config["neighbours"] > 0  # it reads the matrix
+
+
+def test_solvers_whose_matrices_would_not_fit_in_memory_are_refused_or_replaced(checkpoint, monkeypatch):
+    from nco.envs.generator import generate
+
+    instance = generate(1, 12, ["CVRP"], seed=5).instance(0, "CVRP")
+    monkeypatch.setattr("nco.baselines.available_memory", lambda: 10 * 13**2 * 8 - 1)  # one byte short of OR-Tools'
+    with pytest.raises(ValueError, match="^ortools needs about 0.0 GB for the travel matrices of 13 locations and 0.0 "
+                                         "GB are available: use the neural solver"):
+        nco.solve(instance, solver="ortools", time_limit=0.1)
+    assert nco.solve(instance, solver="pyvrp", time_limit=0.1).feasible  # PyVRP's fit
+    monkeypatch.setattr("nco.baselines.available_memory", lambda: 1000)
+    with pytest.raises(ValueError, match="^the polish runs PyVRP: pyvrp needs .* use the reconstruct search"):
+        nco.solve(instance, checkpoint=checkpoint, time_limit=0.3, search="polish")
+
+    def no_polish(*args, **kwargs):
+        raise AssertionError("the polish ran")
+
+    monkeypatch.setattr("nco.baselines.pyvrp.solve", no_polish)
+    assert nco.solve(instance, checkpoint=checkpoint, time_limit=0.3).feasible  # the default re-constructs instead
+    monkeypatch.setattr("nco.baselines.available_memory", lambda: None)  # a system that does not say
+    with pytest.raises(AssertionError, match="the polish ran"):
+        nco.solve(instance, checkpoint=checkpoint, time_limit=0.3)
