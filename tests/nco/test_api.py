@@ -189,7 +189,7 @@ def test_a_file_with_a_matrix_gets_the_shipped_matrix_aware_model(monkeypatch):
     assert load_model(MATRIX_CHECKPOINT, "cpu").config["neighbours"] > 0  # it reads the matrix
 
 
-def test_solvers_whose_matrices_would_not_fit_in_memory_are_refused_or_replaced(checkpoint, monkeypatch):
+def test_solvers_whose_matrices_would_not_fit_in_memory_or_time_are_refused_or_replaced(checkpoint, monkeypatch):
     from nco.envs.generator import generate
 
     instance = generate(1, 12, ["CVRP"], seed=5).instance(0, "CVRP")
@@ -210,3 +210,6 @@ def test_solvers_whose_matrices_would_not_fit_in_memory_are_refused_or_replaced(
     monkeypatch.setattr("nco.baselines.available_memory", lambda: None)  # a system that does not say
     with pytest.raises(AssertionError, match="the polish ran"):
         nco.solve(instance, checkpoint=checkpoint, time_limit=0.3)
+    # nor where PyVRP's set-up would take most of the polish's time
+    monkeypatch.setattr("nco.api.POLISH_SETUP_SECONDS_PER_PAIR", 0.3 / 13**2)
+    assert nco.solve(instance, checkpoint=checkpoint, time_limit=0.3).feasible
