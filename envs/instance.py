@@ -214,6 +214,10 @@ class Instance:
         for name in finite_fields:
             if not np.isfinite(getattr(self, name)).all():
                 raise ValueError(f"{name} contains NaN or infinite values: give finite numbers")
+        with np.errstate(over="ignore"):
+            span = np.ptp(self.coords, axis=0)
+            if not np.isfinite((span * span).sum()):
+                raise ValueError(f"coords span {span.max():g}: distances between them overflow; rescale the coordinates")
         if np.isnan(self.time_windows).any() or np.isinf(self.time_windows[:, 0]).any():
             raise ValueError("time_windows contains NaN or an infinite start: give finite starts")
         if np.isnan(self.distance_limit) or self.distance_limit <= 0:

@@ -14,6 +14,7 @@ BASE = dict(coords=[[0, 0], [1, 0], [0, 1]], demand_linehaul=[0, 2, 3], capacity
     [
         (dict(demand_linehaul=[0, 2, 6]), r"demand_linehaul\[2\] = 6 exceeds the capacity 5: raise the capacity"),
         (dict(coords=[[0, 0], [np.nan, 0], [0, 1]]), "coords contains NaN or infinite values"),
+        (dict(coords=[[0, 0], [1e300, 0], [0, 1]]), "coords span 1e\\+300: distances between them overflow"),
         (dict(coords=[[0, 0, 0], [1, 0, 0], [0, 1, 0]]), r"coords has shape \(3, 3\): expected \(num_locations, 2\)"),
         (dict(demand_linehaul=[0, 2]), r"demand_linehaul has shape \(2,\) but the instance has 3 locations"),
         (dict(demand_linehaul=[0, 2, 0], demand_backhaul=[0, 0, 1]), "demand_backhaul is set but the variant has no backhauls"),
