@@ -49,6 +49,7 @@ The default search polishes only where that set-up fits in :data:`POLISH_SETUP_S
 polish's time; elsewhere it re-constructs (CVRPLIB's Ghent1, 10,000 customers, at 30 s: the
 polish 5.39% above the best known in 35.7 s, the re-construction 9.04% in 29.8 s)."""
 POLISH_SETUP_SHARE = 0.8
+"""Share of the polish's time that PyVRP's expected set-up may take (above)."""
 
 _MODELS: dict[tuple[str, str], Policy] = {}
 
@@ -164,8 +165,8 @@ def solve(
         How the neural solver spends a ``time_limit`` (one of :data:`SEARCHES`; default
         :data:`DEFAULT_SEARCH`, or ``reconstruct`` where PyVRP's travel matrices would not fit in
         the available memory, :func:`nco.baselines.memory_shortfall`, or its set-up in the time,
-        :data:`POLISH_SETUP_SECONDS_PER_PAIR`): ``sampling`` decodes the augmented images that fit and keeps
-        sampling while another image fits; ``polish`` decodes greedily in the first
+        :data:`POLISH_SETUP_SECONDS_PER_PAIR`): ``sampling`` decodes the augmented images that
+        fit and keeps sampling while another image fits; ``polish`` decodes greedily in the first
         :data:`NETWORK_SHARE` of the time and hands the rest to PyVRP's local search started from
         its best solution; ``reconstruct`` decodes alike, then re-solves groups of neighbouring
         routes with the network (:mod:`nco.reconstruct`). With ``polish`` or ``reconstruct``, an

@@ -1,15 +1,16 @@
 """Neural re-construction: improve a solution by re-solving groups of neighbouring routes.
 
-Each round splits the routes into groups of neighbouring routes (nearest route centroids first)
-of at most about :data:`SUBPROBLEM_SIZE` customers (more when routes are long), and the network solves every group's customers
-again as an instance of its own (the depots and those customers, rescaled to the unit square: the
-size and density the network was trained on, whatever the size of the whole instance). A group's
-new routes replace its old ones when the judge finds them feasible and cheaper; routes of
-different groups never interact, so the whole solution stays feasible and never gets worse. A
-group tried before is sampled rather than decoded greedily again; a group of one customer is
-left as it is. Groups of the same number of customers are decoded together, as one batch (at
-batch 1 a decoding step costs about as much for one group as for several). The idea is LEHD's
-random re-construction and the decomposition of GLOP and UDC, on whole routes.
+Each round splits the routes into groups of neighbouring routes (nearest route centroids first) of
+at most about :data:`SUBPROBLEM_SIZE` customers (more when routes are long, :func:`group_size`),
+and the network solves every group's customers again as an instance of its own (the depots and
+those customers, rescaled to the unit square: the size and density the network was trained on,
+whatever the size of the whole instance). A group's new routes replace its old ones when the judge
+finds them feasible and cheaper; routes of different groups never interact, so the whole solution
+stays feasible and never gets worse. A group tried before is sampled rather than decoded greedily
+again; a group of one customer is left as it is. Groups of the same number of customers are decoded
+together, as one batch (at batch 1 a decoding step costs about as much for one group as for
+several). The idea is LEHD's random re-construction and the decomposition of GLOP and UDC, on whole
+routes.
 
 Started from one route per customer (:func:`singleton_routes`), the first round is a
 decomposition of the whole instance into neighbourhoods that the network solves in batches: how
@@ -66,9 +67,9 @@ def singleton_routes(instance: Instance) -> list[list[int]]:
     """One route per customer, from the depot with the shortest round trip among those that can
     serve it alone: always feasible, and built without decoding."""
     k = instance.num_depots
-    depots, customers = np.arange(k)[:, None], np.arange(k, instance.num_locations)[None, :]
-    round_trip = instance.arc_distances(depots, customers) + \
-        (0.0 if instance.open_route else instance.arc_distances(customers, depots))
+    depot_index, customer_index = np.arange(k)[:, None], np.arange(k, instance.num_locations)[None, :]
+    round_trip = instance.arc_distances(depot_index, customer_index) + \
+        (0.0 if instance.open_route else instance.arc_distances(customer_index, depot_index))
     depots = np.where(instance.servable_from_depots(), round_trip, np.inf).argmin(axis=0)
     return [Route(int(depot), (customer,)).to_list(k) for customer, depot in enumerate(depots, start=k)]
 
