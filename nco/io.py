@@ -18,7 +18,8 @@ from nco.envs.matrix_pool import MatrixPool
 from nco.envs.problem import Problem
 from nco.envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT, Variant
 
-INSTANCE_SUFFIXES = (".vrp", ".txt", ".npz")
+INSTANCE_SUFFIXES = (".vrp", ".txt", ".npz", ".vrptw", ".vrpbtw")
+"""Suffixes of instance files in a folder (``.vrptw`` and ``.vrpbtw``: LKH-3's VRPLIB files)."""
 
 UNMODELLED = {
     "vehicles_max_duration": "a route-duration limit",

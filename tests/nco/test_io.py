@@ -98,7 +98,8 @@ def test_a_folder_holds_cordeau_files_without_a_suffix(tmp_path, fixtures):
     (tmp_path / "README").write_text("Cordeau's instances\n")
     (tmp_path / "p01.res").write_text("576.87\n")
     (tmp_path / "X.vrp").write_text((fixtures / "X-n101-k25.vrp").read_text())
-    assert [p.name for p in expand_paths([str(tmp_path)])] == ["X.vrp", "p01"]
+    (tmp_path / "lkh.vrptw").write_text((fixtures / "X-n101-k25.vrp").read_text())
+    assert [p.name for p in expand_paths([str(tmp_path)])] == ["X.vrp", "lkh.vrptw", "p01"]
     assert not is_instance_file(tmp_path / "missing")
 
 
