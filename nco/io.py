@@ -260,7 +260,9 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         if "edge_weight" not in data:
             raise ValueError("EDGE_WEIGHT_TYPE is EXPLICIT but EDGE_WEIGHT_SECTION is missing: add the matrix")
         matrix = np.asarray(data["edge_weight"], dtype=float)
-    elif edge_type not in ("EUC_2D", "FLOAT_2D", "EXACT_2D"):  # Euclidean; costs rounded as --round says
+    elif edge_type not in ("EUC_2D", "FLOAT_2D", "EXACT_2D", "FLOOR_2D"):
+        # solved on Euclidean travel, costed as --round says; a floored distance is never longer,
+        # so a solution stays feasible under FLOOR_2D (a ceiled one would not: CEIL_2D is refused)
         raise ValueError(f"EDGE_WEIGHT_TYPE {edge_type} is not supported: use EUC_2D or EXPLICIT")
     if "node_coord" in data:
         coords = np.asarray(data["node_coord"], dtype=float)

@@ -163,7 +163,7 @@ def test_cvrplib_route_limit_without_service_times_is_a_length_limit(tmp_path, v
     assert instance.variant.name == "VRPL" and instance.distance_limit == 30
 
 
-@pytest.mark.parametrize("edge_type", ["FLOAT_2D", "EXACT_2D"])
+@pytest.mark.parametrize("edge_type", ["FLOAT_2D", "EXACT_2D", "FLOOR_2D"])
 def test_euclidean_edge_weight_types_read_as_euc_2d(tmp_path, edge_type):
     (tmp_path / "euc.vrp").write_text(CVRPLIB_LIMIT.format(service=""))
     (tmp_path / "other.vrp").write_text(CVRPLIB_LIMIT.format(service="").replace("EUC_2D", edge_type))
