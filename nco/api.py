@@ -240,8 +240,9 @@ def solve(
     else:
         from nco.baselines import get_solver
 
-        if shortfall := memory_shortfall(solver, instance):
-            raise ValueError(f"{shortfall}: use the neural solver, or a machine with more memory")
+        if shortfall := memory_shortfall(solver, instance):  # nothing found, rather than killed for memory
+            return Solution.judged(instance, None, solver, time.perf_counter() - began,
+                                   f"{shortfall}: use the neural solver, or a machine with more memory")
         routes = get_solver(solver)(instance, CLASSICAL_TIME_LIMIT if time_limit is None else time_limit, seed)
     return Solution.judged(instance, routes, solver, time.perf_counter() - began)
 

@@ -44,11 +44,11 @@ class Solution:
     solver: str
 
     @classmethod
-    def judged(cls, instance: Instance, routes: list[list[int]] | None, solver: str, seconds: float) -> Solution:
-        """Judges a route list (``None``: the solver found nothing feasible)."""
+    def judged(cls, instance: Instance, routes: list[list[int]] | None, solver: str, seconds: float,
+               reason: str = "no feasible solution found within the time limit") -> Solution:
+        """Judges a route list (``None``: the solver found nothing feasible, for ``reason``)."""
         if routes is None:
-            return cls(instance, (), math.nan, False, ("no feasible solution found within the time limit",),
-                       seconds, solver)
+            return cls(instance, (), math.nan, False, (reason,), seconds, solver)
         check = check_solution(instance, routes)
         parsed = tuple(Route.from_list(route, instance.num_depots) for route in routes)
         return cls(instance, parsed, check.cost, check.feasible, tuple(check.violations), seconds, solver)
