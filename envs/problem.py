@@ -264,7 +264,20 @@ class Problem:
         )
 
     def instances(self, prefix: str = "instance") -> list[Instance]:
-        return [self.instance(i, f"{prefix}-{i}") for i in range(self.batch_size)]
+        """Every instance of the batch, named ``prefix-i``.
+
+        Raises
+        ------
+        ValueError
+            Naming the first instance that is not valid (:class:`nco.envs.instance.Instance`).
+        """
+        instances = []
+        for index in range(self.batch_size):
+            try:
+                instances.append(self.instance(index, f"{prefix}-{index}"))
+            except ValueError as error:
+                raise ValueError(f"instance {index}: {error}") from None
+        return instances
 
     def save(self, path) -> None:
         """Writes the batch to an ``.npz`` file (matrices only when they were given)."""
@@ -290,6 +303,9 @@ class Problem:
             slots = arrays.pop("num_depot_slots")
             if slots.numel() != 1:
                 raise ValueError(f"num_depot_slots holds {slots.numel()} values: give one integer")
+            slots = float(slots)
+            if not slots.is_integer():
+                raise ValueError(f"num_depot_slots is {slots:g}: give one integer")
             slots = int(slots)
             arrays = {name: _field_type(name, tensor) for name, tensor in arrays.items()}
             explicit = "distance" in arrays

@@ -65,7 +65,10 @@ def read_instances(path: str | Path) -> list[Instance]:
             problem = Problem.load(path)
         except ValueError as error:
             raise InstanceFileError(str(error)) from None
-        return problem.instances(prefix=path.stem)
+        try:
+            return problem.instances(prefix=path.stem)
+        except ValueError as error:
+            raise InstanceFileError(f"{path}: {error}") from None
     return [read_instance(path)]
 
 

@@ -58,6 +58,8 @@ def dataset_fields(tmp_path: Path, variants: str = "all48") -> dict[str, np.ndar
     (lambda a: {"capacity": np.array(["a", "b"])}, "not a readable .npz dataset"),
     (lambda a: {"capacity": -a["capacity"]}, "instance 0: the capacity is -.*: give a positive number"),
     (lambda a: {"num_depot_slots": np.array([1, 2])}, "num_depot_slots holds 2 values: give one integer"),
+    (lambda a: {"num_depot_slots": np.array(np.inf)}, "num_depot_slots is inf: give one integer"),
+    (lambda a: {"backhaul": np.r_[a["backhaul"][:1], 7]}, "instance 1: backhaul is 7: use 0 \\(none\\), 1 \\(B\\) or 2 \\(MB\\)"),
     (lambda a: {"locs": a["locs"][:, :3]}, "demand_linehaul has shape .* give every field the same batch"),
     (lambda a: {name: value[:0] if value.ndim else value for name, value in a.items()}, "the dataset holds no instance"),
     (lambda a: {"locs": np.array([None], dtype=object)}, "not a readable .npz dataset"),
