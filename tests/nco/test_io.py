@@ -347,6 +347,20 @@ def test_mutated_bundled_solutions_read_or_give_one_line(tmp_path, name):
     _fuzz(name, read_solution, 40)(tmp_path)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["num_depot_slots", "locs", "demand_linehaul", "demand_backhaul", "capacity",
+                              "time_windows", "service_time", "distance_limit", "open_route", "backhaul",
+                              "num_depots"]),
+       position=st.integers(0, 10**6),
+       value=st.sampled_from([np.nan, np.inf, -np.inf, -1.0, 0.0, 1e30, 2.5, 7.0]))
+def test_mutated_dataset_values_read_or_give_one_line(tmp_path, field, position, value):
+    arrays = dataset_fields(tmp_path)
+    flat = arrays[field].astype(np.float64).reshape(-1)
+    flat[position % flat.size] = value
+    np.savez(tmp_path / "mutated.npz", **{**arrays, field: flat.reshape(arrays[field].shape)})
+    assert_reads_or_says_one_line(read_instances, tmp_path / "mutated.npz")
+
+
 @settings(max_examples=30, deadline=None)
 @given(data=st.binary(max_size=200))
 def test_binary_junk_is_one_line(data):
