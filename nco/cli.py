@@ -149,10 +149,12 @@ def _export(args) -> None:
 def _solve(args) -> None:
     from nco.api import SEARCHES, resolve_device
     from nco.batch import SolveOptions, expand_paths, format_results, solve_files, write_summary
+    from nco.io import INSTANCE_SUFFIXES
 
     paths = expand_paths(args.paths)
     if not paths:
-        raise ValueError(f"no instance files in {' '.join(args.paths)}: give .vrp, .txt, .npz or Cordeau files, or folders of them")
+        raise ValueError(f"no instance files in {' '.join(args.paths)}: give {', '.join(INSTANCE_SUFFIXES)} or Cordeau "
+                         "files, or folders of them")
     if args.plot and not args.out:
         raise ValueError("--plot draws into the --out folder: give --out DIR too")
     if args.search is not None and args.search not in SEARCHES:

@@ -352,15 +352,13 @@ def _split_backhaul_list(data: dict, text: str) -> None:
     """LKH-3's VRPB files: ``BACKHAUL_SECTION`` lists the backhaul customers (a line of location
     numbers ended by -1) and ``DEMAND_SECTION`` holds every customer's demand. Writes the project's
     per-location linehaul and backhaul demands into ``data``."""
-    section = text.split("BACKHAUL_SECTION", 1)[1].split(None, 1)
-    listed = section[1].split("\n", 1)[0].split() if len(section) > 1 else []
-    listed = section[:1] + listed  # the first number, then the rest of its line
+    tokens = text.split("BACKHAUL_SECTION", 1)[1].split()
     try:
-        numbers = [int(token) for token in listed]
-    except ValueError:
+        numbers = [int(token) for token in tokens[: tokens.index("-1") + 1]]
+    except ValueError:  # no -1, or something else before it
         numbers = []
     demand = np.asarray(data.get("demand", []), dtype=float)
-    if not numbers or numbers[-1] != -1 or not all(2 <= i <= len(demand) for i in numbers[:-1]):
+    if not numbers or not all(2 <= i <= len(demand) for i in numbers[:-1]):
         raise ValueError(f"BACKHAUL_SECTION is one line but not a list of customer numbers 2..{len(demand)} "
                          "ended by -1 (LKH-3's form): give one 'location demand' line per location, or that list")
     backhaul = np.zeros_like(demand)

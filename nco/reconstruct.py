@@ -90,7 +90,7 @@ def group_size(instance: Instance) -> int:
     k = instance.num_depots
     demand = float((instance.demand_linehaul[k:] + instance.demand_backhaul[k:]).mean())
     per_vehicle = instance.capacity / demand if demand > 0 else np.inf
-    size = SUBPROBLEM_SIZE if 2 * per_vehicle <= SUBPROBLEM_SIZE else int(min(2 * per_vehicle, LONG_ROUTE_GROUP_SIZE))
+    size = int(min(max(2 * per_vehicle, SUBPROBLEM_SIZE), LONG_ROUTE_GROUP_SIZE))
     return min(size, max(2, instance.num_customers // 2))
 
 
