@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import glob
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def expand_paths(paths: list[str]) -> list[Path]:
         if path.is_dir():
             files += sorted(p for p in path.iterdir() if is_instance_file(p))
         elif any(ch in item for ch in "*?["):
-            files += sorted(p for p in Path().glob(item) if is_instance_file(p))
+            files += sorted(p for p in map(Path, glob.glob(item)) if is_instance_file(p))  # absolute patterns too
         else:
             files.append(path)
     return files

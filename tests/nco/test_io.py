@@ -102,6 +102,7 @@ def test_a_folder_holds_cordeau_files_without_a_suffix(tmp_path, fixtures):
     (tmp_path / "X.vrp").write_text((fixtures / "X-n101-k25.vrp").read_text())
     (tmp_path / "lkh.vrptw").write_text((fixtures / "X-n101-k25.vrp").read_text())
     assert [p.name for p in expand_paths([str(tmp_path)])] == ["X.vrp", "lkh.vrptw", "p01"]
+    assert [p.name for p in expand_paths([str(tmp_path / "*.vrp*")])] == ["X.vrp", "lkh.vrptw"]  # an absolute pattern
     assert not is_instance_file(tmp_path / "missing")
 
 
