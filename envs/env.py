@@ -40,6 +40,9 @@ class State:
     route_net_pickup: torch.Tensor  # P - D at the current point of the route
     route_max_net_pickup: torch.Tensor  # max of P - D over the route's points (starts at 0)
     route_has_backhaul: torch.Tensor  # bool: a backhaul customer was served on the route
+    distance_from_current: torch.Tensor  # (B, S, N): distance from ``current`` to every location
+    duration_from_current: torch.Tensor  # (B, S, N): travel time from ``current`` (the same tensor
+    # as ``distance_from_current`` without a duration matrix)
     depot_serves: torch.Tensor  # (B, K, N) bool, static: customer feasible alone from depot k
     distance_to_depot: torch.Tensor  # (B, K, N), static: distance from each node to depot k
     duration_to_depot: torch.Tensor  # (B, K, N), static: travel time from each node to depot k
@@ -81,11 +84,10 @@ def _customer_feasible(problem: Problem, state: State) -> torch.Tensor:
     """(B, S, N) bool: location j can be appended to each rollout's route as a customer."""
     slots = problem.num_depot_slots
     closed = ~problem.open_route[:, None, None]
-    distance_out = gather_rows(problem.distance, state.current)
+    distance_out, time_out = state.distance_from_current, state.duration_from_current
     distance_back = gather_rows(state.distance_to_depot, state.route_depot)
     # without a duration matrix (travel time = distance) one gather serves both
     same_matrix = problem.duration is None
-    time_out = distance_out if same_matrix else gather_rows(problem.duration, state.current)
     time_back = distance_back if same_matrix else gather_rows(state.duration_to_depot, state.route_depot)
 
     length = state.route_length[..., None] + distance_out + torch.where(closed, distance_back, 0.0)
@@ -135,8 +137,17 @@ def _initial_state(
         route_net_pickup=zeros,
         route_max_net_pickup=zeros,
         route_has_backhaul=torch.zeros_like(depots, dtype=torch.bool),
+        **_rows_from(problem, depots),
         **static,
     )
+
+
+def _rows_from(problem: Problem, current: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The state's ``distance_from_current`` and ``duration_from_current`` at ``current`` (B, S):
+    gathered once per step, for the action mask and the policy alike."""
+    distance = gather_rows(problem.distance, current)
+    duration = distance if problem.duration is None else gather_rows(problem.duration, current)
+    return {"distance_from_current": distance, "duration_from_current": duration}
 
 
 def reset(problem: Problem, num_starts: int = 1) -> State:
@@ -173,20 +184,19 @@ def action_mask(problem: Problem, state: State) -> torch.Tensor:
     """(B, S, N) bool: the feasible actions; every rollout has at least one."""
     slots = problem.num_depot_slots
     mask = _customer_feasible(problem, state)
-    remaining = (~state.visited).float()
-    useful = torch.einsum("bsn,bkn->bsk", remaining, state.depot_serves.float()) > 0
+    all_visited = state.all_visited[..., None]
+    if slots == 1:  # reset checked that the one depot serves every customer
+        useful = ~all_visited
+    else:  # a depot is useful while it serves an unvisited customer
+        useful = torch.einsum("bsn,bkn->bsk", (~state.visited).float(), state.depot_serves.float()) > 0
     depot = torch.arange(slots, device=problem.device)
     at_depot = (state.current < slots)[..., None]
-    all_visited = state.all_visited[..., None]
     is_current = depot == state.current[..., None]
-    is_route_depot = depot == state.route_depot[..., None]
-    first_step = state.num_steps == 0
-    mask[..., :slots] = (
-        (~at_depot & ~all_visited & useful)  # end the route, start the next at a useful depot
-        | (~at_depot & all_visited & is_route_depot)  # last route goes home
-        | (at_depot & all_visited & is_current)  # finished: stay
-        | (at_depot & first_step & ~is_current & useful)  # choose where the first route starts
-    )
+    # with customers left: end the route and start the next at a useful depot, or at the very
+    # first step choose where the first route starts; with none: the last route goes home, then stays
+    start_ok = ~at_depot | ~is_current if state.num_steps == 0 else ~at_depot
+    finish = torch.where(at_depot, is_current, depot == state.route_depot[..., None])
+    mask[..., :slots] = torch.where(all_visited, finish, useful & start_ok)
     return mask
 
 
@@ -194,8 +204,8 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
     """The state after each rollout takes ``action`` (B, S); the action must be feasible."""
     slots = problem.num_depot_slots
     to_depot = action < slots
-    distance = gather_arcs(problem.distance, state.current, action)
-    travel = gather_arcs(problem.travel_time, state.current, action)
+    distance = state.distance_from_current.gather(2, action[..., None])[..., 0]
+    travel = state.duration_from_current.gather(2, action[..., None])[..., 0]
     early = _gather_nodes(problem.time_windows[..., 0], action)
     linehaul = _gather_nodes(problem.demand_linehaul, action)
     backhaul = _gather_nodes(problem.demand_backhaul, action)
@@ -218,6 +228,7 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
             to_depot, zero, torch.maximum(state.route_max_net_pickup, net_pickup)
         ),
         route_has_backhaul=~to_depot & (state.route_has_backhaul | (backhaul > 0)),
+        **_rows_from(problem, action),
         num_steps=state.num_steps + 1,
     )
 

@@ -213,15 +213,13 @@ class Policy(nn.Module):
         def view(x):  # (B, copies * S, ...) -> (B * copies, S, ...): a free reshape
             return x.reshape(batch * copies, starts, *x.shape[2:])
 
-        travel = distance = None
-        if self.decoder.travel_weights is not None or self.decoder.local_view is not None:
-            distance = gather_rows(problem.distance, state.current)
+        travel = distance = order_rows = None
         if self.decoder.travel_weights is not None:
-            duration = distance if problem.duration is None else gather_rows(problem.duration, state.current)
-            travel = view(torch.stack([distance, duration], dim=-1))
-        order_rows = None if order is None else view(gather_rows(order, state.current))
+            travel = view(torch.stack([state.distance_from_current, state.duration_from_current], dim=-1))
+        if order is not None:
+            distance, order_rows = view(state.distance_from_current), view(gather_rows(order, state.current))
         inputs = (view(state.current), view(state.route_depot), view(context_features(state, context)),
-                  view(mask), travel, None if distance is None else view(distance), order_rows, problem.num_depot_slots)
+                  view(mask), travel, distance, order_rows, problem.num_depot_slots)
         if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in vars(cache).values()):
             log_probs = self._decode_recomputed(cache, inputs)
         else:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from nco.envs.check import check_solution
-from nco.envs.env import State, actions_to_routes, gather_rows, rollout
+from nco.envs.env import State, actions_to_routes, rollout
 from nco.envs.generator import generate
 from nco.envs.problem import Problem
 from nco.envs.variants import resolve_variants
@@ -36,7 +36,7 @@ def nearest_neighbour_rollout(problem: Problem) -> torch.Tensor:
     slots = problem.num_depot_slots
 
     def choose(active: Problem, state: State, mask: torch.Tensor) -> torch.Tensor:
-        distance = gather_rows(active.distance, state.current)
+        distance = state.distance_from_current
         customers_open = mask[..., slots:].any(-1, keepdim=True)
         choice = distance.masked_fill(~mask, float("inf"))
         choice[..., :slots] = choice[..., :slots].masked_fill(customers_open, float("inf"))

@@ -31,9 +31,12 @@ def rollout_checking_masks(problem: Problem, num_starts: int, seed: int) -> torc
     """A random rollout that also asserts that no state is ever left without a feasible action."""
     generator = torch.Generator().manual_seed(seed)
 
-    def choose(_, state, mask):
+    def choose(active, state, mask):
         assert mask.any(-1).all(), "a rollout has no feasible action"
         assert torch.equal(state.num_served, state.visited.sum(-1)), "the served count drifted from visited"
+        rows = state.current[..., None].expand_as(state.visited)
+        assert torch.equal(state.distance_from_current, active.distance.gather(1, rows)), "distance row is stale"
+        assert torch.equal(state.duration_from_current, active.travel_time.gather(1, rows)), "duration row is stale"
         noise = torch.rand(mask.shape, generator=generator)
         return torch.where(mask, noise, -1.0).argmax(-1)
 
