@@ -66,8 +66,8 @@ def gather_rows(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     expanded over the last axis (0.04-0.05 against 0.36-0.51 ms at the shapes of greedy decoding
     at n = 100, batch 32)."""
     batch, rows = matrix.shape[:2]
-    offsets = torch.arange(batch, device=index.device)[:, None] * rows
-    return matrix.flatten(0, 1).index_select(0, (index + offsets).flatten()).view(*index.shape, matrix.shape[-1])
+    flat = index if batch == 1 else index + torch.arange(batch, device=index.device)[:, None] * rows
+    return matrix.flatten(0, 1).index_select(0, flat.flatten()).view(*index.shape, matrix.shape[-1])
 
 
 def gather_arcs(matrix: torch.Tensor, origin: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
