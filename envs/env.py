@@ -188,7 +188,7 @@ def action_mask(problem: Problem, state: State) -> torch.Tensor:
     if slots == 1:  # reset checked that the one depot serves every customer
         useful = ~all_visited
     else:  # a depot is useful while it serves an unvisited customer
-        useful = torch.einsum("bsn,bkn->bsk", (~state.visited).float(), state.depot_serves.float()) > 0
+        useful = torch.bmm((~state.visited).float(), state.depot_serves.float().transpose(1, 2)) > 0
     depot = torch.arange(slots, device=problem.device)
     at_depot = (state.current < slots)[..., None]
     is_current = depot == state.current[..., None]
