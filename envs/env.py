@@ -205,7 +205,7 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
     slots = problem.num_depot_slots
     to_depot = action < slots
     distance = state.distance_from_current.gather(2, action[..., None])[..., 0]
-    travel = state.duration_from_current.gather(2, action[..., None])[..., 0]
+    travel = distance if problem.duration is None else state.duration_from_current.gather(2, action[..., None])[..., 0]
     early = _gather_nodes(problem.time_windows[..., 0], action)
     linehaul = _gather_nodes(problem.demand_linehaul, action)
     backhaul = _gather_nodes(problem.demand_backhaul, action)
