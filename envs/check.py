@@ -30,6 +30,18 @@ def round_matrix(matrix: np.ndarray, rounding: str) -> np.ndarray:
     raise ValueError(f"unknown rounding {rounding!r}: use one of {', '.join(ROUNDINGS)}")
 
 
+RELATIVE_SLACK = 1e-5
+"""How far past a limit a value may be, relative to that limit: what the solvers' float32 and
+rounded integer arithmetic may miss it by. Each window, capacity and length limit has its own,
+so a long horizon elsewhere in an instance does not loosen a short window."""
+
+
+def _slack(limit: float, relative: float = RELATIVE_SLACK) -> float:
+    """The amount by which a value may exceed ``limit`` (``relative`` to it; a limit at zero has
+    the slack of one at 1e-4)."""
+    return relative * max(abs(limit), 1e-4)
+
+
 @dataclass
 class CheckResult:
     """Outcome of :func:`check_solution`.
@@ -64,10 +76,6 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
     rounding = instance.rounding if rounding is None else rounding
     k = instance.num_depots
     windows = instance.time_windows
-    horizon = np.abs(windows[np.isfinite(windows)]).max(initial=1.0)
-    time_slack = 1e-5 * max(1.0, horizon)
-    length_slack = 1e-5 * max(1.0, instance.distance_limit)
-    capacity_slack = 1e-9 * instance.capacity
     violations: list[str] = []
     total = 0.0
     seen = np.zeros(instance.num_locations, dtype=int)
@@ -100,7 +108,7 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
             round_matrix(instance.arc_durations(origins, targets), rounding)
         length = float(arcs[:-1].sum() if instance.open_route else arcs.sum())
         total += length
-        if length > instance.distance_limit + length_slack:
+        if length > instance.distance_limit + _slack(instance.distance_limit):
             violations.append(f"{where}: length {length:g} exceeds the distance limit {instance.distance_limit:g}")
 
         delivery = instance.demand_linehaul[stops]
@@ -110,7 +118,7 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
         for customer, drop, collect in zip(stops, delivery, pickup):
             load = load - drop + collect
             peak = max(peak, load)
-        if peak > instance.capacity + capacity_slack:
+        if peak > instance.capacity + _slack(instance.capacity, 1e-9):  # loads add exactly
             violations.append(f"{where}: load {peak:g} on board exceeds the capacity {instance.capacity:g}")
         if instance.backhaul == BACKHAUL_STRICT:
             kinds = pickup > 0
@@ -120,14 +128,14 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
         clock = windows[depot, 0]
         for customer, travel in zip(stops, durations):
             arrival = clock + travel
-            if arrival > windows[customer, 1] + time_slack:
+            if arrival > windows[customer, 1] + _slack(windows[customer, 1]):
                 violations.append(
                     f"{where}: arrives at {customer} at {arrival:g}, after its window closes at {windows[customer, 1]:g}"
                 )
             clock = max(arrival, windows[customer, 0]) + instance.service_time[customer]
         if not instance.open_route:
             back = clock + durations[-1]
-            if back > windows[depot, 1] + time_slack:
+            if back > windows[depot, 1] + _slack(windows[depot, 1]):
                 violations.append(f"{where}: returns to depot {depot} at {back:g}, after it closes at {windows[depot, 1]:g}")
 
     customers = seen[k:]

@@ -9,12 +9,14 @@ zero backhaul demand and service time).
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
 
 from nco.envs.instance import Instance
+from nco.memory import shortfall
 from nco.envs.variants import Variant, has_time_windows, variant_index
 
 
@@ -279,26 +281,38 @@ class Problem:
                 raise ValueError(f"instance {index}: {error}") from None
         return instances
 
-    def save(self, path) -> None:
-        """Writes the batch to an ``.npz`` file (matrices only when they were given)."""
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The batch as numpy arrays, as :meth:`save` writes them (matrices only when they were
+        given: Euclidean ones are computed again from the coordinates)."""
         arrays = {
             f.name: getattr(self, f.name).cpu().numpy()
             for f in fields(self)
             if isinstance(getattr(self, f.name), torch.Tensor)
         }
-        if not self.explicit_matrix:  # computed again from the coordinates when loaded
+        if not self.explicit_matrix:
             del arrays["distance"]
-        np.savez_compressed(path, num_depot_slots=self.num_depot_slots, **arrays)
+        return {"num_depot_slots": np.asarray(self.num_depot_slots), **arrays}
+
+    def save(self, path) -> None:
+        """Writes the batch to an ``.npz`` file (:meth:`arrays`)."""
+        np.savez_compressed(path, **self.arrays())
 
     @classmethod
     def load(cls, path, device: str | torch.device = "cpu") -> Problem:
         """Reads a batch written by :meth:`save`; any field of another type is converted to the
-        field's type. Raises ``ValueError`` naming ``path`` for a file that is not such a batch."""
+        field's type. Raises ``ValueError`` naming ``path`` for a file that is not such a batch,
+        or one that would not fit in memory."""
+        return cls.from_arrays(read_npz(path), path, device)
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], source, device: str | torch.device = "cpu") -> Problem:
+        """The batch of :meth:`arrays`; ``ValueError`` naming ``source`` (the file they came from)
+        for arrays that are not such a batch, or whose distance matrices would not fit in memory
+        (checked before any is built)."""
         try:
-            with np.load(path) as data:
-                arrays = {name: torch.as_tensor(data[name]) for name in data.files}
-        except (OSError, ValueError, TypeError) as error:
-            raise ValueError(f"{path}: not a readable .npz dataset ({error}): write it with Problem.save") from None
+            arrays = {name: torch.as_tensor(value) for name, value in arrays.items()}
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(f"{source}: not a readable .npz dataset ({error}): write it with Problem.save") from None
         try:
             slots = arrays.pop("num_depot_slots")
             if slots.numel() != 1:
@@ -308,18 +322,48 @@ class Problem:
                 raise ValueError(f"num_depot_slots is {slots:g}: give one integer")
             slots = int(slots)
             arrays = {name: _field_type(name, tensor) for name, tensor in arrays.items()}
+            locs = arrays["locs"]
+            if locs.ndim != 3 or locs.shape[-1] != 2:
+                raise ValueError(f"locs has shape {tuple(locs.shape)}: give (instances, locations, 2) coordinates")
+            batch, size = locs.shape[:2]
+            # the distances (and the instances' own float64 copies) of every instance at once
+            if reason := shortfall(3 * 8 * batch * size**2, f"the distance matrices of {batch} instances of "
+                                   f"{size} locations"):
+                raise ValueError(f"{reason}: split the dataset into smaller files")
             explicit = "distance" in arrays
             if not explicit:
-                arrays["distance"] = torch.cdist(arrays["locs"], arrays["locs"])
+                arrays["distance"] = torch.cdist(locs, locs)
             arrays.setdefault("duration", None)
             problem = cls(**arrays, num_depot_slots=slots, explicit_matrix=explicit)
         except (KeyError, TypeError) as error:
-            raise ValueError(f"{path}: missing or unknown field {error} in the .npz dataset: write it with Problem.save") from None
+            raise ValueError(f"{source}: missing or unknown field {error} in the .npz dataset: write it with Problem.save") from None
         except (ValueError, RuntimeError) as error:
-            raise ValueError(f"{path}: {' '.join(str(error).split())}") from None
+            raise ValueError(f"{source}: {' '.join(str(error).split())}") from None
         if not problem.batch_size:
-            raise ValueError(f"{path}: the dataset holds no instance: write one with Problem.save")
+            raise ValueError(f"{source}: the dataset holds no instance: write one with Problem.save")
         return problem.to(device)
+
+
+def read_npz(path) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file (no pickled objects), after checking that their
+    uncompressed size fits in half the available memory.
+
+    Raises
+    ------
+    ValueError
+        Naming ``path``, for a file that is not such an archive or would not fit.
+    """
+    try:
+        with np.load(path) as data:
+            expanded = sum(info.file_size for info in data.zip.infolist())
+            if reason := shortfall(2 * expanded, f"the arrays of {path} ({expanded / 2**20:.0f} MB uncompressed)"):
+                raise ValueError(f"{reason}: split the file into smaller ones")
+            return {name: data[name] for name in data.files}
+    except (OSError, TypeError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path}: not a readable .npz dataset ({error}): write it with Problem.save") from None
+    except ValueError as error:
+        message = str(error) if str(error).startswith("the arrays of") else f"{path}: not a readable .npz dataset ({error})"
+        raise ValueError(message) from None
 
 
 def _field_type(name: str, tensor: torch.Tensor) -> torch.Tensor:

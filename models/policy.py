@@ -18,6 +18,7 @@ from torch.utils.checkpoint import checkpoint
 
 from nco.envs.env import State, cost, gather_rows, rollout
 from nco.envs.problem import Problem
+from nco.envs.targets import RouteTargets
 from nco.models.decoder import Decoder, DecoderCache
 from nco.models.decoding import Decoding
 from nco.models.encoder import Encoder, node_is_real
@@ -50,6 +51,23 @@ class Rollouts:
                    for p in parts]
         return Rollouts(torch.cat(actions, dim=1), torch.cat([p.log_likelihood for p in parts], dim=1),
                         torch.cat([p.cost for p in parts], dim=1))
+
+
+@dataclass
+class TeacherForced:
+    """The labelled routes of ``B`` instances as the policy sees them
+    (:meth:`Policy.teacher_forced`)."""
+
+    actions: torch.Tensor  # (B, T) the rollout's actions
+    log_likelihood: torch.Tensor  # (B,), summed over the decisions (steps with more than one feasible action)
+    decisions: torch.Tensor  # (B,) float: how many
+    on_label: torch.Tensor  # (B,) bool: the environment followed the label to its end
+
+    def loss(self) -> torch.Tensor:
+        """The mean negative log-likelihood per decision of the instances that stayed on their label."""
+        per_instance = -self.log_likelihood / self.decisions.clamp(min=1)
+        kept = self.on_label.float()
+        return (per_instance * kept).sum() / kept.sum().clamp(min=1)
 
 
 PROGRESS_EVERY = 16
@@ -202,6 +220,52 @@ class Policy(nn.Module):
         checked, checked_steps = time.perf_counter(), 0  # the last pace check
         actions = rollout(problem, choose, copies * starts, starts=first, on_drop=on_drop, trim=trim)
         return Rollouts(actions, log_likelihood, cost(problem, actions))
+
+    def teacher_forced(self, problem: Problem, targets: RouteTargets,
+                       images: torch.Tensor | None = None) -> TeacherForced:
+        """Decodes one rollout per instance along its labelled routes (``targets``), and returns
+        the log-likelihood the policy gives them.
+
+        Where several actions keep a rollout on its label (another route next, a route run
+        backwards: :mod:`nco.envs.targets`), a step's likelihood is the probability of all of
+        them together, and the rollout goes on with the one the policy finds most likely. A
+        rollout whose label the environment refuses (a float32 rounding at a window's edge) goes
+        on with the policy's choice, and is reported off its label. ``images`` (B, 1, N, 2):
+        the coordinates the encoder sees (e.g. a dihedral image; default the problem's own).
+        """
+        batch = problem.batch_size
+        images = problem.locs[:, None] if images is None else images
+        cache = self.decoder.precompute(self.encoder(problem, images.flatten(0, 1)), node_is_real(problem))
+        order = None if self.decoder.local_view is None else neighbour_order(problem.distance)
+        context = instance_context(problem, self.relative_time)
+        active = torch.arange(batch, device=problem.device)
+        labels = targets.start(1)
+        log_likelihood = torch.zeros(batch, device=problem.device)
+        decisions = torch.zeros(batch, device=problem.device)
+        on_label = torch.ones(batch, dtype=torch.bool, device=problem.device)
+
+        def choose(active_problem: Problem, state: State, mask: torch.Tensor) -> torch.Tensor:
+            nonlocal labels, log_likelihood, decisions, on_label
+            log_probs = self._log_probs(active_problem, state, mask, cache, order, context, len(active), 1, 1)
+            wanted = labels.targets(active_problem, state) & mask
+            choice = mask.sum(-1) > 1
+            lost = ~wanted.any(-1)
+            wanted = torch.where(lost[..., None], mask, wanted)
+            step_likelihood = log_probs.masked_fill(~wanted, float("-inf")).logsumexp(-1)
+            log_likelihood = log_likelihood.index_add(0, active, torch.where(choice, step_likelihood, 0.0)[:, 0])
+            decisions = decisions.index_add(0, active, choice[:, 0].float())
+            on_label = on_label.index_put((active,), on_label[active] & ~(lost & choice)[:, 0])
+            action = log_probs.detach().masked_fill(~wanted, float("-inf")).argmax(-1)
+            labels = labels.after(state, action, active_problem.num_depot_slots)
+            return action
+
+        def on_drop(running: torch.Tensor) -> None:
+            nonlocal active, cache, order, context, labels
+            active, cache, context, labels = active[running], cache.keep(running), context[running], labels.keep(running)
+            order = None if order is None else order[running]
+
+        actions = rollout(problem, choose, 1, on_drop=on_drop)[:, 0]
+        return TeacherForced(actions, log_likelihood, decisions, on_label)
 
     def _log_probs(self, problem: Problem, state: State, mask: torch.Tensor, cache: DecoderCache,
                    order: torch.Tensor | None, context: torch.Tensor, batch: int, copies: int,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import torch
 from tqdm import tqdm
@@ -253,15 +253,17 @@ def _rank(instance: Instance, routes: list[list[int]]) -> tuple[bool, float]:
     return not result.feasible, result.cost
 
 
-def _solve_in_worker(instance: Instance, options: dict) -> Solution:
+def _solve_in_worker(instance: Instance, own: dict, shared: dict) -> Solution:
+    """:func:`solve` in a worker process (one thread), with the options ``own`` to this instance
+    and those ``shared`` by the batch."""
     torch.set_num_threads(1)
-    return solve(instance, **options)
+    return solve(instance, **shared, **own)
 
 
 def solve_many(
     instances: Iterable[Instance | str | Path],
     solver: str = "neural",
-    time_limit: float | None = None,
+    time_limit: float | Callable[[Instance], float] | None = None,
     workers: int = 1,
     progress: bool = False,
     backend: str = "local",
@@ -274,6 +276,8 @@ def solve_many(
 
     Parameters
     ----------
+    time_limit
+        As :func:`solve`'s, or a function giving each instance its own (e.g. by its size).
     workers
         Local processes sharing the instances (one thread each).
     progress
@@ -289,20 +293,21 @@ def solve_many(
     if workers < 1:
         raise ValueError(f"workers={workers}: give 1 or more processes")
     items = [item if isinstance(item, Instance) else read(item) for item in instances]
-    options = dict(solver=solver, time_limit=time_limit, **options)
+    shared = dict(options, solver=solver)
+    calls = [(item, {"time_limit": time_limit(item) if callable(time_limit) else time_limit}) for item in items]
     with tqdm(total=len(items), desc="solving", unit="instance", disable=not progress, leave=False) as bar:
         if backend == "ray":
             from nco import cluster
 
-            for index, result in cluster.run(_solve_in_worker, [(item,) for item in items], options, ray_address):
+            for index, result in cluster.run(_solve_in_worker, calls, shared, ray_address):
                 yield result if isinstance(result, Solution) else Solution.judged(items[index], None, solver, 0.0)
                 bar.update()
         elif workers == 1:
-            for item in items:
-                yield solve(item, progress=progress, **options)
+            for item, own in calls:
+                yield solve(item, progress=progress, **shared, **own)
                 bar.update()
         else:
             with ProcessPoolExecutor(workers) as pool:
-                for future in as_completed([pool.submit(_solve_in_worker, item, options) for item in items]):
+                for future in as_completed([pool.submit(_solve_in_worker, *call, shared) for call in calls]):
                     yield future.result()
                     bar.update()

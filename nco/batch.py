@@ -12,6 +12,8 @@ import numpy as np
 from nco.envs.instance import ROUNDINGS, Instance
 from nco.models.features import attributes_of
 from nco.io import InstanceFileError, is_instance_file, read_instances, read_solution
+from nco.messages import first_line
+from nco.outputs import safe_name, unique_names, write_atomically
 
 
 @dataclass
@@ -25,7 +27,7 @@ class SolveResult:
     bks: float | None = None
     error: str | None = None
     unread: tuple[str, ...] = ()  # attributes of the instance that the model does not read
-    note: str | None = None  # e.g. a best-known cost computed with another rounding
+    notes: tuple[str, ...] = ()  # e.g. a best-known cost that its routes do not cost
 
     @property
     def gap(self) -> float | None:
@@ -33,17 +35,25 @@ class SolveResult:
 
 
 def best_known(path: Path, instance: Instance) -> tuple[float | None, str | None]:
-    """The best-known cost next to an instance file (``<stem>.sol`` or a ``bks.csv`` row), and a
-    note when the routes of that ``.sol`` cost something else under ``instance.rounding`` (the
-    best-known cost then used another rounding convention, and a gap to it means little)."""
+    """The best-known cost of an instance file and a note about it, if any.
+
+    From ``<stem>.sol`` beside the file: the judged cost of its routes, used only when the judge
+    finds them feasible (a ``Cost`` line is a claim: one that differs gets a note, naming the
+    rounding under which it holds if one does); else from a ``bks.csv`` row of the instance's
+    NAME in the same folder."""
+    from nco.envs.check import check_solution
+
     solution = path.with_suffix(".sol")
     if solution.is_file():
         try:
-            routes, cost = read_solution(solution)
-        except InstanceFileError:
-            routes, cost = [], None
-        if cost is not None:
-            return cost, rounding_note(instance, routes, cost, solution)
+            routes, written = read_solution(solution)
+            result = check_solution(instance, routes)
+        except (InstanceFileError, ValueError, IndexError) as error:
+            return None, f"{instance.name}: {solution.name} is not a solution of it ({first_line(error)}): no gap"
+        if not result.feasible:
+            return None, (f"{instance.name}: the routes in {solution.name} are not feasible ({result.violations[0]}): "
+                          "no gap")
+        return result.cost, None if written is None else cost_note(instance, routes, written, result.cost, solution)
     table = path.parent / "bks.csv"
     if table.is_file():
         with open(table, newline="") as handle:
@@ -53,25 +63,23 @@ def best_known(path: Path, instance: Instance) -> tuple[float | None, str | None
     return None, None
 
 
-def rounding_note(instance: Instance, routes: list[list[int]], cost: float, source: Path) -> str | None:
-    """None when ``routes`` cost ``cost`` (to the cent) under ``instance.rounding``; otherwise a
-    line naming the rounding under which they do, if any."""
+def cost_note(instance: Instance, routes: list[list[int]], written: float, judged: float, source: Path) -> str | None:
+    """None when the ``Cost`` line ``written`` in ``source`` is the ``judged`` cost of its routes
+    (to the cent); otherwise a line naming the rounding under which it is, if any."""
     from nco.envs.check import check_solution
 
     def matches(rounding: str) -> bool:
-        try:
-            return abs(check_solution(instance, routes, rounding).cost - cost) <= 0.01
-        except (ValueError, IndexError):  # routes that do not fit the instance
-            return False
+        return abs(check_solution(instance, routes, rounding).cost - written) <= 0.01
 
-    if matches(instance.rounding):
+    if abs(judged - written) <= 0.01:
         return None
     others = [r for r in ROUNDINGS if r != instance.rounding and matches(r)]
     if others:
-        return (f"{instance.name}: the best-known cost {cost:g} in {source.name} was computed with rounding "
-                f"{others[0]}, this run uses {instance.rounding}: pass --round {others[0]} for a comparable gap")
-    return (f"{instance.name}: the routes in {source.name} do not cost the {cost:g} written there under any "
-            "rounding: its gap may compare different things")
+        return (f"{instance.name}: the Cost {written:g} in {source.name} is its routes' cost with rounding "
+                f"{others[0]}, this run uses {instance.rounding} ({judged:g}): pass --round {others[0]} for "
+                "the file's convention")
+    return (f"{instance.name}: {source.name} says Cost {written:g}, its routes cost {judged:g}: "
+            "the gap uses the routes' cost")
 
 
 SUMMARY_FIELDS = ("instance", "variant", "customers", "cost", "feasible", "best_known", "gap_percent", "seconds",
@@ -81,16 +89,17 @@ SUMMARY_FIELDS = ("instance", "variant", "customers", "cost", "feasible", "best_
 def write_summary(results: list[SolveResult], path: Path) -> Path:
     """``results`` as a CSV with one row per instance (:data:`SUMMARY_FIELDS`); empty cells where
     a value is unknown."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(SUMMARY_FIELDS)
-        for r in results:
-            solved = r.variant != "-"
-            writer.writerow([r.name, r.variant if solved else "", r.num_customers if solved else "",
-                             f"{r.cost:.6f}" if solved else "", r.feasible, "" if r.bks is None else repr(r.bks),
-                             "" if r.gap is None else f"{r.gap:.4f}", f"{r.seconds:.3f}", r.error or ""])
-    return path
+    def write(partial: Path) -> None:
+        with open(partial, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(SUMMARY_FIELDS)
+            for r in results:
+                solved = r.variant != "-"
+                writer.writerow([r.name, r.variant if solved else "", r.num_customers if solved else "",
+                                 f"{r.cost:.6f}" if solved else "", r.feasible, "" if r.bks is None else repr(r.bks),
+                                 "" if r.gap is None else f"{r.gap:.4f}", f"{r.seconds:.3f}", r.error or ""])
+
+    return write_atomically(path, write)
 
 
 def expand_paths(paths: list[str]) -> list[Path]:
@@ -105,6 +114,15 @@ def expand_paths(paths: list[str]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+def named_by_file(read: list[tuple[Path, Instance, bool]]) -> tuple[list[Instance], list[str]]:
+    """The instances of ``read`` (each with its file, and whether it is alone in it) renamed after
+    their files: the file's stem (an ``.npz`` dataset's instances: ``<stem>-<i>``) as a plain file
+    name, never a NAME from inside the file, repeated names kept apart
+    (:func:`nco.outputs.unique_names`); and a note per repeated name."""
+    names, notes = unique_names([path.stem if alone else instance.name for path, instance, alone in read])
+    return [instance.replace(name=name) for name, (_, instance, _) in zip(names, read)], notes
 
 
 @dataclass
@@ -131,21 +149,21 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, back
     from nco.checkpoints import shipped_checkpoint
 
     results: list[SolveResult] = []
-    instances: list[Instance] = []
-    origin: dict[str, tuple[Path, bool]] = {}  # instance name -> its file, alone in it or not
+    read: list[tuple[Path, Instance, bool]] = []  # each instance, its file, alone in it or not
     for path in paths:
         try:
             found = [instance.replace(rounding=options.rounding) for instance in read_instances(path)]
         except ValueError as error:
-            results.append(SolveResult(name=path.stem, error=str(error)))
+            results.append(SolveResult(name=safe_name(path.stem), error=str(error)))
             continue
-        origin.update({instance.name: (path, len(found) == 1) for instance in found})
-        instances += found
+        read += [(path, instance, len(found) == 1) for instance in found]
+    instances, collisions = named_by_file(read)
+    origin = {instance.name: entry for instance, entry in zip(instances, read)}
     if not instances:
         return results
     try:  # every model that will solve a file: a checkpoint that does not load fails here, once
-        read = {instance.name: set(load_model(options.checkpoint or shipped_checkpoint(instance), options.device).attributes)
-                for instance in instances}
+        model_reads = {instance.name: set(load_model(options.checkpoint or shipped_checkpoint(instance),
+                                                     options.device).attributes) for instance in instances}
     except ValueError as error:
         return results + [SolveResult(name=instances[0].name, error=str(error))]
     solutions = solve_many(instances, "neural", options.time_limit, workers, progress=True, checkpoint=options.checkpoint,
@@ -153,11 +171,12 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, back
                            search=options.search, backend=backend, ray_address=ray_address)
     for solution in solutions:
         instance = solution.instance
-        path, alone = origin[instance.name]
-        bks, note = best_known(path, instance) if alone else (None, None)
+        path, as_read, alone = origin[instance.name]
+        bks, note = best_known(path, as_read) if alone else (None, None)
+        notes = tuple(note for note in [note] if note) + tuple(collisions)
         result = SolveResult(instance.name, instance.variant.name, instance.num_customers, solution.cost,
-                             solution.feasible, solution.seconds, bks, note=note,
-                             unread=tuple(sorted(attributes_of(instance.variant) - read[instance.name])))
+                             solution.feasible, solution.seconds, bks, notes=notes,
+                             unread=tuple(sorted(attributes_of(instance.variant) - model_reads[instance.name])))
         if not solution.feasible:
             result.error = f"{path}: {instance.name}: solution infeasible: {solution.violations[0]}"
         if options.out:

@@ -43,8 +43,36 @@ def load_policy(path: str | Path | None = None, device: str | torch.device = "cp
     path = Path(path) if path is not None else DEFAULT_CHECKPOINT
     if not path.is_file():
         raise ValueError(f"{path}: no such checkpoint: pass a .ckpt from `nco train` or a shipped .pt")
-    try:  # weights_only: tensors and plain data only, a checkpoint never runs code
-        content = torch.load(path, map_location="cpu", weights_only=True)
+    content = read_checkpoint(path)
+    try:
+        config, state = _config_and_weights(content)
+        adapters = any(".parametrizations." in key for key in state)
+        with torch.device("meta"):  # the config's model without memory: a config is untrusted too
+            skeleton = _policy(config, adapters)
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as error:
+        raise ValueError(f"{path}: not a policy checkpoint ({_one_line(f'{type(error).__name__}: {error}')}): "
+                         "pass a .ckpt from `nco train` or a .pt from `nco export`") from None
+    if mismatch := _first_mismatch(skeleton.state_dict(), state):  # before the model is built for real
+        raise ValueError(
+            f"{path}: the weights do not fit the model config {_one_line(str(config['model']), 200)} "
+            f"({_one_line(mismatch)}): use the config the checkpoint was trained with"
+        )
+    policy = _policy(config, adapters)
+    policy.load_state_dict({key: value.float() for key, value in state.items()})
+    return merge(policy).eval().to(device), config
+
+
+def read_checkpoint(path: Path):
+    """The content of a checkpoint file, loaded with ``weights_only=True``: tensors and plain
+    data only, a checkpoint never runs code.
+
+    Raises
+    ------
+    ValueError
+        For a file that is not a checkpoint, or one holding other Python objects.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         if "GLOBAL" not in str(error):  # not a refused Python object: plain garbage
             raise ValueError(f"{path}: not a readable checkpoint (UnpicklingError): pass a .ckpt from "
@@ -58,25 +86,11 @@ def load_policy(path: str | Path | None = None, device: str | torch.device = "cp
             f"{path}: not a readable checkpoint ({type(error).__name__}): pass a .ckpt from `nco train` "
             "or a .pt from `nco export`"
         ) from None
-    try:
-        policy, state, config = _policy_and_weights(content)
-    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as error:
-        raise ValueError(f"{path}: not a policy checkpoint ({_one_line(f'{type(error).__name__}: {error}')}): "
-                         "pass a .ckpt from `nco train` or a .pt from `nco export`") from None
-    try:
-        policy.load_state_dict(state)
-    except RuntimeError as error:
-        first = str(error).splitlines()[1].strip() if len(str(error).splitlines()) > 1 else str(error)
-        raise ValueError(
-            f"{path}: the weights do not fit the model config {config['model']} ({_one_line(first)}): "
-            "use the config the checkpoint was trained with"
-        ) from None
-    return merge(policy).eval().to(device), config
 
 
-def _policy_and_weights(content) -> tuple[Policy, dict[str, torch.Tensor], dict]:
-    """The untrained policy that a loaded checkpoint's config describes, its weights (float32) and
-    the config; any part missing or of the wrong type raises (a checkpoint is untrusted data)."""
+def _config_and_weights(content) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The training config and the policy's weights of a loaded checkpoint; any part missing or
+    of the wrong type raises (a checkpoint is untrusted data)."""
     if isinstance(content, dict) and "hyper_parameters" in content:  # Lightning checkpoint
         config = content["hyper_parameters"]["config"]
         state = {k.removeprefix("policy."): v for k, v in content["state_dict"].items() if k.startswith("policy.")}
@@ -84,11 +98,31 @@ def _policy_and_weights(content) -> tuple[Policy, dict[str, torch.Tensor], dict]
         config, state = content["config"], content["state_dict"]
     else:
         raise ValueError("neither a Lightning checkpoint nor an exported model")
+    if not all(isinstance(value, torch.Tensor) for value in state.values()):
+        raise TypeError("its state_dict holds values that are not tensors")
+    return config, state
+
+
+def _policy(config: dict, adapters: bool) -> Policy:
+    """The untrained policy that ``config`` describes, with its fine-tuning ``adapters`` apart
+    (weights saved during fine-tuning hold them so)."""
     policy = Policy(**config["model"])
-    if any(".parametrizations." in key for key in state):  # saved during fine-tuning: adapters apart
+    if adapters:
         finetune = config["finetune"]
         prepare_finetuning(policy, finetune["base_model"], finetune["mode"], finetune["rank"])
-    return policy, {key: value.float() for key, value in state.items()}, config
+    return policy
+
+
+def _first_mismatch(expected: dict[str, torch.Tensor], given: dict[str, torch.Tensor]) -> str | None:
+    """The first difference between two state dicts' names and shapes, or ``None``."""
+    for key in sorted(expected.keys() | given.keys()):
+        if key not in given:
+            return f"missing {key}"
+        if key not in expected:
+            return f"unexpected {key}"
+        if tuple(expected[key].shape) != tuple(given[key].shape):
+            return f"{key} is {tuple(given[key].shape)}, the config makes it {tuple(expected[key].shape)}"
+    return None
 
 
 def _one_line(text: str, limit: int = 300) -> str:

@@ -2,6 +2,8 @@
 
     nco generate OUT --variants all16 --num-nodes 50 --instances 1000 --seed 1 [--vrplib]
                  [--distribution broad] [--matrix-pool DIR --pool-split test]
+    nco label OUT --distribution broad variants_md --variants all48 --num-nodes 20 200 --instances 8192
+              [--solver neural|pyvrp] [--time-per-customer 0.005] [--workers 2] [--quality-sample 16]
     nco train experiment=smoke model.num_layers=3 trainer.max_epochs=2
     nco finetune CHECKPOINT experiment=all48_n20 finetune.mode=adapter
     nco resume RUN_DIR [trainer.max_time=00:02:00:00]
@@ -85,6 +87,22 @@ def _generate(args) -> None:
         print(f"wrote {problem.batch_size} instances to {out}")
 
 
+def _label(args) -> None:
+    from nco.labels import Recipe, label, label_report, quality
+
+    recipe = Recipe(tuple(args.distribution), args.variants, tuple(args.num_nodes), args.instances, args.shard_size,
+                    args.seed, args.solver, args.time_per_customer, args.checkpoint)
+    label(args.out, recipe, args.workers, args.backend, args.ray_address)
+    report = label_report(args.out)
+    print(f"{args.out}: {report['feasible']} of {report['instances']} instances labelled feasibly, "
+          f"{report['solver_cpu_hours']:.2f} solver CPU-hours")
+    if args.quality_sample:
+        gaps = quality(args.out, args.quality_sample, workers=args.workers)
+        mean = "no feasible reference" if gaps["mean_gap_percent"] is None else f"{gaps['mean_gap_percent']:.2f}%"
+        print(f"label quality: {mean} above {gaps['reference']} on {gaps['compared']} instances "
+              f"(written to {Path(args.out) / 'quality.json'})")
+
+
 def _train(args) -> None:
     from nco.train import compose_config, train
 
@@ -107,17 +125,21 @@ def _resume(args) -> None:
 
 
 def _check(args) -> None:
+    from nco.batch import cost_note
     from nco.envs.check import check_solution
     from nco.io import read_instance, read_solution
 
-    instance = read_instance(args.instance)
+    instance = read_instance(args.instance).replace(rounding=args.round)
     routes, written_cost = read_solution(args.solution)
-    result = check_solution(instance, routes, args.round)
+    result = check_solution(instance, routes)
     print(f"{args.solution}: {'feasible' if result.feasible else 'infeasible'}, cost {result.cost:.6g} "
           f"({len(routes)} routes, rounding {args.round})"
           + ("" if written_cost is None else f"; the file says {written_cost:g}"))
     for violation in result.violations:
         print(f"  {violation}")
+    note = None if written_cost is None else cost_note(instance, routes, written_cost, result.cost, Path(args.solution))
+    if note:  # the verdict follows the routes, not the Cost line
+        print(f"nco check: note: {note}", file=sys.stderr)
     sys.exit(0 if result.feasible else 1)
 
 
@@ -166,7 +188,7 @@ def _solve(args) -> None:
                            args.device, args.time_limit, args.search)
     results = solve_files(paths, options, args.workers, args.backend, args.ray_address)
     print(format_results(results))
-    for note in dict.fromkeys(r.note for r in results if r.note):
+    for note in dict.fromkeys(note for r in results for note in r.notes):
         print(f"nco solve: note: {note}", file=sys.stderr)
     unread = sorted({attribute for r in results for attribute in r.unread})
     if unread:
@@ -212,10 +234,17 @@ def _compare_instances(args) -> list:
     from nco.envs.generator import generate
     from nco.envs.variants import resolve_variants
     from nco.io import read_instances
-    from nco.batch import expand_paths
+    from nco.batch import expand_paths, named_by_file
 
     if args.paths:
-        return [instance for path in expand_paths(args.paths) for instance in read_instances(path)]
+        read = []
+        for path in expand_paths(args.paths):
+            found = read_instances(path)
+            read += [(path, instance, len(found) == 1) for instance in found]
+        instances, notes = named_by_file(read)
+        for note in notes:
+            print(f"nco compare: note: {note}", file=sys.stderr)
+        return instances
     instances, pool = [], _pool(args)
     for variant in resolve_variants(args.variants):
         problem = generate(args.instances, args.num_nodes, [variant], seed=args.seed + variant.index, pool=pool,
@@ -269,6 +298,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_distribution_argument(generate)
     _add_pool_arguments(generate)
     generate.set_defaults(run=_generate)
+
+    from nco.envs.distribution import DISTRIBUTIONS
+    from nco.labels import LABEL_SOLVERS
+
+    label = commands.add_parser(
+        "label", help="generate instances and solve them into a labelled dataset (imitation training)",
+        description="resumable: run it again on the same folder to continue; more --instances adds shards")
+    label.add_argument("out", help="the dataset's folder")
+    label.add_argument("--distribution", nargs="+", default=["broad", "variants_md"], choices=list(DISTRIBUTIONS),
+                       help="presets (envs/distribution.py); each shard draws one")
+    label.add_argument("--variants", default="all48", help="all16, all48 or names, comma-separated")
+    label.add_argument("--num-nodes", type=_positive_int, nargs=2, default=[20, 200], metavar=("SMALLEST", "LARGEST"),
+                       help="customers per instance, drawn per shard")
+    label.add_argument("--instances", type=_positive_int, default=1024)
+    label.add_argument("--shard-size", type=_positive_int, default=64, help="instances per shard (one size)")
+    label.add_argument("--seed", type=_non_negative_int, default=1)
+    label.add_argument("--solver", choices=LABEL_SOLVERS, default="neural",
+                       help="neural: the network polished by PyVRP under the time limit; pyvrp: PyVRP alone")
+    label.add_argument("--time-per-customer", type=_seconds, default=0.005,
+                       help="the solver's seconds per customer of an instance")
+    label.add_argument("--checkpoint", help="the neural solver's model (default: the shipped one)")
+    label.add_argument("--workers", type=_positive_int, default=1, help="processes sharing the instances")
+    label.add_argument("--quality-sample", type=_non_negative_int, default=16,
+                       help="instances compared with PyVRP at 10x their time at the end (0: none)")
+    _add_backend_arguments(label)
+    label.set_defaults(run=_label)
 
     train = commands.add_parser(
         "train", help="train a policy from the Hydra configs in configs/",

@@ -23,6 +23,8 @@ from typing import Callable, Iterator
 
 import torch
 
+from nco.messages import first_line
+
 BACKENDS = ("local", "ray")
 RETRIES = 1
 
@@ -47,7 +49,7 @@ def _connect(address: str | None):
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         except (ConnectionError, RuntimeError, ValueError) as error:
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            message = first_line(error)
             raise ValueError(f"cannot reach the Ray cluster at {address}: {message}: start it with "
                              "`ray start --head` and pass its address (HOST:6379)") from None
     return ray
@@ -59,8 +61,10 @@ def _task(function: Callable, call: tuple, options: dict, checkpoint: bytes | No
     torch.set_num_threads(1)
     if checkpoint is None:
         return function(*call, options)
-    path = Path(tempfile.gettempdir()) / f"nco-checkpoint-{hashlib.sha256(checkpoint).hexdigest()[:16]}.pt"
-    if not path.is_file():
+    digest = hashlib.sha256(checkpoint).hexdigest()
+    path = Path(tempfile.gettempdir()) / f"nco-checkpoint-{digest[:16]}.pt"
+    # content-addressed, and verified: a file of that name with other bytes is written anew
+    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
         partial = path.with_suffix(f".{os.getpid()}.part")  # workers on one machine write in turn
         partial.write_bytes(checkpoint)
         partial.replace(path)
@@ -89,6 +93,5 @@ def run(function: Callable, calls: list[tuple], options: dict, address: str | No
             yield index, ray.get(finished[0])
         except ray.exceptions.RayError as error:
             cause = getattr(error, "cause", None) or error
-            print(f"nco: a Ray task failed twice: {type(cause).__name__}: {str(cause).splitlines()[0][:200]}",
-                  file=sys.stderr)
+            print(f"nco: a Ray task failed twice: {type(cause).__name__}: {first_line(cause, 200)}", file=sys.stderr)
             yield index, cause

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from nco.envs.instance import Instance
 from nco.api import SOLVERS, solve
+from nco.outputs import write_atomically, write_text
 from nco.solution import Solution
 
 FIELDS = ["instance", "variant", "solver", "setting", "cost", "time", "feasible", "key"]
@@ -165,10 +166,13 @@ def compare(
         print(f"nco compare: reusing {len(reused)} of {len(keys)} runs from {results_path} (same instance, solver, "
               "setting, seed, checkpoint and code); --fresh recomputes them", file=sys.stderr)
     if len(kept) < len(rows) or not rows or not _ends_a_line(results_path):  # a run killed mid-row
-        with open(results_path, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=FIELDS, restval="")
-            writer.writeheader()
-            writer.writerows({name: r.get(name, "") for name in FIELDS} for r in kept)
+        def rewrite(partial: Path) -> None:  # whole or not at all: a kill keeps the old rows
+            with open(partial, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=FIELDS, restval="")
+                writer.writeheader()
+                writer.writerows({name: r.get(name, "") for name in FIELDS} for r in kept)
+
+        write_atomically(results_path, rewrite)
     with open(results_path, "a", newline="") as handle, tqdm(total=len(todo), desc="comparing", unit="run") as bar:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
 
@@ -181,10 +185,16 @@ def compare(
         if backend == "ray":
             from nco import cluster
 
+            failed = 0
             for index, result in cluster.run(_run, todo, options, ray_address):
-                instance, task = todo[index]
-                solution = result if isinstance(result, Solution) else Solution.judged(instance, None, task.solver, 0.0)
-                write(_record(out, task, solution, keys))
+                if isinstance(result, Solution):
+                    write(_record(out, todo[index][1], result, keys))
+                else:  # not a result: nothing is kept, so a rerun retries it
+                    failed += 1
+                    bar.update()
+            if failed:
+                print(f"nco compare: {failed} Ray task(s) failed twice and have no row: run the same command again "
+                      "to retry them", file=sys.stderr)
             return read_results(results_path)
         for instance, task in [(i, t) for i, t in todo if t.neural]:
             write(_record(out, task, _run(instance, task, options), keys))
@@ -245,7 +255,7 @@ def write_report(rows: list[dict], instances: list[Instance], out: str | Path) -
 
     out = Path(out)
     text, stats = summarise(rows)
-    (out / "summary.md").write_text(text)
+    write_text(out / "summary.md", text)
     paths = [out / "summary.md", out / "pareto.png", out / "gap_by_variant.png", out / "routes.png"]
     plot_pareto(stats, paths[1])
     plot_gap_bars(stats, paths[2])

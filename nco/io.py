@@ -8,6 +8,8 @@ message names the file, the problem and the fix.
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,8 @@ from nco.envs.instance import Instance
 from nco.envs.matrix_pool import MatrixPool
 from nco.envs.problem import Problem
 from nco.envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT, Variant
+from nco.memory import shortfall
+from nco.outputs import write_atomically
 
 INSTANCE_SUFFIXES = (".vrp", ".txt", ".npz", ".vrptw", ".vrpbtw")
 """Suffixes of instance files in a folder (``.vrptw`` and ``.vrpbtw``: LKH-3's VRPLIB files)."""
@@ -95,6 +99,11 @@ def read_instance(path: str | Path) -> Instance:
         except ValueError as error:
             raise InstanceFileError(f"{path}: {error}") from None
     try:
+        if ":" in first:
+            _check_header(path.read_text(errors="replace"))
+    except ValueError as error:
+        raise InstanceFileError(f"{path}: {error}") from None
+    try:
         if ":" not in first:  # Solomon
             data = vrplib.read_instance(path, instance_format="solomon")
             data.setdefault("type", "VRPTW")
@@ -114,6 +123,36 @@ def read_instance(path: str | Path) -> Instance:
             raise InstanceFileError(f"{path}: a line of a section has more or fewer values than the others "
                                     "(a truncated line?): fix that line") from None
         raise InstanceFileError(f"{path}: {error}") from None
+
+
+def _check_header(text: str) -> None:
+    """Refuses, before ``vrplib`` builds anything, a VRPLIB header whose DIMENSION is not a whole
+    number, an EDGE_WEIGHT_SECTION that the EDGE_WEIGHT_TYPE does not use (it would be built as
+    a full matrix for nothing), and an explicit matrix that would not fit in memory."""
+    header = {}
+    for line in text.splitlines():
+        key, colon, value = line.partition(":")
+        key = key.strip().upper()
+        if key.endswith("_SECTION") or key == "EOF":
+            break
+        if colon:
+            header[key] = value.strip()
+    has_matrix = re.search(r"^\s*EDGE_WEIGHT_SECTION", text, re.MULTILINE | re.IGNORECASE) is not None
+    dimension = None
+    if "DIMENSION" in header:
+        try:
+            dimension = float(header["DIMENSION"])
+        except ValueError:
+            dimension = math.nan
+        if not (math.isfinite(dimension) and dimension >= 1 and dimension.is_integer()):
+            raise ValueError(f"DIMENSION is {header['DIMENSION']}: give the number of locations, a whole number")
+    edge_type = header.get("EDGE_WEIGHT_TYPE", "EUC_2D").upper()
+    if has_matrix and edge_type != "EXPLICIT":
+        raise ValueError(f"EDGE_WEIGHT_SECTION is given but EDGE_WEIGHT_TYPE {edge_type} does not use it: remove "
+                         "the section, or set EDGE_WEIGHT_TYPE: EXPLICIT")
+    if has_matrix and dimension is not None:
+        if reason := shortfall(3 * 8 * dimension**2, f"the travel matrices of DIMENSION {dimension:.0f}"):
+            raise ValueError(f"{reason}: give a smaller instance, or a machine with more memory")
 
 
 def is_instance_file(path: Path) -> bool:
@@ -436,8 +475,8 @@ def _integral(values: np.ndarray) -> np.ndarray:
 
 def write_solution(path: str | Path, routes: list[list[int]], cost: float, **extra) -> None:
     """Writes routes (0-based location indices) and ``Cost:`` plus extra lines such as
-    ``Time`` and ``Solver``."""
-    vrplib.write_solution(path, routes, {"Cost": round(cost, 6), **extra})
+    ``Time`` and ``Solver``, whole (:mod:`nco.outputs`)."""
+    write_atomically(path, lambda partial: vrplib.write_solution(partial, routes, {"Cost": round(cost, 6), **extra}))
 
 
 def read_solution(path: str | Path) -> tuple[list[list[int]], float | None]:

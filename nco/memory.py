@@ -1,4 +1,5 @@
-"""glibc's malloc, tuned for the tensors of a decoding loop.
+"""Memory: what is available to a new allocation, and glibc's malloc tuned for the tensors of a
+decoding loop.
 
 Every decoding step allocates and frees tensors of a few MB (at n = 100, batch 32: the glimpse's
 10 MB of attention weights, the local view's hidden layer). glibc serves such blocks from
@@ -31,3 +32,23 @@ def keep_freed_memory() -> bool:
         return False
     # setting either threshold stops glibc from adapting both: set both
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's ``MemAvailable``), or ``None`` where
+    the system does not say."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            fields = dict(line.split(":", 1) for line in meminfo if ":" in line)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def shortfall(needed: float, what: str) -> str | None:
+    """Why ``needed`` bytes for ``what`` would not fit in the available memory (one clause), or
+    ``None`` when they fit or the system does not say."""
+    available = available_memory()
+    if available is None or needed <= available:
+        return None
+    return f"{what} need about {needed / 2**30:.1f} GB and {available / 2**30:.1f} GB are available"

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from nco.envs.instance import Instance  # noqa: E402
 from nco.envs.route import Route  # noqa: E402
+from nco.outputs import write_atomically  # noqa: E402
 
 
 TIGHT_WINDOW = 0.25
@@ -78,7 +79,7 @@ def plot_pareto(stats: dict, path: str | Path) -> None:
     axis.set_ylabel("mean gap to the best solution found (%)")
     axis.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    write_atomically(path, lambda partial: figure.savefig(partial, dpi=120))
     plt.close(figure)
 
 
@@ -98,7 +99,7 @@ def plot_gap_bars(stats: dict, path: str | Path) -> None:
     axis.set_ylabel("mean gap to the best solution found (%)")
     axis.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    write_atomically(path, lambda partial: figure.savefig(partial, dpi=120))
     plt.close(figure)
 
 
@@ -127,5 +128,5 @@ def plot_route_grid(rows: list[dict], instances: list[Instance], solutions: Path
                 axis.set_title(f"{variant} {solver} {setting}\nno solution", fontsize=8)
                 axis.axis("off")
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    write_atomically(path, lambda partial: figure.savefig(partial, dpi=90))
     plt.close(figure)

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
 from nco.envs.route import Route
+from nco.outputs import write_atomically
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,6 @@ class Solution:
         from nco.io import write_solution
 
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_solution(path, self.route_lists(), self.cost, Time=round(self.seconds, 4), Solver=self.solver)
         return path
 
@@ -77,5 +77,5 @@ class Solution:
                  f"cost {self.cost:.2f}{gap}{'' if self.feasible else ' (infeasible)'}")
         figure = route_figure(instance, self.route_lists(), title)
         if path is not None:
-            figure.savefig(path, dpi=110)
+            write_atomically(path, lambda partial: figure.savefig(partial, dpi=110))
         return figure

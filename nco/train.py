@@ -1,8 +1,14 @@
-"""Training: REINFORCE with a shared multi-start baseline on mixed-variant batches, in Lightning.
+"""Training on mixed-variant batches, in Lightning: REINFORCE, imitation of labelled solutions, or both.
 
-The advantage of a rollout is its cost minus the mean cost of all rollouts of the same instance
-(POMO's shared baseline), divided by a running mean of the cost of that instance's variant; every
-variant in training keeps its own running mean.
+``algorithm=reinforce``: REINFORCE with a shared multi-start baseline. The advantage of a rollout
+is its cost minus the mean cost of all rollouts of the same instance (POMO's shared baseline),
+divided by a running mean of the cost of that instance's variant; every variant in training keeps
+its own running mean.
+
+``algorithm=imitation``: the negative log-likelihood of labelled solutions (``nco label``,
+:mod:`nco.labels`) under teacher-forced decoding (:meth:`nco.models.policy.Policy.teacher_forced`),
+any order of their routes accepted (``imitation.order``). ``algorithm=mixed``: both losses,
+the imitation one weighted by ``imitation.weight``.
 
 Fine-tuning (``nco finetune``) is the same loop on a trained policy extended to new attributes
 (:mod:`nco.models.adapters`); the config's ``finetune`` section says from what and how.
@@ -31,11 +37,13 @@ from nco.envs.problem import Problem
 from nco.envs.variants import ALL48, resolve_variants
 from nco.models.adapters import extend, new_layers, prepare_finetuning
 from nco.models.decoding import Decoding
+from nco.messages import first_line
 from nco.models.policy import Policy
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 RUN_DIR_VARIABLE = "NCO_RUN_DIR"  # shared by the processes of one DDP run
 TRAINING_DECODING = Decoding(strategy="sampling", multi_start=True)
+ALGORITHMS = ("reinforce", "imitation", "mixed")
 
 
 class PolicyModule(L.LightningModule):
@@ -63,6 +71,13 @@ class PolicyModule(L.LightningModule):
         self.register_buffer("cost_seen", torch.zeros(len(ALL48), dtype=torch.bool))
         self.register_buffer("cpu_seconds", torch.zeros(()))
         self.validation_costs: dict[str, list[torch.Tensor]] = {}
+        self.algorithm = check_algorithm(config)
+        self.labelled = []
+        if self.algorithm != "reinforce":
+            from nco.labels import read_labels
+
+            self.labelled = [batch for folder in config["imitation"]["labels"] for batch in read_labels(folder)]
+            self.largest_labelled = max(batch.problem.num_customers for batch in self.labelled)
         # real travel matrices: train on the training sources, validate on the held-out ones
         self.train_pool = self.validation_pool = None
         if config["data"].get("matrix_pool"):
@@ -115,6 +130,40 @@ class PolicyModule(L.LightningModule):
         checkpoint["state_dict"].setdefault("cpu_seconds", torch.zeros(()))  # runs from before it was kept
 
     def training_step(self, batch_index: int, _) -> torch.Tensor:
+        loss = 0.0
+        if self.algorithm != "imitation":
+            loss = self._reinforce_loss(batch_index)
+        if self.algorithm != "reinforce":
+            weight = self.config["imitation"]["weight"] if self.algorithm == "mixed" else 1.0
+            loss = loss + weight * self._imitation_loss(batch_index)
+        return loss
+
+    def _imitation_loss(self, batch_index: int) -> torch.Tensor:
+        """Teacher-forced negative log-likelihood of labelled solutions: a random part of one
+        random shard (its instances share one size), each in a random dihedral image."""
+        from nco.envs.targets import RouteTargets
+        from nco.models.policy import dihedral_augment
+
+        settings = self.config["imitation"]
+        seed = hash((self.config["seed"], -1, self.current_epoch, int(batch_index), self.global_rank)) % 2**62
+        generator = torch.Generator().manual_seed(seed)
+        shard = self.labelled[int(torch.randint(len(self.labelled), (1,), generator=generator))]
+        size = min(shard.problem.batch_size,
+                   batch_size_for(settings["batch_size"], shard.problem.num_customers, self.largest_labelled))
+        chosen = torch.randperm(shard.problem.batch_size, generator=generator)[:size]
+        problem = shard.problem[chosen].to(self.device)
+        targets = RouteTargets.from_routes(problem, [shard.routes[i] for i in chosen.tolist()], settings["order"])
+        images = None
+        if settings["augment"]:
+            image = torch.randint(8, (size,), generator=generator).to(self.device)
+            images = dihedral_augment(problem.locs)[torch.arange(size, device=self.device), image][:, None]
+        forced = self.policy.teacher_forced(problem, targets, images)
+        loss = forced.loss()
+        self.log("train/imitation_loss", loss, prog_bar=True, batch_size=size)
+        self.log("train/on_label", forced.on_label.float().mean(), batch_size=size)
+        return loss
+
+    def _reinforce_loss(self, batch_index: int) -> torch.Tensor:
         problem = self._training_batch(batch_index)
         rollouts = self.policy(problem, TRAINING_DECODING)
         cost = rollouts.cost
@@ -194,6 +243,23 @@ class PolicyModule(L.LightningModule):
         return batch  # batches are indices; the data is generated on the module's device
 
 
+def check_algorithm(config: dict) -> str:
+    """The config's ``algorithm`` (``reinforce`` for runs from before it existed), checked.
+
+    Raises
+    ------
+    ValueError
+        For an unknown algorithm, or imitation without labelled data.
+    """
+    algorithm = config.get("algorithm", "reinforce")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm}: use one of {', '.join(ALGORITHMS)}")
+    if algorithm != "reinforce" and not config.get("imitation", {}).get("labels"):
+        raise ValueError(f"algorithm={algorithm} learns from labelled solutions: make them with nco label and name "
+                         "the folders with imitation.labels=[DIR,...]")
+    return algorithm
+
+
 def distribution_names(distribution) -> list[str]:
     """``data.distribution`` as a list of preset names: one name, or a list of names whose
     training batches are drawn from one of them each, uniformly (repeat a name to weight it).
@@ -237,7 +303,7 @@ def compose_config(overrides: list[str]) -> DictConfig:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             return compose(config_name="train", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as error:
-        message = str(error).splitlines()[0]
+        message = first_line(error)
         raise ValueError(f"bad config override ({message}): see configs/ for the keys and presets") from None
 
 
@@ -311,6 +377,9 @@ def resume_config(run_dir: str | Path, overrides: list[str]) -> DictConfig:
     bad = [item for item in overrides if "=" not in item or item.startswith(("+", "~"))]
     if bad:
         raise ValueError(f"override {bad[0]!r}: resume takes key=value overrides only, e.g. trainer.max_epochs=50")
+    from nco.checkpoints import read_checkpoint
+
+    read_checkpoint(checkpoint)  # refused here, with one line, if it is not plain data
     config = OmegaConf.merge(OmegaConf.load(run_dir / "config.yaml"), OmegaConf.from_dotlist(overrides))
     config.run_dir, config.ckpt_path = str(run_dir), str(checkpoint)
     return config
@@ -324,6 +393,7 @@ def train(config: DictConfig) -> Path:
     os.environ[RUN_DIR_VARIABLE] = run_dir  # DDP children re-run the command: same directory
     run_dir = Path(run_dir)
     resolve_variants(config.data.variants)  # fail now, not in a worker
+    check_algorithm(OmegaConf.to_container(config))
     distribution_names(config.data.distribution)
     node_range(config.data.num_nodes)
     L.seed_everything(config.seed, workers=True, verbose=False)
@@ -354,9 +424,9 @@ def train(config: DictConfig) -> Path:
         if config.ckpt_path and (run_dir / "metrics.csv").is_file():
             earlier = (run_dir / "metrics.csv").rename(run_dir / f"metrics-before-{time.strftime('%Y%m%d-%H%M%S')}.csv")
     try:
-        trainer.fit(module, ckpt_path=config.ckpt_path)
+        trainer.fit(module, ckpt_path=config.ckpt_path, weights_only=True)
     except MisconfigurationException as error:  # e.g. resuming past max_epochs
-        message = str(error).splitlines()[0]
+        message = first_line(error)
         raise ValueError(f"{message.rstrip('.')}: change the overrides (see configs/) and run again") from None
     finally:
         if earlier is not None:

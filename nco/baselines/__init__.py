@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from nco import memory
 from nco.envs.instance import Instance
 from nco.baselines.integer import IntegerInstance
 
@@ -21,22 +22,11 @@ distances, the integer matrices built for the solver and the solver's own copies
 peak RSS over one such array: OR-Tools 9.8 at 6000 locations, PyVRP 5.5 at 10,000."""
 
 
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux's ``MemAvailable``), or ``None`` where
-    the system does not say."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            fields = dict(line.split(":", 1) for line in meminfo if ":" in line)
-        return int(fields["MemAvailable"].split()[0]) * 1024
-    except (OSError, KeyError, ValueError):
-        return None
-
-
 def memory_shortfall(name: str, instance: Instance) -> str | None:
     """Why solver ``name`` would run out of memory on ``instance`` (its travel matrices need more
     than is available), or ``None`` when they fit or the system does not say."""
     needed = MATRIX_COPIES[name] * 8 * instance.num_locations**2
-    available = available_memory()
+    available = memory.available_memory()
     if available is None or needed <= available:
         return None
     return (f"{name} needs about {needed / 2**30:.1f} GB for the travel matrices of {instance.num_locations} "

@@ -232,3 +232,32 @@ def test_the_judge_agrees_with_a_brute_force_restatement_of_every_rule(case):
     result = check_solution(instance, routes)
     assert result.feasible == feasible, (instance.variant.name, routes, result.violations)
     assert result.cost == pytest.approx(cost, rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(horizon=st.floats(1, 1e7), share=st.floats(0.01, 1), late_by=st.floats(1e-4, 1e3))
+def test_a_late_arrival_is_refused_whatever_the_horizon(horizon, share, late_by):
+    """The slack of a window is relative to that window, not to the longest one of the instance:
+    one customer's window closes at ``share * horizon`` in a day of ``horizon``."""
+    close = share * horizon
+    late = max(late_by, 2e-5 * max(close, 1e-4))  # more than the window's slack
+    # customer 2 (window [0, close]) is on time alone; through customer 1 it is ``late`` late
+    instance = Instance(
+        coords=np.array([[0.0, 0.0], [close + late / 2, 0.0], [close, 0.0]]),
+        demand_linehaul=np.array([0.0, 1.0, 1.0]), demand_backhaul=np.zeros(3), capacity=2.0,
+        time_windows=np.array([[0.0, 4 * horizon + 4e3], [0.0, np.inf], [0.0, close]]), service_time=np.zeros(3),
+    )
+    result = check_solution(instance, [[1, 2]])
+    assert not result.feasible and "arrives at 2" in result.violations[0]
+    assert check_solution(instance, [[2, 1]]).feasible
+
+
+def test_the_long_horizon_of_the_depot_does_not_excuse_a_late_customer():
+    # the depot is open for 1e6: the old slack (1e-5 of the longest window) allowed 10 units late
+    instance = Instance(
+        coords=np.array([[0.0, 0.0], [12.07, 0.0], [0.0, 0.0]]), demand_linehaul=np.array([0.0, 1.0, 1.0]),
+        demand_backhaul=np.zeros(3), capacity=2.0, time_windows=np.array([[0.0, 1e6], [0.0, 1e6], [0.0, 20.0]]),
+        service_time=np.zeros(3),
+    )
+    result = check_solution(instance, [[1, 2]])
+    assert not result.feasible and "arrives at 2 at 24.14, after its window closes at 20" in result.violations[0]

@@ -193,13 +193,13 @@ def test_solvers_whose_matrices_would_not_fit_in_memory_or_time_are_refused_or_r
     from nco.envs.generator import generate
 
     instance = generate(1, 12, ["CVRP"], seed=5).instance(0, "CVRP")
-    monkeypatch.setattr("nco.baselines.available_memory", lambda: 10 * 13**2 * 8 - 1)  # one byte short of OR-Tools'
+    monkeypatch.setattr("nco.memory.available_memory", lambda: 10 * 13**2 * 8 - 1)  # one byte short of OR-Tools'
     refused = nco.solve(instance, solver="ortools", time_limit=0.1)  # nothing found, and why
     assert not refused.feasible and not refused.routes and math.isnan(refused.cost)
     assert refused.violations == ("ortools needs about 0.0 GB for the travel matrices of 13 locations and 0.0 GB are "
                                   "available: use the neural solver, or a machine with more memory",)
     assert nco.solve(instance, solver="pyvrp", time_limit=0.1).feasible  # PyVRP's fit
-    monkeypatch.setattr("nco.baselines.available_memory", lambda: 1000)
+    monkeypatch.setattr("nco.memory.available_memory", lambda: 1000)
     with pytest.raises(ValueError, match="^the polish runs PyVRP: pyvrp needs .* use the reconstruct search"):
         nco.solve(instance, checkpoint=checkpoint, time_limit=0.3, search="polish")
 
@@ -208,7 +208,7 @@ def test_solvers_whose_matrices_would_not_fit_in_memory_or_time_are_refused_or_r
 
     monkeypatch.setattr("nco.baselines.pyvrp.solve", no_polish)
     assert nco.solve(instance, checkpoint=checkpoint, time_limit=0.3).feasible  # the default re-constructs instead
-    monkeypatch.setattr("nco.baselines.available_memory", lambda: None)  # a system that does not say
+    monkeypatch.setattr("nco.memory.available_memory", lambda: None)  # a system that does not say
     with pytest.raises(AssertionError, match="the polish ran"):
         nco.solve(instance, checkpoint=checkpoint, time_limit=0.3)
     # nor where PyVRP's set-up would take most of the polish's time

@@ -372,3 +372,76 @@ def test_binary_junk_is_one_line(data):
             path = Path(folder) / f"junk{suffix}"
             path.write_bytes(data)
             assert_reads_or_says_one_line(read_solution if suffix == ".sol" else read_instance, path)
+
+
+TINY_EUC = """NAME : tiny
+TYPE : CVRP
+DIMENSION : {dimension}
+EDGE_WEIGHT_TYPE : EUC_2D
+CAPACITY : 10
+NODE_COORD_SECTION
+1 0 0
+2 1 0
+3 0 1
+DEMAND_SECTION
+1 0
+2 3
+3 4
+DEPOT_SECTION
+1
+-1
+EOF
+"""
+
+
+def peak_memory_of(code: str) -> tuple[str, int]:
+    """What ``code`` prints in a fresh Python process, and that process's peak RSS in MB."""
+    import os
+    import subprocess
+    import sys
+
+    wrapped = f"import resource\n{code}\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    result = subprocess.run([sys.executable, "-c", wrapped], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    *printed, peak = result.stdout.strip().splitlines()
+    return "\n".join(printed), int(peak)
+
+
+@pytest.mark.parametrize("dimension", ["1e999", "3.5", "-3", "nan", "many"])
+def test_a_dimension_that_is_not_a_whole_number_is_one_line(tmp_path, dimension):
+    path = tmp_path / "tiny.vrp"
+    path.write_text(TINY_EUC.format(dimension=dimension))
+    with pytest.raises(InstanceFileError, match=f"DIMENSION is {dimension}: give the number of locations"):
+        read_instance(path)
+    path.write_text(TINY_EUC.format(dimension=3))
+    assert read_instance(path).num_customers == 2
+
+
+def test_small_files_cannot_claim_huge_memory(tmp_path):
+    # a matrix section that EUC_2D does not use (31 bytes built a 4000 x 4000 matrix)
+    unused = tmp_path / "unused.vrp"
+    unused.write_text(TINY_EUC.format(dimension=4000).replace(
+        "DEMAND_SECTION", "EDGE_WEIGHT_FORMAT : FUNCTION\nEDGE_WEIGHT_SECTION\n1 2 3\nDEMAND_SECTION"))
+    # a dataset of one instance of 100,000 locations (a dense distance matrix of 40 GB)
+    huge = tmp_path / "huge.npz"
+    arrays = dataset_fields(tmp_path)
+    np.savez_compressed(huge, **{**arrays, "locs": np.zeros((1, 100_000, 2), np.float32)})
+    printed, peak = peak_memory_of(
+        "from nco.io import read_instance, read_instances\n"
+        f"for reader, path in ((read_instance, {str(unused)!r}), (read_instances, {str(huge)!r})):\n"
+        "    try:\n        reader(path)\n    except ValueError as error:\n        print(error)")
+    unused_line, huge_line = printed.splitlines()
+    assert "EDGE_WEIGHT_SECTION is given but EDGE_WEIGHT_TYPE EUC_2D does not use it" in unused_line
+    assert "the distance matrices of 1 instances of 100000 locations need about" in huge_line
+    assert "split the dataset" in huge_line
+    assert peak < 1500, f"{peak} MB"
+
+
+def test_a_compressed_dataset_that_would_expand_beyond_memory_is_refused(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, **{**dataset_fields(tmp_path), "padding": np.zeros(50_000_000, np.uint8)})
+    assert path.stat().st_size < 200_000
+    monkeypatch.setattr("nco.memory.available_memory", lambda: 60_000_000)
+    with pytest.raises(ValueError, match="bomb.npz .*MB uncompressed.* split the file"):
+        read_instances(path)

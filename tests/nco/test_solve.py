@@ -88,10 +88,31 @@ def test_a_best_known_cost_of_another_rounding_is_named(fixtures):
 
     path = fixtures / "X-n101-k25.vrp"
     instance = read_instance(path)
-    cost, note = best_known(path, instance)
-    assert cost == 27591 and "computed with rounding round, this run uses none: pass --round round" in note
+    cost, note = best_known(path, instance)  # the routes' judged cost under this run's rounding
+    assert cost == pytest.approx(27598.40, abs=0.01)
+    assert "with rounding round, this run uses none (27598.4): pass --round round" in note
     assert best_known(path, instance.replace(rounding="round")) == (27591, None)
     assert best_known(fixtures / "p01.vrp", read_instance(fixtures / "p01.vrp"))[1] is None
+
+
+@pytest.mark.parametrize("claim", ["wrong cost", "infeasible routes"])
+def test_a_best_known_cost_is_the_judged_cost_of_its_routes_never_the_line(fixtures, tmp_path, claim):
+    from nco.batch import best_known
+
+    path = tmp_path / "X-n101-k25.vrp"
+    path.write_bytes((fixtures / "X-n101-k25.vrp").read_bytes())
+    text = (fixtures / "X-n101-k25.sol").read_text()
+    if claim == "wrong cost":
+        text = "\n".join("Cost 1" if line.startswith("Cost") else line for line in text.splitlines())
+    else:  # the first route served twice
+        first = next(line for line in text.splitlines() if line.startswith("Route"))
+        text = text.replace(first, first + "\n" + first.replace("#1", "#99"))
+    path.with_suffix(".sol").write_text(text)
+    cost, note = best_known(path, read_instance(path).replace(rounding="round"))
+    if claim == "wrong cost":
+        assert cost == 27591 and "says Cost 1, its routes cost 27591" in note
+    else:
+        assert cost is None and "are not feasible (customers served more than once" in note
 
 
 def test_device_names_are_checked():
@@ -211,3 +232,43 @@ def test_a_mid_size_instance_solves_in_bounded_memory(variant):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert float(run.stdout.split()[-1]) < 1.0  # GB of peak RSS
+
+
+def test_a_name_inside_a_file_never_decides_where_output_goes(tmp_path, checkpoint):
+    base = generate(1, 8, "CVRP", seed=4).instance(0)
+    inputs, out = tmp_path / "in", tmp_path / "a" / "b" / "out"
+    hostile = {"escape.vrp": "../../escaped", "absolute.vrp": str(tmp_path / "anywhere" / "evil"),
+               "dots.vrp": ".."}
+    inputs.mkdir()
+    for file_name, name in hostile.items():
+        write_instance(inputs / file_name, base.replace(name=name))
+    result = run_solve(*(inputs / name for name in hostile), "--checkpoint", checkpoint, "--out", out, "--plot")
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = {path.relative_to(tmp_path) for path in tmp_path.rglob("*") if path.is_file()}
+    outside = {path for path in written if path.parts[0] != "in" and path.parts[:3] != ("a", "b", "out")}
+    assert not outside and not (tmp_path / "anywhere").exists()
+    assert {p.name for p in out.iterdir()} == {"escape.sol", "escape.png", "absolute.sol", "absolute.png",
+                                                "dots.sol", "dots.png", "summary.csv"}
+
+
+def test_two_files_of_one_name_keep_their_own_results_and_best_known_costs(tmp_path, checkpoint):
+    cheap = generate(1, 6, "CVRP", seed=5).instance(0)
+    for folder, scale in (("a", 1), ("b", 10)):
+        (tmp_path / folder).mkdir()
+        instance = cheap.replace(name="same", coords=cheap.coords * scale)
+        write_instance(tmp_path / folder / "one.vrp", instance)
+        routes = [[customer] for customer in range(1, 7)]  # one route per customer: feasible
+        from nco.io import write_solution
+
+        write_solution(tmp_path / folder / "one.sol", routes, check_solution(instance, routes).cost)
+    out = tmp_path / "out"
+    result = run_solve(tmp_path / "a" / "one.vrp", tmp_path / "b" / "one.vrp", "--checkpoint", checkpoint, "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "several inputs are named one: their outputs are one, one-2" in result.stderr
+    with open(out / "summary.csv", newline="") as handle:
+        rows = {row["instance"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"one", "one-2"}
+    assert float(rows["one-2"]["best_known"]) == pytest.approx(10 * float(rows["one"]["best_known"]))
+    # the same instance at ten times the scale: the same gap, each against its own file's solution
+    assert float(rows["one"]["gap_percent"]) == pytest.approx(float(rows["one-2"]["gap_percent"]), abs=1e-3)
+    assert (out / "one.sol").is_file() and (out / "one-2.sol").is_file()

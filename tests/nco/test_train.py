@@ -17,8 +17,8 @@ from nco.train import PolicyModule, compose_config
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def run_cli(*args: str, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "nco.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -85,9 +85,12 @@ def test_each_variant_keeps_its_own_cost_mean():
     ({"config": {"model": {"dim": 8, "bogus": 1}}, "state_dict": {}}, "unexpected keyword argument 'bogus'"),
     ({"config": {"model": {"dim": -3}}, "state_dict": {}}, "not a policy checkpoint \\(RuntimeError"),
     ({"config": {"model": {"dim": 8, "num_heads": 2, "num_layers": 1, "hidden": 8}}, "state_dict": {"a": 1}},
-     "not a policy checkpoint \\(AttributeError"),
+     "not a policy checkpoint \\(TypeError: its state_dict holds values that are not tensors"),
     ({"config": {"model": {"dim": 8, "num_heads": 2, "num_layers": 1, "hidden": 8}}, "state_dict": {}},
-     "the weights do not fit the model config .* \\(Missing key\\(s\\) in state_dict: .*\\.\\.\\.\\): use the config"),
+     "the weights do not fit the model config .* \\(missing decoder\\..*\\): use the config"),
+    # a config of hundreds of GB beside a few weights: refused before any module is built
+    ({"config": {"model": {"dim": 4096, "num_heads": 8, "num_layers": 64, "hidden": 65536}},
+      "state_dict": {"decoder.project_context.weight": torch.zeros(2, 2)}}, "the weights do not fit the model config"),
 ])
 def test_bad_checkpoints_give_one_line(tmp_path, content, message):
     path = tmp_path / "bad.pt"
@@ -253,6 +256,15 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="could run code: refusing to load it"):
         load_policy(tmp_path / "evil.pt")
     assert not marker.exists()
+    # nco finetune from it, and nco resume of a run whose last.ckpt is such a file
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.ckpt").write_bytes((tmp_path / "evil.pt").read_bytes())
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(compose_config(["experiment=smoke"])))
+    for command in (["finetune", str(tmp_path / "evil.pt"), "experiment=smoke"], ["resume", str(run)]):
+        result = run_cli(*command, env={"NCO_TEST_MARKER": str(marker)})
+        assert result.returncode == 2 and "could run code: refusing to load it" in result.stderr, result.stderr[-2000:]
+        assert "Traceback" not in result.stderr and not marker.exists()
 
 
 def test_last_checkpoint_is_written_every_epoch_even_without_improvement(tmp_path):
@@ -298,3 +310,57 @@ def test_a_run_killed_within_an_epoch_resumes_to_the_same_final_step_count(tmp_p
     result = run_cli("resume", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     assert torch.load(last, weights_only=True)["global_step"] == 60
+
+
+@pytest.fixture(scope="module")
+def tiny_labels(tmp_path_factory):
+    from nco.labels import Recipe, label
+
+    folder = tmp_path_factory.mktemp("labels")
+    label(folder, Recipe(distribution=("variants_md",), variants="all16", num_nodes=(8, 8), instances=8, shard_size=4,
+                         solver="pyvrp", time_per_customer=0.01), progress=False)
+    return folder
+
+
+@pytest.mark.parametrize("algorithm", ["imitation", "mixed"])
+def test_imitation_trains_from_labels_and_resumes(tmp_path, tiny_labels, algorithm):
+    overrides = ["experiment=smoke", f"algorithm={algorithm}", f"imitation.labels=[{tiny_labels}]", f"run_dir={tmp_path}"]
+    result = run_cli("train", *overrides)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = (tmp_path / "metrics.csv").read_text()
+    assert "train/imitation_loss" in metrics and "val/cost_mean" in metrics
+    assert ("train/loss" in metrics) == (algorithm == "mixed")
+    assert_decodes_all16(tmp_path / "checkpoints" / "last.ckpt")
+    if algorithm == "imitation":
+        result = run_cli("resume", str(tmp_path), "trainer.max_epochs=3")
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
+
+
+def test_imitation_lowers_the_loss_of_its_labels(tiny_labels):
+    from nco.envs.targets import RouteTargets
+    from nco.labels import read_labels
+
+    config = OmegaConf.to_container(compose_config(["experiment=smoke", "algorithm=imitation",
+                                                    f"imitation.labels=[{tiny_labels}]"]), resolve=True)
+    torch.manual_seed(0)
+    module = PolicyModule(config)
+    batch = read_labels(tiny_labels)[0]
+    targets = RouteTargets.from_routes(batch.problem, batch.routes)
+    optimizer = torch.optim.Adam(module.policy.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        loss = module.policy.teacher_forced(batch.problem, targets).loss()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_imitation_without_labels_says_how_to_make_them(tmp_path):
+    result = run_cli("train", "experiment=smoke", "algorithm=imitation", f"run_dir={tmp_path}")
+    assert result.returncode == 2
+    assert "nco label" in result.stderr and "imitation.labels" in result.stderr
+    result = run_cli("train", "experiment=smoke", "algorithm=dagger", f"run_dir={tmp_path}")
+    assert result.returncode == 2 and "reinforce, imitation, mixed" in result.stderr
