@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from nco.clock import Deadline
+
 STRATEGIES = ("greedy", "sampling")
 
 
@@ -34,7 +36,7 @@ class Decoding:
         At most this many rollouts of one instance at once: augmented images are decoded a few
         at a time when all of them would exceed it (``None``: all at once).
     deadline
-        A :func:`time.perf_counter` value: with ``augment``, the first image is decoded alone and
+        A :class:`nco.clock.Deadline`: with ``augment``, the first image is decoded alone and
         the others only as far as they fit before it at the pace of those decoded; a pass whose
         pace would miss it goes on with fewer rollouts, evenly spread starts (``None``: all).
     abandon_if_late
@@ -52,7 +54,7 @@ class Decoding:
     top_k: int | None = None
     top_p: float | None = None
     max_rollouts: int | None = None
-    deadline: float | None = None
+    deadline: Deadline | None = None
     abandon_if_late: bool = False
 
     def __post_init__(self):

@@ -8,7 +8,6 @@ environment and its keys in the decoder; augmented copies only differ in their e
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -138,14 +137,15 @@ class Policy(nn.Module):
         per_pass = images.shape[1]
         if decoding.max_rollouts is not None:
             per_pass = max(1, min(per_pass, decoding.max_rollouts // starts))
-        parts, done, began = [], 0, time.perf_counter()
+        deadline = decoding.deadline
+        parts, done, began = [], 0, None if deadline is None else deadline.now()
         while done < images.shape[1]:
             count = min(per_pass, images.shape[1] - done)
-            if decoding.deadline is not None and not done:  # one image first, to learn the pace
+            if deadline is not None and not done:  # one image first, to learn the pace
                 count = 1
-            elif decoding.deadline is not None:  # then as many as fit at that pace
-                now = time.perf_counter()
-                count = min(count, int((decoding.deadline - now) / ((now - began) / done)))
+            elif deadline is not None:  # then as many as fit at that pace
+                now = deadline.now()
+                count = min(count, int((deadline.at - now) / ((now - began) / done)))
                 if count < 1:
                     break
             report = None if progress is None else \
@@ -195,17 +195,19 @@ class Policy(nn.Module):
             active, cache, context = active[running], cache.keep(running.repeat_interleave(copies)), context[running]
             order = None if order is None else order[running]
 
+        deadline = decoding.deadline
+
         def trim(state: State) -> torch.Tensor | None:  # fewer starts (or none) when the pace misses the deadline
             nonlocal starts, log_likelihood, checked, checked_steps
-            if decoding.deadline is None or state.num_steps % PACE_EVERY:
+            if deadline is None or state.num_steps % PACE_EVERY:
                 return None
-            now = time.perf_counter()
+            now = deadline.now()
             pace = (now - checked) / (state.num_steps - checked_steps)  # seconds per step since the last check
             checked, checked_steps = now, state.num_steps
             served = int(state.num_served.min())  # by the slowest rollout
             steps_left = (problem.num_customers - served) * state.num_steps / max(served, 1) + 1
             # starts that fit if a step's time is proportional to them (small batches take longer)
-            fit = starts * (decoding.deadline - now) / (pace * steps_left)
+            fit = starts * (deadline.at - now) / (pace * steps_left)
             if fit < 1 and decoding.abandon_if_late:
                 starts, log_likelihood = 0, log_likelihood[:, :0]
                 return torch.zeros(0, dtype=torch.long, device=problem.device)
@@ -217,7 +219,7 @@ class Policy(nn.Module):
             starts, log_likelihood = keep, log_likelihood[:, kept]
             return kept
 
-        checked, checked_steps = time.perf_counter(), 0  # the last pace check
+        checked, checked_steps = (None if deadline is None else deadline.now()), 0  # the last pace check
         actions = rollout(problem, choose, copies * starts, starts=first, on_drop=on_drop, trim=trim)
         return Rollouts(actions, log_likelihood, cost(problem, actions))
 

@@ -21,6 +21,7 @@ import torch
 from tqdm import tqdm
 
 from nco.baselines import memory_shortfall
+from nco.clock import Clock, Deadline
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
 from nco.models.policy import Policy
@@ -133,6 +134,7 @@ def solve(
     device: str | torch.device = "auto",
     search: str | None = None,
     progress: bool = False,
+    clock: Clock = time.perf_counter,
 ) -> Solution:
     """Solves one instance (or instance file) with one solver.
 
@@ -176,6 +178,10 @@ def solve(
     progress
         Show a bar over the neural solver's decoding passes (and its re-construction) once they
         take more than a few seconds (large instances).
+    clock
+        What the time limit and the solution's seconds are measured on: a
+        :class:`nco.clock.SteppingClock` makes a time-limited neural run independent of the
+        machine's speed (PyVRP's polish and the classical solvers still run for real seconds).
 
     Returns
     -------
@@ -190,7 +196,7 @@ def solve(
         raise ValueError(f"time_limit={time_limit}: give a positive number of seconds")
     if search is not None and search not in SEARCHES:
         raise ValueError(f"unknown search {search!r}: use one of {', '.join(SEARCHES)}")
-    began = time.perf_counter()
+    began = clock()
     if solver == "neural":
         from nco.neural import solve_instance
         from nco.reconstruct import DECODE_WHOLE_UP_TO, START_DECODED_UP_TO, WHOLE_DECODING_STARTS, reconstruct
@@ -210,8 +216,8 @@ def solve(
             else:
                 routes = solve_instance(model, instance, augment, samples, generator=generator, max_starts=max_starts,
                                         progress=progress)
-            return Solution.judged(instance, routes, solver, time.perf_counter() - began)
-        deadline = began + time_limit
+            return Solution.judged(instance, routes, solver, clock() - began)
+        deadline = Deadline(began + time_limit, clock)
         if search is None:  # the polish, unless PyVRP's matrices or its set-up would not fit
             setup = POLISH_SETUP_SECONDS_PER_PAIR * instance.num_locations**2
             fits = setup <= POLISH_SETUP_SHARE * (1 - NETWORK_SHARE) * time_limit
@@ -219,7 +225,7 @@ def solve(
         elif search == "polish" and (shortfall := memory_shortfall("pyvrp", instance)):
             raise ValueError(f"the polish runs PyVRP: {shortfall}: use the reconstruct search (--search reconstruct), "
                              "or a machine with more memory")
-        network_deadline = began + NETWORK_SHARE * time_limit  # the network's share before a search
+        network_deadline = Deadline(began + NETWORK_SHARE * time_limit, clock)  # the network's share before a search
         if search == "sampling":
             routes = solve_instance(model, instance, augment, None, generator=generator, deadline=deadline,
                                     max_starts=max_starts, progress=progress)
@@ -231,20 +237,20 @@ def solve(
                                     deadline=network_deadline)
             if search == "reconstruct":
                 routes = reconstruct(model, instance, routes, deadline, generator, augment, progress=progress)
-        if search == "polish" and deadline - time.perf_counter() > 0:
+        if search == "polish" and deadline.left() > 0:
             from nco.baselines.pyvrp import solve as pyvrp_solve
 
-            polished = pyvrp_solve(instance, deadline - time.perf_counter(), seed, initial_routes=routes)
+            polished = pyvrp_solve(instance, deadline.left(), seed, initial_routes=routes)
             if polished is not None:
                 routes = min(routes, polished, key=lambda candidate: _rank(instance, candidate))
     else:
         from nco.baselines import get_solver
 
         if shortfall := memory_shortfall(solver, instance):  # nothing found, rather than killed for memory
-            return Solution.judged(instance, None, solver, time.perf_counter() - began,
+            return Solution.judged(instance, None, solver, clock() - began,
                                    f"{shortfall}: use the neural solver, or a machine with more memory")
         routes = get_solver(solver)(instance, CLASSICAL_TIME_LIMIT if time_limit is None else time_limit, seed)
-    return Solution.judged(instance, routes, solver, time.perf_counter() - began)
+    return Solution.judged(instance, routes, solver, clock() - began)
 
 
 def _rank(instance: Instance, routes: list[list[int]]) -> tuple[bool, float]:

@@ -13,6 +13,7 @@ from itertools import chain, repeat
 import torch
 from tqdm import tqdm
 
+from nco.clock import Deadline
 from nco.envs.env import actions_to_routes
 from nco.envs.instance import Instance
 from nco.envs.problem import Problem
@@ -50,14 +51,14 @@ def solve_instance(
     samples: int | None = 0,
     max_rollouts: int = 2048,
     generator: torch.Generator | None = None,
-    deadline: float | None = None,
+    deadline: Deadline | None = None,
     max_starts: int | None = None,
     progress: bool = False,
 ) -> list[list[int]]:
     """The best routes that multi-start greedy decoding (plus ``samples`` multi-start sampling
     passes) finds; with ``augment`` over the 8 dihedral images.
 
-    With a ``deadline`` (a :func:`time.perf_counter` value), each pass decodes the images that
+    With a ``deadline``, each pass decodes the images that
     fit before it (the greedy pass at least one), and ``samples=None`` means sampling passes for
     as long as :data:`MIN_IMAGE_SHARE` of an image's time is left. At most ``max_rollouts``
     rollouts run at once: larger instances decode a few images at a time, so memory stays
@@ -78,10 +79,10 @@ def solve_instance(
                delay=PROGRESS_DELAY, leave=False, disable=not progress, bar_format=bar_format)
     with bar:
         for passes, strategy in enumerate(strategies):
-            began = time.perf_counter()
+            began = time.perf_counter() if deadline is None else deadline.now()
             # a pass with half an image of time left still runs: under the deadline it goes on
             # with fewer starts, or is abandoned (:class:`nco.models.decoding.Decoding`)
-            if best_actions is not None and deadline is not None and began + MIN_IMAGE_SHARE * per_image > deadline:
+            if best_actions is not None and deadline is not None and began + MIN_IMAGE_SHARE * per_image > deadline.at:
                 break
             decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts, max_starts=max_starts,
                                 deadline=deadline, abandon_if_late=best_actions is not None)
@@ -93,6 +94,7 @@ def solve_instance(
             if float(cost[0]) < best_cost:
                 best_cost, best_actions = float(cost[0]), actions[0]
             images = rollouts.cost.shape[1] / decoding.rollouts_per_image(problem.num_customers)
-            per_image = max(per_image, (time.perf_counter() - began) / images)
+            ended = time.perf_counter() if deadline is None else deadline.now()
+            per_image = max(per_image, (ended - began) / images)
             bar.update(passes + 1 - bar.n)
     return actions_to_routes(best_actions, instance.num_depots, problem.num_depot_slots)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from nco.clock import Deadline
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
 from nco.envs.route import Route
@@ -140,12 +141,17 @@ def _improvement(sub: Instance, routes: list[list[int]], customers: tuple[int, .
     return [[x if x < k else customers[x - k] for x in route] for route in candidate]
 
 
+def _now(deadline: Deadline | None) -> float:
+    """The time on the deadline's clock (the wall clock without one)."""
+    return time.perf_counter() if deadline is None else deadline.now()
+
+
 @torch.inference_mode()
-def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | None, deadline: float | None,
+def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | None, deadline: Deadline | None,
                 generator: torch.Generator | None = None, augment: bool = True,
                 size: int | None = None, progress: bool = False) -> list[list[int]]:
-    """``routes`` improved by re-solving groups of neighbouring routes until ``deadline`` (a
-    :func:`time.perf_counter` value; ``None``: one round); see the module docstring.
+    """``routes`` improved by re-solving groups of neighbouring routes until ``deadline``
+    (``None``: one round); see the module docstring.
 
     Parameters
     ----------
@@ -178,7 +184,7 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     pace = 0.0  # seconds the last batch took: a batch that would end past the deadline is not begun
     with tqdm(desc=f"re-constructing n = {instance.num_customers}", unit="group", delay=PROGRESS_DELAY, leave=False,
               disable=not progress, bar_format="{desc}: {n} groups [{elapsed}]{postfix}") as bar:
-        while first_round or (deadline is not None and time.perf_counter() + pace < deadline):
+        while first_round or (deadline is not None and deadline.left() > pace):
             groups = route_groups(instance, routes, rng, size)
             customers = [tuple(sorted(x for i in group for x in routes[i] if x >= instance.num_depots))
                          for group in groups]
@@ -192,9 +198,9 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                 per_batch = max(1, GROUP_BATCH_ROLLOUTS // (count * images))
                 for first in range(0, len(members), per_batch):
                     batch = members[first : first + per_batch]
-                    began = time.perf_counter()
-                    if deadline is not None and began + pace >= deadline:
+                    if deadline is not None and deadline.left() <= pace:
                         continue
+                    began = _now(deadline)
                     tried.update(customers[number] for number in batch)
                     decoding = Decoding("sampling" if was_tried else "greedy", augment=images > 1, deadline=deadline,
                                         abandon_if_late=True)
@@ -205,7 +211,7 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                                               None if candidates is None else candidates[position])
                         if better is not None:
                             new[number] = better
-                    pace = time.perf_counter() - began
+                    pace = _now(deadline) - began
                     improvements += sum(number in new for number in batch)
                     bar.set_postfix_str(f", {improvements} improved", refresh=False)
                     bar.update(len(batch))

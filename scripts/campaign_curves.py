@@ -5,10 +5,14 @@ per stage and validation distribution (a run that validated on several logged
 
     python scripts/campaign_curves.py --stage "stage 1=docs/campaign/stage1-metrics.csv" \
         --stage "stage 2=nco/checkpoints/all48-broad-metrics.csv" --out docs/campaign-curves.png
+    python scripts/campaign_curves.py --arms --start 15.800 --stage "REINFORCE=docs/campaign/cpu-accum-metrics.csv" \
+        --stage "imitation=docs/campaign/imitation1-metrics.csv@47.4" --out docs/campaign/arms-curves.png
 
 A stage is ``LABEL=METRICS_CSV`` (Lightning's metrics.csv of the run); where the run logged
 ``time/cpu_minutes`` that is the x axis, else ``:CPU_MINUTES`` (the process's CPU time, e.g. from
 ``ps -o cputime``) is spread over the validation points in proportion to their training step.
+Stages follow one another; with ``--arms`` each starts at zero from the same model (``--start``:
+its validation cost, drawn as a line), after ``@MINUTES`` of CPU spent before training (labels).
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def stage_curves(spec: str, offset: float, first: str) -> list[tuple[str, list[float], list[float]]]:
+def stage_curves(spec: str, offset: float, first: str,
+                 overall: bool = False) -> list[tuple[str, list[float], list[float]]]:
     label, rest = spec.split("=", 1)
+    rest, _, before = rest.partition("@")
+    offset += float(before or 0)
     path, _, total = rest.partition(":")
     with open(path, newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r.get("val/cost_mean")]
@@ -35,8 +42,10 @@ def stage_curves(spec: str, offset: float, first: str) -> list[tuple[str, list[f
             raise SystemExit(f"{path} has no time/cpu_minutes column: give the stage's CPU minutes as {spec}:MINUTES")
         last_step = max(int(r["step"]) for r in rows)
         minutes = [float(total) * int(r["step"]) / last_step for r in rows]
-    columns = sorted(c for c in rows[0] if c.startswith("val/cost_mean/")) or ["val/cost_mean"]
     minutes = [offset + m for m in minutes]
+    if overall:  # one curve of the mean over every validation distribution
+        return [(label, minutes, [float(r["val/cost_mean"]) for r in rows])]
+    columns = sorted(c for c in rows[0] if c.startswith("val/cost_mean/")) or ["val/cost_mean"]
     return [(f"{label}, {column.split('/')[-1] if column != 'val/cost_mean' else first}", minutes,
              [float(r[column]) for r in rows]) for column in columns]
 
@@ -46,16 +55,21 @@ def main() -> None:
     parser.add_argument("--stage", action="append", required=True, help="LABEL=METRICS_CSV[:CPU_MINUTES]")
     parser.add_argument("--out", default="docs/campaign-curves.png")
     parser.add_argument("--first", default="broad", help="the distribution of stages that logged one curve")
+    parser.add_argument("--arms", action="store_true", help="every stage starts at zero from the same model")
+    parser.add_argument("--start", type=float, help="with --arms: the starting model's mean validation cost")
     args = parser.parse_args()
     figure, axis = plt.subplots(figsize=(7, 4.5))
     offset, colours = 0.0, {}
     for spec in args.stage:
-        for label, minutes, costs in stage_curves(spec, offset, args.first):
-            distribution = label.rsplit(", ", 1)[1]
+        for label, minutes, costs in stage_curves(spec, offset, args.first, overall=args.arms):
+            distribution = label.rsplit(", ", 1)[-1]
             colour = colours.setdefault(distribution, f"C{len(colours)}")
-            axis.plot(minutes, costs, marker="o", ms=3, color=colour, label=label)
-        offset = minutes[-1]
-    axis.set_xlabel("CPU minutes of training (cumulative over the stages)")
+            axis.plot(minutes, costs, marker="o", ms=3, color=colour if not args.arms else None, label=label)
+        offset = 0.0 if args.arms else minutes[-1]
+    if args.start is not None:
+        axis.axhline(args.start, color="grey", linestyle="--", label="the starting model")
+    axis.set_xlabel("CPU minutes (labels included)" if args.arms else
+                    "CPU minutes of training (cumulative over the stages)")
     axis.set_ylabel("mean validation cost (greedy multi-start)")
     axis.grid(alpha=0.3)
     axis.legend()

@@ -1,7 +1,7 @@
-import time
-
 import pytest
 import torch
+
+from nco.clock import Deadline
 
 from nco.envs.generator import generate
 from nco.models.encoder import Encoder
@@ -96,8 +96,8 @@ def test_a_deadline_decodes_the_first_image_and_then_the_images_that_fit(policy)
     problem = generate(2, 10, "all48", seed=8)
     with torch.inference_mode():
         every = policy(problem, Decoding(augment=True))
-        passed = policy(problem, Decoding(augment=True, deadline=time.perf_counter()))
-        ample = policy(problem, Decoding(augment=True, deadline=time.perf_counter() + 600))
+        passed = policy(problem, Decoding(augment=True, deadline=Deadline.after(0)))
+        ample = policy(problem, Decoding(augment=True, deadline=Deadline.after(600)))
     # past the deadline, the first image goes on with one rollout from its first pace check: the first start's
     assert passed.cost.shape == (2, 1) and torch.equal(passed.cost, every.cost[:, :1])
     assert torch.equal(passed.actions[:, 0], every.actions[:, 0, : passed.actions.shape[-1]])
@@ -107,8 +107,8 @@ def test_a_deadline_decodes_the_first_image_and_then_the_images_that_fit(policy)
 def test_a_pass_that_may_be_abandoned_gives_up_when_even_one_rollout_would_be_late(policy):
     problem = generate(2, 10, "all48", seed=8)
     with torch.inference_mode():
-        late = policy(problem, Decoding(augment=True, deadline=time.perf_counter(), abandon_if_late=True))
-        ample = policy(problem, Decoding(augment=True, deadline=time.perf_counter() + 600, abandon_if_late=True))
+        late = policy(problem, Decoding(augment=True, deadline=Deadline.after(0), abandon_if_late=True))
+        ample = policy(problem, Decoding(augment=True, deadline=Deadline.after(600), abandon_if_late=True))
     assert late.cost.shape == (2, 0) and late.actions.shape[:2] == (2, 0) and late.log_likelihood.shape == (2, 0)
     assert ample.cost.shape == (2, 8 * 10)
 

@@ -43,8 +43,12 @@ def test_ray_gives_the_rows_of_the_local_backend(tmp_path, checkpoint, local_ray
     compare(instances, out=tmp_path / "local", workers=2, **options)
     compare(instances, out=tmp_path / "ray", backend="ray", **options)
     local, remote = costs(tmp_path / "local"), costs(tmp_path / "ray")
-    assert len(remote) == 6 * 5 and all(feasible == "True" for _, feasible in remote.values())
-    assert remote == local  # costs equal, times aside
+    assert len(remote) == 6 * 5 and remote.keys() == local.keys()
+    assert all(feasible == "True" for _, feasible in remote.values())
+    # costs equal, times aside, where they do not depend on the machine's speed: the neural search
+    # at 0.2 s paces itself against the wall clock (two processes share two cores under Ray)
+    paced = {key for key in local if key[1:] == ("neural", "0.2s")}
+    assert {key: remote[key] for key in remote.keys() - paced} == {key: local[key] for key in local.keys() - paced}
     assert len(list((tmp_path / "ray" / "solutions" / "pyvrp-0.2s").glob("*.sol"))) == 6
 
 

@@ -445,3 +445,18 @@ def test_a_compressed_dataset_that_would_expand_beyond_memory_is_refused(tmp_pat
     monkeypatch.setattr("nco.memory.available_memory", lambda: 60_000_000)
     with pytest.raises(ValueError, match="bomb.npz .*MB uncompressed.* split the file"):
         read_instances(path)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(dimension=st.one_of(st.integers(-10, 10**12).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                           st.sampled_from(["1e999", "-inf", "3.0", "0x10", ""])),
+       matrix=st.sampled_from(["", "EDGE_WEIGHT_FORMAT : FUNCTION\nEDGE_WEIGHT_SECTION\n1 2 3\n"]),
+       edge_type=st.sampled_from(["EUC_2D", "EXPLICIT"]))
+def test_header_sizes_read_or_give_one_line_without_building_a_matrix(tmp_path, dimension, matrix, edge_type):
+    """The size dimension of the readers' fuzzing: a header can claim any size; reading either
+    works or says one line, and no matrix of the claimed size is built (a 10**12 DIMENSION would
+    need terabytes)."""
+    path = tmp_path / "claimed.vrp"
+    text = TINY_EUC.format(dimension=dimension).replace("EUC_2D", edge_type)
+    path.write_text(text.replace("DEMAND_SECTION", matrix + "DEMAND_SECTION"))
+    assert_reads_or_says_one_line(read_instance, path)

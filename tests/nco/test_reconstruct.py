@@ -1,8 +1,8 @@
-import time
-
 import numpy as np
 import pytest
 import torch
+
+from nco.clock import Deadline, SteppingClock
 
 from nco.checkpoints import load_policy
 from nco.envs.check import check_solution
@@ -62,7 +62,9 @@ def test_reconstruction_improves_a_poor_solution_and_stays_feasible(variant):
     instance = generate(1, 30, [variant], seed=3, distribution="broad").instance(0, variant)
     before = check_solution(instance, singleton_routes(instance))
     generator = torch.Generator().manual_seed(0)
-    routes = reconstruct(policy, instance, None, time.perf_counter() + 1.0, generator, augment=False, size=10)
+    # a stepping clock: the same rounds on a busy machine as on an idle one
+    deadline = Deadline.after(1.0, SteppingClock(0.02))
+    routes = reconstruct(policy, instance, None, deadline, generator, augment=False, size=10)
     after = check_solution(instance, routes)
     assert after.feasible, after.violations
     assert after.cost < before.cost
@@ -72,7 +74,7 @@ def test_the_decomposition_stops_at_the_deadline():
     # a deadline already past: no group is decoded, every customer keeps its own route
     policy = load_policy(None, "cpu")[0]
     instance = generate(1, 40, ["VRPTW"], seed=3, distribution="broad").instance(0, "VRPTW")
-    routes = reconstruct(policy, instance, None, time.perf_counter(), torch.Generator().manual_seed(0), size=10)
+    routes = reconstruct(policy, instance, None, Deadline.after(0), torch.Generator().manual_seed(0), size=10)
     assert sorted(routes) == sorted(singleton_routes(instance))
 
 
@@ -82,7 +84,7 @@ def test_reconstruction_respects_a_real_matrix(checkpoint, fixtures):
     policy = load_policy(checkpoint, "cpu")[0]
     instance = nco.read(fixtures / "ORTEC-VRPTW-ASYM-31c42adc-d1-n206-k12.txt")
     start = nco.solve(instance, checkpoint=checkpoint, augment=False).route_lists()
-    routes = reconstruct(policy, instance, start, time.perf_counter() + 2.0, torch.Generator().manual_seed(0),
+    routes = reconstruct(policy, instance, start, Deadline.after(2.0), torch.Generator().manual_seed(0),
                          augment=False)
     after = check_solution(instance, routes)
     assert after.feasible, after.violations
@@ -169,5 +171,5 @@ def test_groups_hold_up_to_half_the_instance_and_at_most_the_subproblem_size(mon
     monkeypatch.setattr(nco.reconstruct, "route_groups", recorded)
     instance = generate(1, num_customers, ["CVRP"], seed=1, distribution="broad").instance(0)
     # a deadline already past: the first round groups the routes and decodes nothing
-    routes = reconstruct(load_policy(None, "cpu")[0], instance, None, time.perf_counter(), torch.Generator().manual_seed(0))
+    routes = reconstruct(load_policy(None, "cpu")[0], instance, None, Deadline.after(0), torch.Generator().manual_seed(0))
     assert sizes == [size] and len(routes) == num_customers
