@@ -153,3 +153,23 @@ def test_a_killed_comparison_completes_on_the_next_run_with_no_row_lost_or_doubl
         rows = list(csv.DictReader(handle))
     assert sorted(r["instance"] for r in rows) == [f"CVRP-n8-{i}" for i in range(6)]
     assert all(r["feasible"] == "True" and None not in r.values() for r in rows)
+
+
+def test_files_of_one_name_are_compared_apart_and_write_inside_out(tmp_path, checkpoint):
+    from nco.envs.generator import generate
+    from nco.io import write_instance
+
+    instance = generate(1, 6, "CVRP", seed=2).instance(0)
+    for folder, scale in (("a", 1), ("b", 10)):
+        (tmp_path / folder).mkdir()
+        write_instance(tmp_path / folder / "one.vrp", instance.replace(name="../../same", coords=instance.coords * scale))
+    out = tmp_path / "deep" / "out"
+    result = run_compare(tmp_path / "a" / "one.vrp", tmp_path / "b" / "one.vrp", "--solvers", "pyvrp",
+                         "--time-limits", "0.1", "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "several inputs are named one" in result.stderr
+    with open(out / "results.csv", newline="") as handle:
+        costs = {row["instance"]: float(row["cost"]) for row in csv.DictReader(handle)}
+    assert costs.keys() == {"one", "one-2"} and costs["one-2"] == pytest.approx(10 * costs["one"])
+    assert sorted(p.name for p in (out / "solutions" / "pyvrp-0.1s").iterdir()) == ["one-2.sol", "one.sol"]
+    assert not (tmp_path / "same").exists() and not (tmp_path / "deep" / "same").exists()
