@@ -353,17 +353,21 @@ def read_npz(path) -> dict[str, np.ndarray]:
     ValueError
         Naming ``path``, for a file that is not such an archive or would not fit.
     """
+    unreadable = (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile)
     try:
-        with np.load(path) as data:
-            expanded = sum(info.file_size for info in data.zip.infolist())
-            if reason := shortfall(2 * expanded, f"the arrays of {path} ({expanded / 2**20:.0f} MB uncompressed)"):
-                raise ValueError(f"{reason}: split the file into smaller ones")
-            return {name: data[name] for name in data.files}
-    except (OSError, TypeError, EOFError, zipfile.BadZipFile) as error:
+        data = np.load(path)
+    except unreadable as error:
         raise ValueError(f"{path}: not a readable .npz dataset ({error}): write it with Problem.save") from None
-    except ValueError as error:
-        message = str(error) if str(error).startswith("the arrays of") else f"{path}: not a readable .npz dataset ({error})"
-        raise ValueError(message) from None
+    if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
+        raise ValueError(f"{path}: not a readable .npz dataset (one array, not an archive): write it with Problem.save")
+    with data:
+        expanded = sum(info.file_size for info in data.zip.infolist())
+        if reason := shortfall(2 * expanded, f"the arrays of {path} ({expanded / 2**20:.0f} MB uncompressed)"):
+            raise ValueError(f"{reason}: split the file into smaller ones")
+        try:
+            return {name: data[name] for name in data.files}
+        except unreadable as error:
+            raise ValueError(f"{path}: not a readable .npz dataset ({error}): write it with Problem.save") from None
 
 
 def _field_type(name: str, tensor: torch.Tensor) -> torch.Tensor:

@@ -36,6 +36,11 @@ class Deadline:
         return self.at - self.clock()
 
 
+def now(deadline: Deadline | None) -> float:
+    """The time on ``deadline``'s clock, or on the wall clock without a deadline."""
+    return time.perf_counter() if deadline is None else deadline.now()
+
+
 @dataclass
 class SteppingClock:
     """A clock that advances by ``step`` seconds at every reading (and never otherwise)."""

@@ -7,13 +7,12 @@ routes found are re-costed on the original data by the independent check
 
 from __future__ import annotations
 
-import time
 from itertools import chain, repeat
 
 import torch
 from tqdm import tqdm
 
-from nco.clock import Deadline
+from nco.clock import Deadline, now
 from nco.envs.env import actions_to_routes
 from nco.envs.instance import Instance
 from nco.envs.problem import Problem
@@ -79,7 +78,7 @@ def solve_instance(
                delay=PROGRESS_DELAY, leave=False, disable=not progress, bar_format=bar_format)
     with bar:
         for passes, strategy in enumerate(strategies):
-            began = time.perf_counter() if deadline is None else deadline.now()
+            began = now(deadline)
             # a pass with half an image of time left still runs: under the deadline it goes on
             # with fewer starts, or is abandoned (:class:`nco.models.decoding.Decoding`)
             if best_actions is not None and deadline is not None and began + MIN_IMAGE_SHARE * per_image > deadline.at:
@@ -94,7 +93,6 @@ def solve_instance(
             if float(cost[0]) < best_cost:
                 best_cost, best_actions = float(cost[0]), actions[0]
             images = rollouts.cost.shape[1] / decoding.rollouts_per_image(problem.num_customers)
-            ended = time.perf_counter() if deadline is None else deadline.now()
-            per_image = max(per_image, (ended - began) / images)
+            per_image = max(per_image, (now(deadline) - began) / images)
             bar.update(passes + 1 - bar.n)
     return actions_to_routes(best_actions, instance.num_depots, problem.num_depot_slots)

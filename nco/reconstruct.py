@@ -21,13 +21,12 @@ time limit, the round starts from one image decoded whole instead.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from nco.clock import Deadline
+from nco.clock import Deadline, now
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
 from nco.envs.route import Route
@@ -141,11 +140,6 @@ def _improvement(sub: Instance, routes: list[list[int]], customers: tuple[int, .
     return [[x if x < k else customers[x - k] for x in route] for route in candidate]
 
 
-def _now(deadline: Deadline | None) -> float:
-    """The time on the deadline's clock (the wall clock without one)."""
-    return time.perf_counter() if deadline is None else deadline.now()
-
-
 @torch.inference_mode()
 def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | None, deadline: Deadline | None,
                 generator: torch.Generator | None = None, augment: bool = True,
@@ -200,7 +194,7 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                     batch = members[first : first + per_batch]
                     if deadline is not None and deadline.left() <= pace:
                         continue
-                    began = _now(deadline)
+                    began = now(deadline)
                     tried.update(customers[number] for number in batch)
                     decoding = Decoding("sampling" if was_tried else "greedy", augment=images > 1, deadline=deadline,
                                         abandon_if_late=True)
@@ -211,7 +205,7 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                                               None if candidates is None else candidates[position])
                         if better is not None:
                             new[number] = better
-                    pace = _now(deadline) - began
+                    pace = now(deadline) - began
                     improvements += sum(number in new for number in batch)
                     bar.set_postfix_str(f", {improvements} improved", refresh=False)
                     bar.update(len(batch))
