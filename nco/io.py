@@ -151,7 +151,8 @@ def _check_header(text: str) -> None:
         raise ValueError(f"EDGE_WEIGHT_SECTION is given but EDGE_WEIGHT_TYPE {edge_type} does not use it: remove "
                          "the section, or set EDGE_WEIGHT_TYPE: EXPLICIT")
     if has_matrix and dimension is not None:
-        if reason := shortfall(3 * 8 * dimension**2, f"the travel matrices of DIMENSION {dimension:.0f}"):
+        # a product of floats, not a power: a DIMENSION near 1e154 gives inf bytes, not an OverflowError
+        if reason := shortfall(3 * 8 * dimension * dimension, f"the travel matrices of DIMENSION {header['DIMENSION']}"):
             raise ValueError(f"{reason}: give a smaller instance, or a machine with more memory")
 
 

@@ -1,9 +1,12 @@
 import pytest
 import torch
 
+from nco.checkpoints import load_policy
 from nco.clock import Deadline
-
+from nco.envs.env import actions_to_routes
 from nco.envs.generator import generate
+from nco.envs.route import Route
+from nco.envs.targets import RouteTargets
 from nco.models.encoder import Encoder
 from nco.models.layers import merge_heads, split_heads
 from nco.models.decoding import Decoding
@@ -227,3 +230,23 @@ def test_glimpse_equals_fused_attention():
     expected = torch.nn.functional.scaled_dot_product_attention(*(split_heads(x, 4) for x in (query, keys, values)), attn_mask=mask[:, None])
     blocked = torch.zeros(mask.shape).masked_fill(~mask, float("-inf"))
     torch.testing.assert_close(decoder.glimpse(cache, query, blocked), merge_heads(expected))
+
+
+def test_teacher_forcing_gives_a_rollout_the_likelihood_its_decoding_gave_it(checkpoint):
+    """Teacher-forced along the routes of the policy's own greedy rollouts (in their order), the
+    policy gives them exactly the log-likelihood it gave them while decoding: the imitation loss
+    trains the function that decodes."""
+    policy, _ = load_policy(checkpoint)
+    problem = generate(24, 12, "all48", seed=4, distribution="broad")
+    with torch.no_grad():
+        decoded = policy(problem, Decoding(multi_start=False, augment=False))
+        routes = []
+        for b in range(problem.batch_size):
+            depots = int(problem.num_depots[b])
+            parsed = [Route.from_list(route, depots)
+                      for route in actions_to_routes(decoded.actions[b, 0], depots, problem.num_depot_slots)]
+            routes.append([[route.depot, *route.visits] for route in parsed])
+        forced = policy.teacher_forced(problem, RouteTargets.from_routes(problem, routes, "fixed"))
+    assert forced.on_label.all()
+    assert torch.allclose(forced.log_likelihood, decoded.log_likelihood[:, 0], atol=1e-5)
+    assert (decoded.log_likelihood[:, 0] < 0).all()  # the rollouts made real decisions
