@@ -315,10 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--shard-size", type=_positive_int, default=64, help="instances per shard (one size)")
     label.add_argument("--seed", type=_non_negative_int, default=1)
     label.add_argument("--solver", choices=LABEL_SOLVERS, default="neural",
-                       help="neural: the network polished by PyVRP under the time limit; pyvrp: PyVRP alone")
+                       help="neural: the network polished by PyVRP under the time limit; network: the "
+                       "network's own best of 8 images x multi-start, no time limit; pyvrp: PyVRP alone")
     label.add_argument("--time-per-customer", type=_seconds, default=0.005,
-                       help="the solver's seconds per customer of an instance")
-    label.add_argument("--checkpoint", help="the neural solver's model (default: the shipped one)")
+                       help="the solver's seconds per customer of an instance (network: PyVRP's in the quality report)")
+    label.add_argument("--checkpoint", help="the network of neural and network (default: the shipped one)")
     label.add_argument("--workers", type=_positive_int, default=1, help="processes sharing the instances")
     label.add_argument("--quality-sample", type=_non_negative_int, default=16,
                        help="instances compared with PyVRP at 10x their time at the end (0: none)")

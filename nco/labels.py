@@ -33,9 +33,10 @@ from nco.outputs import write_atomically, write_text
 
 RECIPE = "recipe.json"
 QUALITY = "quality.json"
-LABEL_SOLVERS = ("neural", "pyvrp")
+LABEL_SOLVERS = ("neural", "network", "pyvrp")
 """Solvers that label: the network polished by PyVRP under the time limit (the anytime search's
-default), or PyVRP alone."""
+default), the network alone (its best of greedy multi-start over the 8 dihedral images, without a
+time limit: labels of its own decoding, for self-improvement), or PyVRP alone."""
 LABEL_FIELDS = ("route_nodes", "route_sizes", "routes_per_instance", "cost", "seconds", "feasible")
 
 
@@ -60,9 +61,11 @@ class Recipe:
     solver
         One of :data:`LABEL_SOLVERS`.
     time_per_customer
-        The solver's time limit per customer, in seconds (``0.005``: 0.5 s at 100 customers).
+        The solver's time limit per customer, in seconds (``0.005``: 0.5 s at 100 customers); the
+        ``network`` solver has none, and its quality report gives PyVRP this budget times the
+        factor.
     checkpoint
-        The network of the ``neural`` solver (``None``: the shipped model).
+        The network of the ``neural`` and ``network`` solvers (``None``: the shipped model).
     """
 
     distribution: tuple[str, ...] = ("broad", "variants_md")
@@ -103,9 +106,13 @@ class Recipe:
         variants = self.variants if isinstance(self.variants, str) else list(self.variants)
         return generate(self.shard_size, num_nodes, variants, generator=generator, distribution=distribution)
 
-    def time_limit(self, instance: Instance) -> float:
-        """The solver's seconds for ``instance``."""
+    def budget(self, instance: Instance) -> float:
+        """``time_per_customer`` seconds for each customer of ``instance``."""
         return self.time_per_customer * instance.num_customers
+
+    def time_limit(self, instance: Instance) -> float | None:
+        """The solver's seconds for ``instance`` (``None``: the network decodes once)."""
+        return None if self.solver == "network" else self.budget(instance)
 
     def same_data(self, other: Recipe) -> bool:
         """Whether the shards of both recipes are the same (``instances`` aside)."""
@@ -158,14 +165,15 @@ def label(folder: str | Path, recipe: Recipe, workers: int = 1, backend: str = "
     pending = [index for index in range(recipe.num_shards) if not shard_path(folder, index).is_file()]
     block = max(1, 2 * workers)  # shards solved by one pool: a kill loses at most these
     total = len(pending) * recipe.shard_size
-    options = {"checkpoint": recipe.checkpoint} if recipe.solver == "neural" else {}
+    solver = "pyvrp" if recipe.solver == "pyvrp" else "neural"
+    options = {} if solver == "pyvrp" else {"checkpoint": recipe.checkpoint}
     with tqdm(total=total, desc="labelling", unit="instance", disable=not progress) as bar:
         for start in range(0, len(pending), block):
             shards = {index: recipe.shard_problem(index) for index in pending[start : start + block]}
             instances = [instance for index, problem in shards.items()
                          for instance in problem.instances(prefix=f"shard{index}")]
             solved: dict[int, dict[int, object]] = {index: {} for index in shards}
-            for solution in solve_many(instances, recipe.solver, recipe.time_limit, workers=workers,
+            for solution in solve_many(instances, solver, recipe.time_limit, workers=workers,
                                        backend=backend, ray_address=ray_address, **options):
                 index, position = (int(part) for part in solution.instance.name.removeprefix("shard").split("-"))
                 solved[index][position] = solution
@@ -255,7 +263,7 @@ def label_report(folder: str | Path) -> dict:
 
 
 def quality(folder: str | Path, sample: int = 16, factor: float = 10.0, workers: int = 1) -> dict:
-    """The labels' gap to PyVRP at ``factor`` times their time limit, on ``sample`` instances
+    """The labels' gap to PyVRP at ``factor`` times their budget, on ``sample`` instances
     spread evenly over the shards; written to ``quality.json`` in ``folder`` too."""
     from nco.api import solve_many
 
@@ -276,10 +284,10 @@ def quality(folder: str | Path, sample: int = 16, factor: float = 10.0, workers:
     costs = {instance.name: cost for instance, cost in picks}
     gaps = []
     for solution in solve_many([instance for instance, _ in picks], "pyvrp",
-                               lambda instance: factor * recipe.time_limit(instance), workers=workers):
+                               lambda instance: factor * recipe.budget(instance), workers=workers):
         if solution.feasible:
             gaps.append(100 * (costs[solution.instance.name] / solution.cost - 1))
-    report = {"sample": len(picks), "compared": len(gaps), "reference": f"pyvrp at {factor:g}x the label's time",
+    report = {"sample": len(picks), "compared": len(gaps), "reference": f"pyvrp at {factor:g}x the label's budget",
               "mean_gap_percent": float(np.mean(gaps)) if gaps else None,
               "max_gap_percent": float(np.max(gaps)) if gaps else None}
     write_text(folder / QUALITY, json.dumps(report, indent=1))

@@ -31,6 +31,18 @@ def test_labels_are_judged_solutions_of_their_generated_instances(dataset):
     assert label_report(dataset)["feasible"] == 8
 
 
+def test_network_labels_are_its_own_decoding_without_a_time_limit(checkpoint, tmp_path):
+    from nco.api import solve
+
+    recipe = Recipe(**{**TINY, "instances": 4, "solver": "network", "checkpoint": str(checkpoint)})
+    assert recipe.time_limit(recipe.shard_problem(0).instance(0)) is None
+    label(tmp_path, recipe, progress=False)
+    (batch,) = read_labels(tmp_path)
+    for position in range(batch.problem.batch_size):
+        decoded = solve(batch.problem.instance(position), "neural", checkpoint=checkpoint, device="cpu")
+        assert float(batch.cost[position]) == pytest.approx(decoded.cost)
+
+
 def test_a_killed_run_continues_without_losing_or_repeating_a_label(dataset, tmp_path):
     folder = tmp_path / "copy"
     folder.mkdir()
