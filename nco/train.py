@@ -40,7 +40,8 @@ from nco.models.decoding import Decoding
 from nco.messages import first_line
 from nco.models.policy import Policy
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_MODULE = "nco.configs"
+"""The Hydra configs (the repository's ``configs/``, package data of an installed ``nco``)."""
 RUN_DIR_VARIABLE = "NCO_RUN_DIR"  # shared by the processes of one DDP run
 TRAINING_DECODING = Decoding(strategy="sampling", multi_start=True)
 ALGORITHMS = ("reinforce", "imitation", "mixed")
@@ -295,12 +296,12 @@ def batch_size_for(batch_size: int, num_nodes: int, largest: int) -> int:
 def compose_config(overrides: list[str]) -> DictConfig:
     """The training config: ``configs/train.yaml`` with Hydra overrides such as
     ``experiment=smoke model.num_layers=3``."""
-    from hydra import compose, initialize_config_dir
+    from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
             return compose(config_name="train", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as error:
         message = first_line(error)

@@ -1,6 +1,6 @@
 """The adapter experiment's report: validation gap against training instances, per method.
 
-    python scripts/adapter_report.py --base nco/checkpoints/all16-n20.pt \
+    python scripts/adapter_report.py --base tests/data/checkpoints/all16-n20.pt \
         --reference outputs/reference-all48-n20/results.csv \
         --run "adapter columns (full fine-tuning)=outputs/adapters/full" \
         --run "scratch=outputs/adapters/scratch" --out docs/adapters

@@ -1,6 +1,6 @@
 """Mean gap to the best known (or reference) cost of checkpoints on the benchmark development sets.
 
-    python scripts/dev_sets.py --checkpoint nco/checkpoints/all16-n20.pt --checkpoint NEW.pt \
+    python scripts/dev_sets.py --checkpoint tests/data/checkpoints/all16-n20.pt --checkpoint NEW.pt \
         [--data ../shared/data] [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x] [--out docs/campaign/dev.csv] \
         [--time-limit 60 [--search reconstruct]] [--solver pyvrp]
 

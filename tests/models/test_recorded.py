@@ -28,7 +28,7 @@ SETTINGS = {
 @pytest.mark.parametrize("name", ["all16-n20", "all48-n20"])
 def test_shipped_checkpoints_decode_as_recorded(name):
     torch.set_num_threads(1)  # as recorded
-    policy, _ = load_policy(Path("nco/checkpoints") / f"{name}.pt")
+    policy, _ = load_policy(Path("tests/data/checkpoints") / f"{name}.pt")
     problem = Problem.load(DATA / "recorded-problem.npz")
     for setting, decoding in SETTINGS.items():
         with torch.inference_mode():

@@ -203,7 +203,7 @@ def test_a_next_stage_starts_from_the_shipped_checkpoint_on_the_broad_distributi
     distributions, switching it to times relative to the horizon; the result reads relative times,
     decodes broad instances and has a validation curve per distribution."""
     result = run_cli(
-        "finetune", "nco/checkpoints/all48-n20.pt", "experiment=campaign_broad", "finetune.relative_time=true",
+        "finetune", "tests/data/checkpoints/all48-n20.pt", "experiment=campaign_broad", "finetune.relative_time=true",
         "data.num_nodes=[6,10]", "data.batch_size=2", "data.batches_per_epoch=2", "data.val_instances_per_variant=1",
         "data.variants=[VRPTW,MDOVRPMBL]", "trainer.max_epochs=1", "trainer.max_time=00:00:10:00", f"run_dir={tmp_path}",
     )
@@ -223,15 +223,15 @@ def test_each_stage_draws_new_training_batches_unless_a_seed_is_given():
     from nco.train import finetune_config
 
     overrides = ["experiment=campaign_broad"]
-    seeds = {name: finetune_config(f"nco/checkpoints/{name}.pt", overrides).seed
-             for name in ("all48-n20", "all48-broad")}
+    seeds = {path.stem: finetune_config(path, overrides).seed
+             for path in (Path("tests/data/checkpoints/all48-n20.pt"), Path("nco/checkpoints/all48-broad.pt"))}
     assert seeds["all48-n20"] != seeds["all48-broad"]
-    assert finetune_config("nco/checkpoints/all48-n20.pt", overrides).seed == seeds["all48-n20"]  # reproducible
-    assert finetune_config("nco/checkpoints/all48-n20.pt", [*overrides, "seed=7"]).seed == 7
+    assert finetune_config("tests/data/checkpoints/all48-n20.pt", overrides).seed == seeds["all48-n20"]  # reproducible
+    assert finetune_config("tests/data/checkpoints/all48-n20.pt", [*overrides, "seed=7"]).seed == 7
 
 
 def test_switching_time_features_needs_full_finetuning(tmp_path):
-    result = run_cli("finetune", "nco/checkpoints/all48-n20.pt", "finetune.relative_time=true",
+    result = run_cli("finetune", "tests/data/checkpoints/all48-n20.pt", "finetune.relative_time=true",
                      "finetune.mode=lora", f"run_dir={tmp_path}")
     assert result.returncode == 2
     assert "finetune.relative_time=True changes what every time feature means" in result.stderr

@@ -1,0 +1,1 @@
+"""The training configs (Hydra), installed as ``nco.configs``: ``nco train experiment=NAME``."""
