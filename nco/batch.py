@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import csv
-import glob
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from nco.api import solve_many
+from nco.checkpoints import shipped_checkpoint
+from nco.envs.check import check_solution
 from nco.envs.instance import ROUNDINGS, Instance
-from nco.models.features import attributes_of
-from nco.io import InstanceFileError, is_instance_file, read_instances, read_solution
+from nco.io import InstanceFileError, read_instances, read_solution
 from nco.messages import first_line
+from nco.models.features import attributes_of
 from nco.outputs import safe_name, unique_names, write_atomically
+from nco.solvers.neural import NeuralParams, load_model
 
 
 @dataclass
@@ -41,8 +44,6 @@ def best_known(path: Path, instance: Instance) -> tuple[float | None, str | None
     finds them feasible (a ``Cost`` line is a claim: one that differs gets a note, naming the
     rounding under which it holds if one does); else from a ``bks.csv`` row of the instance's
     NAME in the same folder."""
-    from nco.envs.check import check_solution
-
     solution = path.with_suffix(".sol")
     if solution.is_file():
         try:
@@ -66,8 +67,6 @@ def best_known(path: Path, instance: Instance) -> tuple[float | None, str | None
 def cost_note(instance: Instance, routes: list[list[int]], written: float, judged: float, source: Path) -> str | None:
     """None when the ``Cost`` line ``written`` in ``source`` is the ``judged`` cost of its routes
     (to the cent); otherwise a line naming the rounding under which it is, if any."""
-    from nco.envs.check import check_solution
-
     def matches(rounding: str) -> bool:
         return abs(check_solution(instance, routes, rounding).cost - written) <= 0.01
 
@@ -102,20 +101,6 @@ def write_summary(results: list[SolveResult], path: Path) -> Path:
     return write_atomically(path, write)
 
 
-def expand_paths(paths: list[str]) -> list[Path]:
-    """Files named directly, every instance file in a named folder, and glob matches."""
-    files: list[Path] = []
-    for item in paths:
-        path = Path(item)
-        if path.is_dir():
-            files += sorted(p for p in path.iterdir() if is_instance_file(p))
-        elif any(ch in item for ch in "*?["):
-            files += sorted(p for p in map(Path, glob.glob(item)) if is_instance_file(p))  # absolute patterns too
-        else:
-            files.append(path)
-    return files
-
-
 def named_by_file(read: list[tuple[Path, Instance, bool]]) -> tuple[list[Instance], list[str]]:
     """The instances of ``read`` (each with its file, and whether it is alone in it) renamed after
     their files: the file's stem (an ``.npz`` dataset's instances: ``<stem>-<i>``) as a plain file
@@ -125,18 +110,17 @@ def named_by_file(read: list[tuple[Path, Instance, bool]]) -> tuple[list[Instanc
     return [instance.replace(name=name) for name, (_, instance, _) in zip(names, read)], notes
 
 
-@dataclass
+@dataclass(frozen=True)
 class SolveOptions:
-    checkpoint: str | None = None
-    out: str | None = None
-    rounding: str = "none"
-    augment: bool = True
-    samples: int = 0
-    plot: bool = False
-    seed: int = 1
-    device: str = "auto"
+    """What ``nco solve`` does with files beside the neural solver's parameters: the time limit
+    and seed of every solve, the files' rounding, and where solutions (and plots) go."""
+
+    neural: NeuralParams = field(default_factory=NeuralParams)
     time_limit: float | None = None
-    search: str | None = None
+    seed: int = 1
+    rounding: str = "none"
+    out: str | None = None
+    plot: bool = False
 
 
 def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, backend: str = "local",
@@ -145,9 +129,6 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, back
     the instances; ``workers`` processes share them, or Ray tasks with ``backend="ray"``). A file
     that cannot be read, a checkpoint that does not load or an infeasible solution gives a result
     carrying the error."""
-    from nco.api import load_model, solve_many
-    from nco.checkpoints import shipped_checkpoint
-
     results: list[SolveResult] = []
     read: list[tuple[Path, Instance, bool]] = []  # each instance, its file, alone in it or not
     for path in paths:
@@ -162,13 +143,12 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, back
     if not instances:
         return results
     try:  # every model that will solve a file: a checkpoint that does not load fails here, once
-        model_reads = {instance.name: set(load_model(options.checkpoint or shipped_checkpoint(instance),
-                                                     options.device).attributes) for instance in instances}
+        model_reads = {instance.name: set(load_model(options.neural.checkpoint or shipped_checkpoint(instance),
+                                                     options.neural.device).attributes) for instance in instances}
     except ValueError as error:
         return results + [SolveResult(name=instances[0].name, error=str(error))]
-    solutions = solve_many(instances, "neural", options.time_limit, workers, progress=True, checkpoint=options.checkpoint,
-                           seed=options.seed, augment=options.augment, samples=options.samples, device=options.device,
-                           search=options.search, backend=backend, ray_address=ray_address)
+    solutions = solve_many(instances, "neural", options.time_limit, workers, progress=True, backend=backend,
+                           ray_address=ray_address, seed=options.seed, params=options.neural)
     for solution in solutions:
         instance = solution.instance
         path, as_read, alone = origin[instance.name]

@@ -3,7 +3,7 @@
     nco generate OUT --variants all16 --num-nodes 50 --instances 1000 --seed 1 [--vrplib]
                  [--distribution broad] [--matrix-pool DIR --pool-split test]
     nco label OUT --distribution broad variants_md --variants all48 --num-nodes 20 200 --instances 8192
-              [--solver neural|pyvrp] [--time-per-customer 0.005] [--workers 2] [--quality-sample 16]
+              [--solver neural|network|pyvrp] [--time-per-customer 0.005] [--workers 2] [--quality-sample 16]
     nco train experiment=smoke model.num_layers=3 trainer.max_epochs=2
     nco finetune CHECKPOINT experiment=all48_n20 finetune.mode=adapter
     nco resume RUN_DIR [trainer.max_time=00:02:00:00]
@@ -14,6 +14,8 @@
     nco export CHECKPOINT OUT.pt
     nco compare [PATH...] --variants all16 --num-nodes 50 --instances 32 --time-limits 1,5
     nco demo
+
+Each command imports what it needs when it runs, so that ``nco --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from nco.memory import keep_freed_memory
 
 EXIT_BAD_INPUT = 2
 
@@ -91,7 +95,7 @@ def _label(args) -> None:
     from nco.labels import Recipe, label, label_report, quality
 
     recipe = Recipe(tuple(args.distribution), args.variants, tuple(args.num_nodes), args.instances, args.shard_size,
-                    args.seed, args.solver, args.time_per_customer, args.checkpoint)
+                    args.seed, args.solver, args.time_per_customer, args.checkpoint, args.samples)
     label(args.out, recipe, args.workers, args.backend, args.ray_address)
     report = label_report(args.out)
     print(f"{args.out}: {report['feasible']} of {report['instances']} instances labelled feasibly, "
@@ -169,9 +173,9 @@ def _export(args) -> None:
 
 
 def _solve(args) -> None:
-    from nco.api import SEARCHES, resolve_device
-    from nco.batch import SolveOptions, expand_paths, format_results, solve_files, write_summary
-    from nco.io import INSTANCE_SUFFIXES
+    from nco.batch import SolveOptions, format_results, solve_files, write_summary
+    from nco.io import INSTANCE_SUFFIXES, expand_paths
+    from nco.solvers.neural import NeuralParams
 
     paths = expand_paths(args.paths)
     if not paths:
@@ -179,13 +183,9 @@ def _solve(args) -> None:
                          "files, or folders of them")
     if args.plot and not args.out:
         raise ValueError("--plot draws into the --out folder: give --out DIR too")
-    if args.search is not None and args.search not in SEARCHES:
-        raise ValueError(f"unknown --search {args.search!r}: use one of {', '.join(SEARCHES)}")
-    if args.search and args.time_limit is None:
-        raise ValueError(f"--search {args.search} runs until a time limit: give --time-limit SECONDS too")
-    resolve_device(args.device)
-    options = SolveOptions(args.checkpoint, args.out, args.round, args.augment, args.samples, args.plot, args.seed,
-                           args.device, args.time_limit, args.search)
+    neural = NeuralParams(args.checkpoint, args.augment, args.samples, args.search, device=args.device)
+    neural.check_time_limit(args.time_limit)
+    options = SolveOptions(neural, args.time_limit, args.seed, args.round, args.out, args.plot)
     results = solve_files(paths, options, args.workers, args.backend, args.ray_address)
     print(format_results(results))
     for note in dict.fromkeys(note for r in results for note in r.notes):
@@ -234,7 +234,8 @@ def _compare_instances(args) -> list:
     from nco.envs.generator import generate
     from nco.envs.variants import resolve_variants
     from nco.io import read_instances
-    from nco.batch import expand_paths, named_by_file
+    from nco.batch import named_by_file
+    from nco.io import expand_paths
 
     if args.paths:
         read = []
@@ -320,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--time-per-customer", type=_seconds, default=0.005,
                        help="the solver's seconds per customer of an instance (network: PyVRP's in the quality report)")
     label.add_argument("--checkpoint", help="the network of neural and network (default: the shipped one)")
+    label.add_argument("--samples", type=_non_negative_int, default=0,
+                       help="network: multi-start sampling passes after the greedy one (the best is the label)")
     label.add_argument("--workers", type=_positive_int, default=1, help="processes sharing the instances")
     label.add_argument("--quality-sample", type=_non_negative_int, default=16,
                        help="instances compared with PyVRP at 10x their time at the end (0: none)")
@@ -431,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    keep_freed_memory()
     try:
         args.run(args)
     except ValueError as error:  # bad input: one line naming the problem and the fix

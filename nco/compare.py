@@ -24,9 +24,10 @@ import torch
 from tqdm import tqdm
 
 from nco.envs.instance import Instance
-from nco.api import SOLVERS, solve
+from nco.api import solve
 from nco.outputs import write_atomically, write_text
 from nco.solution import Solution
+from nco.solvers import SOLVERS
 
 FIELDS = ["instance", "variant", "solver", "setting", "cost", "time", "feasible", "key"]
 NEURAL_SETTINGS = {"greedy": False, "aug": True}  # multi-start greedy, without / with augmentation

@@ -61,7 +61,7 @@ def read_reference(path: str | Path) -> dict[str, torch.Tensor]:
     """Reference costs per variant, indexed by instance number, from a CSV with columns
     ``variant,index,cost``, or from the ``results.csv`` of ``nco compare`` on generated instances
     (named ``<variant>-n<size>-<index>``), taking each instance's best feasible baseline cost."""
-    from nco.api import SOLVERS
+    from nco.solvers import SOLVERS
 
     classical = set(SOLVERS) - {"neural"}  # neural rows may carry any --neural-name
 

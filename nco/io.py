@@ -8,6 +8,7 @@ message names the file, the problem and the fix.
 
 from __future__ import annotations
 
+import glob
 import math
 import re
 from pathlib import Path
@@ -154,6 +155,20 @@ def _check_header(text: str) -> None:
         # a product of floats, not a power: a DIMENSION near 1e154 gives inf bytes, not an OverflowError
         if reason := shortfall(3 * 8 * dimension * dimension, f"the travel matrices of DIMENSION {header['DIMENSION']}"):
             raise ValueError(f"{reason}: give a smaller instance, or a machine with more memory")
+
+
+def expand_paths(paths: list[str]) -> list[Path]:
+    """Files named directly, every instance file in a named folder, and glob matches."""
+    files: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if is_instance_file(p))
+        elif any(ch in item for ch in "*?["):
+            files += sorted(p for p in map(Path, glob.glob(item)) if is_instance_file(p))  # absolute patterns too
+        else:
+            files.append(path)
+    return files
 
 
 def is_instance_file(path: Path) -> bool:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from nco.api import solve_many
 from nco.envs.distribution import get_distribution
 from nco.envs.generator import generate
 from nco.envs.instance import Instance
@@ -35,8 +36,9 @@ RECIPE = "recipe.json"
 QUALITY = "quality.json"
 LABEL_SOLVERS = ("neural", "network", "pyvrp")
 """Solvers that label: the network polished by PyVRP under the time limit (the anytime search's
-default), the network alone (its best of greedy multi-start over the 8 dihedral images, without a
-time limit: labels of its own decoding, for self-improvement), or PyVRP alone."""
+default), the network alone (its best of greedy multi-start over the 8 dihedral images, and of
+``samples`` multi-start sampling passes, without a time limit: labels of its own decoding, for
+self-improvement), or PyVRP alone."""
 LABEL_FIELDS = ("route_nodes", "route_sizes", "routes_per_instance", "cost", "seconds", "feasible")
 
 
@@ -66,6 +68,9 @@ class Recipe:
         factor.
     checkpoint
         The network of the ``neural`` and ``network`` solvers (``None``: the shipped model).
+    samples
+        The ``network`` solver's multi-start sampling passes after its greedy one (each over every
+        start of the 8 images): labels better than its greedy decoding that it can still reach.
     """
 
     distribution: tuple[str, ...] = ("broad", "variants_md")
@@ -77,6 +82,7 @@ class Recipe:
     solver: str = "neural"
     time_per_customer: float = 0.005
     checkpoint: str | None = None
+    samples: int = 0
 
     def __post_init__(self):
         for name in self.distribution:
@@ -91,6 +97,8 @@ class Recipe:
             raise ValueError(f"unknown label solver {self.solver!r}: use one of {', '.join(LABEL_SOLVERS)}")
         if not 0 < self.time_per_customer < math.inf:
             raise ValueError(f"time_per_customer={self.time_per_customer}: give a positive number of seconds")
+        if self.samples < 0 or (self.samples and self.solver != "network"):
+            raise ValueError(f"samples={self.samples}: give 0, or a number of sampling passes with the network solver")
 
     @property
     def num_shards(self) -> int:
@@ -154,8 +162,6 @@ def label(folder: str | Path, recipe: Recipe, workers: int = 1, backend: str = "
     ValueError
         When ``folder`` holds a dataset of another recipe.
     """
-    from nco.api import solve_many
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / RECIPE).is_file() and not read_recipe(folder).same_data(recipe):
@@ -166,7 +172,7 @@ def label(folder: str | Path, recipe: Recipe, workers: int = 1, backend: str = "
     block = max(1, 2 * workers)  # shards solved by one pool: a kill loses at most these
     total = len(pending) * recipe.shard_size
     solver = "pyvrp" if recipe.solver == "pyvrp" else "neural"
-    options = {} if solver == "pyvrp" else {"checkpoint": recipe.checkpoint}
+    options = {} if solver == "pyvrp" else {"checkpoint": recipe.checkpoint, "samples": recipe.samples}
     with tqdm(total=total, desc="labelling", unit="instance", disable=not progress) as bar:
         for start in range(0, len(pending), block):
             shards = {index: recipe.shard_problem(index) for index in pending[start : start + block]}
@@ -265,8 +271,6 @@ def label_report(folder: str | Path) -> dict:
 def quality(folder: str | Path, sample: int = 16, factor: float = 10.0, workers: int = 1) -> dict:
     """The labels' gap to PyVRP at ``factor`` times their budget, on ``sample`` instances
     spread evenly over the shards; written to ``quality.json`` in ``folder`` too."""
-    from nco.api import solve_many
-
     folder = Path(folder)
     recipe = read_recipe(folder)
     paths = sorted(folder.glob("shard-*.npz"))

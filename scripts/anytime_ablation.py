@@ -11,7 +11,7 @@ Methods, each given the same limit per instance (one thread, one run at a time):
 - ``neural + polish``: the network's routes, then PyVRP's local search and iterated local search
   for the rest of the limit (``nco.solve``'s default with a limit);
 - ``neural + reconstruct``: the network's routes, then the network re-solving groups of
-  neighbouring routes for the rest of the limit (``search="reconstruct"``, :mod:`nco.reconstruct`);
+  neighbouring routes for the rest of the limit (``search="reconstruct"``, :mod:`nco.solvers.neural.reconstruct`);
 - ``nearest + polish``: the same polish started from the nearest-neighbour construction;
 - ``pyvrp``: PyVRP from its own start; ``ortools``: OR-Tools' guided local search.
 
@@ -33,9 +33,9 @@ import numpy as np
 import torch
 
 import nco
-from nco.api import NETWORK_SHARE
+from nco.solvers.neural.params import NETWORK_SHARE
 from nco.compare import best_costs, read_results
-from nco.baselines.pyvrp import solve as pyvrp_solve
+from nco.solvers.pyvrp import solve as pyvrp_solve
 from nco.envs.env import actions_to_routes
 from nco.envs.generator import generate
 from nco.envs.instance import Instance
@@ -44,6 +44,7 @@ from nco.envs.units import rescale
 from nco.envs.variants import BACKHAUL_NONE, Variant, resolve_variants
 from nco.evaluate import nearest_neighbour_rollout
 from nco.solution import Solution
+from nco.memory import keep_freed_memory
 
 METHODS = ("neural search", "neural + polish", "neural + reconstruct", "nearest + polish", "pyvrp", "ortools")
 SEARCH_OF = {"neural search": "sampling", "neural + polish": "polish", "neural + reconstruct": "reconstruct"}
@@ -200,4 +201,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as the nco command does
     main()

@@ -15,6 +15,7 @@ import time
 import nco
 from nco.envs.generator import generate
 from nco.envs.variants import ALL48
+from nco.memory import keep_freed_memory
 
 
 def wall_time(instances, options: dict) -> tuple[float, float]:
@@ -54,4 +55,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as the nco command does
     main()

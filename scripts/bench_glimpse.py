@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from nco.models.decoder import Decoder
 from nco.models.layers import split_heads
+from nco.memory import keep_freed_memory
 
 
 def main() -> None:
@@ -65,4 +66,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as the nco command does
     main()

@@ -18,6 +18,7 @@ import torch
 from nco.envs.generator import generate
 from nco.models.adapters import extend
 from nco.models.policy import Policy
+from nco.memory import keep_freed_memory
 
 
 def ms_per_step(policy: Policy, problem) -> float:
@@ -54,4 +55,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as the nco command does
     main()

@@ -40,10 +40,12 @@ ROWS = {
 
 def measure(name: str, repeats: int, threads: int, local_view: int) -> dict:
     from nco.envs.generator import generate
+    from nco.memory import keep_freed_memory
     from nco.models.decoding import Decoding
     from nco.models.policy import Policy
     from nco.train import TRAINING_DECODING
 
+    keep_freed_memory()  # as the nco command does
     torch.set_num_threads(threads)
     kind, n, batch, augment, _, _, parts = ROWS[name]
     torch.manual_seed(0)

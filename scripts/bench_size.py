@@ -7,7 +7,7 @@ instance of the broad distribution, with a wall-clock limit per run.
         [--methods decode,reconstruct,pyvrp] [--time-limit 60] [--max-starts 100,200,all]
 
 Methods: ``default`` is ``nco solve`` without a time limit (above 200 customers one round of
-neighbourhoods solved by the network, :mod:`nco.reconstruct`, from one image decoded whole up to
+neighbourhoods solved by the network, :mod:`nco.solvers.neural.reconstruct`, from one image decoded whole up to
 1000 customers); ``decode`` decodes the whole
 instance (greedy multi-start, 8-fold augmentation), once per ``--max-starts`` cap of the
 multi-start rollouts per image; ``reconstruct``, ``polish`` and ``sampling`` are the neural
@@ -28,9 +28,11 @@ import time
 def measure(size: int, variant: str, method: str, time_limit: float) -> dict:
     import nco
     from nco.envs.generator import generate
-    from nco.neural import solve_instance
+    from nco.memory import keep_freed_memory
+    from nco.solvers.neural.decode import solve_instance
     from nco.solution import Solution
 
+    keep_freed_memory()  # as the nco command does
     instance = generate(1, size, [variant], seed=size, distribution="broad").instance(0, f"{variant}-n{size}")
     began = time.perf_counter()
     if method.startswith("decode"):

@@ -5,7 +5,7 @@
 On the CVRPLIB X development files, with the shipped model, one run each (one thread):
 
 - no time limit, 251 to 1000 customers: one round of neighbourhoods from one route per customer
-  (``nco.solve``'s default above :data:`nco.reconstruct.DECODE_WHOLE_UP_TO`) against decoding the
+  (``nco.solve``'s default above :data:`nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO`) against decoding the
   whole instance (up to 400 customers: beyond, one image of all starts takes minutes);
 - ``search="reconstruct"`` at 20 s, up to 500 customers: the same two starts;
 - at 30 s on X-n524 and X-n916: both starts, with and without 8-fold augmentation.
@@ -25,7 +25,8 @@ from pathlib import Path
 import torch
 
 import nco
-import nco.reconstruct
+import nco.solvers.neural.reconstruct
+from nco.memory import keep_freed_memory
 
 
 def size(path: Path) -> int:
@@ -57,7 +58,7 @@ def main() -> None:
         writer.writeheader()
         for path, limit, start, augment in plan:
             instance = nco.read(path, rounding="round")
-            nco.reconstruct.DECODE_WHOLE_UP_TO = 10**9 if start == "whole" else 0
+            nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO = 10**9 if start == "whole" else 0
             solution = nco.solve(instance, time_limit=limit, search=None if limit is None else "reconstruct",
                                  augment=augment)
             row = {"instance": instance.name, "n": instance.num_customers, "time_limit": limit or "-", "start": start,
@@ -69,4 +70,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as the nco command does
     main()

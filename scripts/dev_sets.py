@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 import nco
-from nco.api import SOLVERS
+from nco.solvers import SOLVERS
+from nco.memory import keep_freed_memory
 
 # set: (folder, file pattern, rounding, reference column, sizes n it keeps)
 EVERY_SIZE = range(1, 10**9)
@@ -72,7 +73,7 @@ def main() -> None:
     parser.add_argument("--out", help="CSV of every instance's result")
     parser.add_argument("--solver", default="neural", choices=SOLVERS)
     parser.add_argument("--time-limit", type=float, help="seconds per instance (default: one neural decoding)")
-    parser.add_argument("--search", help="the neural solver's use of the time limit (nco.api.SEARCHES)")
+    parser.add_argument("--search", help="the neural solver's use of the time limit (nco.solvers.neural.SEARCHES)")
     args = parser.parse_args()
     data = Path(args.data)
     if not data.is_dir():
@@ -100,4 +101,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as the nco command does
     main()

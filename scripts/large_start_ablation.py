@@ -8,8 +8,8 @@ time limit: 16 instances of each preset (``broad``, ``variants_md``) at n = 250,
 500 and 4 ``broad`` ones at n = 1000. Three settings per instance:
 
 - ``singletons``: one round of neighbourhoods from one route per customer (the default before
-  2026-12-05, and still above :data:`nco.reconstruct.START_DECODED_UP_TO` customers);
-- ``image``: one image decoded whole with :data:`nco.reconstruct.WHOLE_DECODING_STARTS` starts,
+  2026-12-05, and still above :data:`nco.solvers.neural.reconstruct.START_DECODED_UP_TO` customers);
+- ``image``: one image decoded whole with :data:`nco.solvers.neural.reconstruct.WHOLE_DECODING_STARTS` starts,
   alone;
 - ``image + round``: one round of neighbourhoods from that image's routes (the default).
 
@@ -28,11 +28,12 @@ from pathlib import Path
 import torch
 
 import nco
-import nco.reconstruct
+import nco.solvers.neural.reconstruct
 from nco.checkpoints import shipped_checkpoint
 from nco.envs.check import check_solution
 from nco.envs.generator import generate
-from nco.neural import solve_instance
+from nco.solvers.neural.decode import solve_instance
+from nco.memory import keep_freed_memory
 
 SETS = [("broad", 250, 16, 11), ("variants_md", 250, 16, 11), ("broad", 500, 8, 21), ("variants_md", 500, 8, 21),
         ("broad", 1000, 4, 31)]
@@ -46,15 +47,15 @@ def run(setting: str, instance) -> tuple[float, bool, float]:
     if setting == "image":
         model = nco.load_model(shipped_checkpoint(instance), "cpu")
         routes = solve_instance(model, instance, False, 0, generator=torch.Generator().manual_seed(0),
-                                max_starts=nco.reconstruct.WHOLE_DECODING_STARTS)
+                                max_starts=nco.solvers.neural.reconstruct.WHOLE_DECODING_STARTS)
         result = check_solution(instance, routes)
         return result.cost, result.feasible, time.perf_counter() - began
-    default = nco.reconstruct.START_DECODED_UP_TO
-    nco.reconstruct.START_DECODED_UP_TO = 0 if setting == "singletons" else default
+    default = nco.solvers.neural.reconstruct.START_DECODED_UP_TO
+    nco.solvers.neural.reconstruct.START_DECODED_UP_TO = 0 if setting == "singletons" else default
     try:
         solution = nco.solve(instance)
     finally:
-        nco.reconstruct.START_DECODED_UP_TO = default
+        nco.solvers.neural.reconstruct.START_DECODED_UP_TO = default
     return solution.cost, solution.feasible, time.perf_counter() - began
 
 
@@ -96,4 +97,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as the nco command does
     main()

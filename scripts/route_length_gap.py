@@ -16,6 +16,7 @@ import argparse
 import nco
 from nco.envs.distribution import BROAD, Distribution
 from nco.envs.generator import generate
+from nco.memory import keep_freed_memory
 
 ROUTE_LENGTHS = ((3.0, 6.0), (15.0, 30.0))
 
@@ -45,4 +46,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as the nco command does
     main()

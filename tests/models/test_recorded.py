@@ -13,7 +13,7 @@ import torch
 from nco.envs.problem import Problem
 from nco.models.decoding import Decoding
 from nco.checkpoints import load_policy
-from nco.neural import solve_instance
+from nco.solvers.neural.decode import solve_instance
 
 DATA = Path(__file__).parent / "data"
 RECORDED = json.loads((DATA / "recorded-rollouts.json").read_text())

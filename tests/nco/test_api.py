@@ -31,8 +31,8 @@ def test_readme_python_example_runs(tmp_path):
 @pytest.mark.parametrize("solver", ["neural", "pyvrp", "ortools"])
 def test_every_solver_returns_a_judged_solution(checkpoint, solver):
     instance = nco.read(nco.DATA / "p01.vrp")  # four depots
-    limit = None if solver == "neural" else 0.2
-    solution = nco.solve(instance, solver=solver, time_limit=limit, checkpoint=checkpoint)
+    options = dict(checkpoint=checkpoint) if solver == "neural" else dict(time_limit=0.2)
+    solution = nco.solve(instance, solver=solver, **options)
     assert solution.feasible and not solution.violations and solution.solver == solver
     assert all(0 <= route.depot < 4 and route.visits for route in solution.routes)
     visits = sorted(v for route in solution.routes for v in route.visits)
@@ -133,7 +133,7 @@ def test_the_neural_solver_within_a_time_limit_is_feasible_and_keeps_it(checkpoi
 def test_a_large_instance_within_a_time_limit_is_feasible_and_keeps_it(checkpoint, search, monkeypatch):
     from nco.envs.generator import generate
 
-    monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)  # 30 customers count as large
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 10)  # 30 customers count as large
     instance = generate(1, 30, ["VRPTW"], seed=5, distribution="broad").instance(0, "VRPTW")
     limited = nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, search=search, clock=SteppingClock(0.01))
     assert limited.feasible, limited.violations
@@ -144,8 +144,8 @@ def test_a_large_instance_decoded_whole_caps_its_starts(checkpoint, monkeypatch)
     from nco.envs.generator import generate
     from nco.models.policy import Policy
 
-    monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)
-    monkeypatch.setattr("nco.reconstruct.WHOLE_DECODING_STARTS", 3)
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 10)
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.WHOLE_DECODING_STARTS", 3)
     forward, starts = Policy.forward, []
 
     def recording_forward(self, problem, decoding, *args):
@@ -157,7 +157,7 @@ def test_a_large_instance_decoded_whole_caps_its_starts(checkpoint, monkeypatch)
     assert nco.solve(instance, checkpoint=checkpoint, samples=1).feasible
     assert starts == [3, 3]  # the greedy pass and the sampling pass
     starts.clear()
-    monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 12)
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 12)
     assert nco.solve(instance, checkpoint=checkpoint, samples=1).feasible
     assert starts == [None, None]  # every customer starts a rollout
 
@@ -171,23 +171,23 @@ def test_the_polish_starts_from_the_networks_routes_on_a_real_matrix_file(checkp
 
 def test_a_long_neural_solve_shows_its_progress_and_a_short_one_does_not(checkpoint, capsys, monkeypatch):
     instance = nco.read(nco.DATA / "p01.vrp")
-    monkeypatch.setattr("nco.neural.PROGRESS_DELAY", 60.0)
+    monkeypatch.setattr("nco.solvers.neural.decode.PROGRESS_DELAY", 60.0)
     nco.solve(instance, checkpoint=checkpoint, progress=True)
     assert "decoding" not in capsys.readouterr().err  # well under the delay
-    monkeypatch.setattr("nco.neural.PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr("nco.solvers.neural.decode.PROGRESS_DELAY", 0.0)
     nco.solve(instance, checkpoint=checkpoint, progress=True)
     assert "decoding n = 50:" in capsys.readouterr().err
 
 
 def test_a_file_with_a_matrix_gets_the_shipped_matrix_aware_model(monkeypatch):
-    from nco import api
+    from nco.solvers.neural import solver
     from nco.checkpoints import DEFAULT_CHECKPOINT, MATRIX_CHECKPOINT, shipped_checkpoint
 
     matrix_file = nco.read(nco.DATA / "ORTEC-VRPTW-ASYM-31c42adc-d1-n206-k12.txt")
     assert shipped_checkpoint(matrix_file) == MATRIX_CHECKPOINT
     assert shipped_checkpoint(nco.read(nco.DATA / "C101.txt")) == DEFAULT_CHECKPOINT
-    load_model, loaded = api.load_model, []
-    monkeypatch.setattr(api, "load_model", lambda checkpoint, device: loaded.append(checkpoint) or
+    load_model, loaded = solver.load_model, []
+    monkeypatch.setattr(solver, "load_model", lambda checkpoint, device: loaded.append(checkpoint) or
                         load_model(checkpoint, device))
     assert nco.solve(matrix_file, augment=False).feasible
     assert loaded == [MATRIX_CHECKPOINT]
@@ -211,11 +211,11 @@ def test_solvers_whose_matrices_would_not_fit_in_memory_or_time_are_refused_or_r
     def no_polish(*args, **kwargs):
         raise AssertionError("the polish ran")
 
-    monkeypatch.setattr("nco.baselines.pyvrp.solve", no_polish)
+    monkeypatch.setattr("nco.solvers.pyvrp.solve", no_polish)
     assert nco.solve(instance, checkpoint=checkpoint, time_limit=0.3).feasible  # the default re-constructs instead
     monkeypatch.setattr("nco.memory.available_memory", lambda: None)  # a system that does not say
-    with pytest.raises(AssertionError, match="the polish ran"):
-        nco.solve(instance, checkpoint=checkpoint, time_limit=0.3)
+    with pytest.raises(AssertionError, match="the polish ran"):  # time left after decoding, at any speed
+        nco.solve(instance, checkpoint=checkpoint, time_limit=0.3, clock=SteppingClock(1e-4))
     # nor where PyVRP's set-up would take most of the polish's time
-    monkeypatch.setattr("nco.api.POLISH_SETUP_SECONDS_PER_PAIR", 0.3 / 13**2)
+    monkeypatch.setattr("nco.solvers.neural.solver.POLISH_SETUP_SECONDS_PER_PAIR", 0.3 / 13**2)
     assert nco.solve(instance, checkpoint=checkpoint, time_limit=0.3).feasible

@@ -84,8 +84,10 @@ def test_generated_comparison_instances_can_come_from_the_held_out_real_matrices
     (["solve", "nco/data/C101.txt", "--workers", "0"], "argument --workers: '0' is not a positive whole number"),
     (["solve", "nco/data/C101.txt", "--workers", "-3"], "argument --workers"),
     (["solve", "nco/data/C101.txt", "--plot"], "--plot draws into the --out folder: give --out DIR too"),
-    (["solve", "nco/data/C101.txt", "--search", "tabu"], "unknown --search 'tabu': use one of polish, sampling, reconstruct"),
-    (["solve", "nco/data/C101.txt", "--search", "reconstruct"], "--search reconstruct runs until a time limit: give --time-limit"),
+    (["solve", "nco/data/C101.txt", "--search", "tabu"],
+     "unknown search 'tabu': use one of polish, sampling, reconstruct"),
+    (["solve", "nco/data/C101.txt", "--search", "reconstruct"],
+     "the reconstruct search runs until a time limit: give one (--time-limit SECONDS)"),
     (["compare", "nco/data/C101.txt", "--time-limits", "-1"], "give positive seconds, comma-separated"),
     (["compare", "nco/data/C101.txt", "--solvers", "lkh"], "unknown solver 'lkh': use some of neural, pyvrp, ortools"),
 ])

@@ -94,7 +94,7 @@ def test_cordeau_files_read_as_their_vrplib_conversion(fixtures):
 
 
 def test_a_folder_holds_cordeau_files_without_a_suffix(tmp_path, fixtures):
-    from nco.batch import expand_paths
+    from nco.io import expand_paths
 
     (tmp_path / "p01").write_text((fixtures / "p01-cordeau.txt").read_text())
     (tmp_path / "README").write_text("Cordeau's instances\n")

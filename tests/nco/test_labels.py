@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from nco.api import solve
 from nco.envs.check import check_solution
 from nco.labels import Recipe, label, label_report, read_labels, read_recipe, read_shard, shard_path
 
@@ -31,15 +32,15 @@ def test_labels_are_judged_solutions_of_their_generated_instances(dataset):
     assert label_report(dataset)["feasible"] == 8
 
 
-def test_network_labels_are_its_own_decoding_without_a_time_limit(checkpoint, tmp_path):
-    from nco.api import solve
-
-    recipe = Recipe(**{**TINY, "instances": 4, "solver": "network", "checkpoint": str(checkpoint)})
+@pytest.mark.parametrize("samples", [0, 2])
+def test_network_labels_are_its_own_decoding_without_a_time_limit(checkpoint, tmp_path, samples):
+    recipe = Recipe(**{**TINY, "instances": 4, "solver": "network", "checkpoint": str(checkpoint), "samples": samples})
     assert recipe.time_limit(recipe.shard_problem(0).instance(0)) is None
     label(tmp_path, recipe, progress=False)
     (batch,) = read_labels(tmp_path)
     for position in range(batch.problem.batch_size):
-        decoded = solve(batch.problem.instance(position), "neural", checkpoint=checkpoint, device="cpu")
+        decoded = solve(batch.problem.instance(position), "neural", checkpoint=checkpoint, device="cpu",
+                        samples=samples)
         assert float(batch.cost[position]) == pytest.approx(decoded.cost)
 
 
@@ -86,5 +87,7 @@ def test_bad_recipes_are_one_line():
         Recipe(**{**TINY, "solver": "ortools"})
     with pytest.raises(ValueError, match="num_nodes"):
         Recipe(**{**TINY, "num_nodes": (9, 6)})
+    with pytest.raises(ValueError, match="samples=2: give 0, or a number of sampling passes with the network"):
+        Recipe(**{**TINY, "samples": 2})  # the polish has a time limit to spend instead
     with pytest.raises(ValueError):
         Recipe(**{**TINY, "distribution": ("nowhere",)})

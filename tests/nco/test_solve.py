@@ -12,7 +12,7 @@ from nco.envs.check import check_solution
 from nco.envs.generator import generate
 from nco.io import read_instance, read_solution, write_instance
 from nco.envs.units import rescale
-from nco.neural import solve_instance
+from nco.solvers.neural.decode import solve_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,7 +116,7 @@ def test_a_best_known_cost_is_the_judged_cost_of_its_routes_never_the_line(fixtu
 
 
 def test_device_names_are_checked():
-    from nco.api import resolve_device
+    from nco.solvers.neural import resolve_device
 
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -15,7 +15,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from nco.envs.instance import Instance
 from nco.envs.route import Route
 from nco.envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT
-from nco.baselines.integer import BIG, IntegerInstance
+from nco.solvers.integer import BIG, IntegerInstance
 
 
 def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int]] | None:

@@ -7,8 +7,8 @@ from nco.clock import Deadline, SteppingClock
 from nco.checkpoints import load_policy
 from nco.envs.check import check_solution
 from nco.envs.generator import generate
-from nco.reconstruct import (LONG_ROUTE_GROUP_SIZE, SUBPROBLEM_SIZE, group_size, reconstruct, route_groups,
-                             singleton_routes)
+from nco.solvers.neural.reconstruct import (LONG_ROUTE_GROUP_SIZE, SUBPROBLEM_SIZE, group_size, reconstruct,
+                                            route_groups, singleton_routes)
 
 # one variant of every family: plain, open, backhauls (strict and mixed), limits, time windows, depots
 VARIANTS = ["CVRP", "OVRPL", "VRPBTW", "VRPMBL", "OVRPMBTW", "MDVRPTW", "MDOVRPBL"]
@@ -96,9 +96,9 @@ def test_a_very_large_instance_is_decomposed_rather_than_decoded_whole(monkeypat
     import nco
 
     calls = []
-    monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)  # "large": above 10 customers
-    monkeypatch.setattr("nco.reconstruct.START_DECODED_UP_TO", 20)  # "very large": above 20
-    monkeypatch.setattr("nco.neural.solve_instance", lambda *args, **kwargs: calls.append(args))
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 10)  # "large": above 10 customers
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.START_DECODED_UP_TO", 20)  # "very large": above 20
+    monkeypatch.setattr("nco.solvers.neural.decode.solve_instance", lambda *args, **kwargs: calls.append(args))
     instance = generate(1, 25, ["VRPBTW"], seed=1, distribution="broad").instance(0, "VRPBTW")
     solution = nco.solve(instance, time_limit=time_limit, search=search)  # the shipped model
     assert solution.feasible and not calls
@@ -107,18 +107,18 @@ def test_a_very_large_instance_is_decomposed_rather_than_decoded_whole(monkeypat
 
 def test_a_large_instance_without_a_limit_is_re_constructed_from_one_image_decoded_whole(monkeypatch):
     import nco
-    import nco.neural
+    import nco.solvers.neural.decode
 
-    monkeypatch.setattr("nco.reconstruct.DECODE_WHOLE_UP_TO", 10)
-    monkeypatch.setattr("nco.reconstruct.WHOLE_DECODING_STARTS", 5)
-    decode, calls, decoded = nco.neural.solve_instance, [], []
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 10)
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.WHOLE_DECODING_STARTS", 5)
+    decode, calls, decoded = nco.solvers.neural.decode.solve_instance, [], []
 
     def recorded(policy, instance, augment, samples, **options):
         calls.append((augment, samples, options["max_starts"]))
         decoded.append(decode(policy, instance, augment, samples, **options))
         return decoded[-1]
 
-    monkeypatch.setattr("nco.neural.solve_instance", recorded)
+    monkeypatch.setattr("nco.solvers.neural.decode.solve_instance", recorded)
     instance = generate(1, 25, ["MDVRPTW"], seed=2, distribution="broad").instance(0, "MDVRPTW")
     solution = nco.solve(instance)  # the shipped model
     assert calls == [(False, 0, 5)]  # one image, five starts, no sampling
@@ -126,16 +126,16 @@ def test_a_large_instance_without_a_limit_is_re_constructed_from_one_image_decod
 
 
 def test_groups_of_one_size_are_decoded_together(monkeypatch):
-    import nco.reconstruct
+    import nco.solvers.neural.reconstruct
 
     batches = []
-    decode = nco.reconstruct.best_routes
+    decode = nco.solvers.neural.reconstruct.best_routes
 
     def recorded(policy, instances, decoding, generator=None):
         batches.append([instance.num_customers for instance in instances])
         return decode(policy, instances, decoding, generator)
 
-    monkeypatch.setattr(nco.reconstruct, "best_routes", recorded)
+    monkeypatch.setattr(nco.solvers.neural.reconstruct, "best_routes", recorded)
     policy = load_policy(None, "cpu")[0]
     instance = generate(1, 43, ["VRPTW"], seed=3, distribution="broad").instance(0, "VRPTW")
     routes = reconstruct(policy, instance, None, None, torch.Generator().manual_seed(0), augment=False, size=10)
@@ -147,7 +147,7 @@ def test_groups_of_one_size_are_decoded_together(monkeypatch):
 
 def test_a_batch_of_groups_finds_what_each_group_finds_alone():
     from nco.models.decoding import Decoding
-    from nco.neural import best_routes
+    from nco.solvers.neural.decode import best_routes
 
     policy = load_policy(None, "cpu")[0]
     instances = [generate(1, 12, [variant], seed=4, distribution="broad").instance(0) for variant in VARIANTS]
@@ -159,16 +159,16 @@ def test_a_batch_of_groups_finds_what_each_group_finds_alone():
 
 @pytest.mark.parametrize("num_customers, size", [(40, 20), (300, 100)])
 def test_groups_hold_up_to_half_the_instance_and_at_most_the_subproblem_size(monkeypatch, num_customers, size):
-    import nco.reconstruct
+    import nco.solvers.neural.reconstruct
 
     sizes = []
-    grouped = nco.reconstruct.route_groups
+    grouped = nco.solvers.neural.reconstruct.route_groups
 
     def recorded(instance, routes, rng, size):
         sizes.append(size)
         return grouped(instance, routes, rng, size)
 
-    monkeypatch.setattr(nco.reconstruct, "route_groups", recorded)
+    monkeypatch.setattr(nco.solvers.neural.reconstruct, "route_groups", recorded)
     instance = generate(1, num_customers, ["CVRP"], seed=1, distribution="broad").instance(0)
     # a deadline already past: the first round groups the routes and decodes nothing
     routes = reconstruct(load_policy(None, "cpu")[0], instance, None, Deadline.after(0), torch.Generator().manual_seed(0))

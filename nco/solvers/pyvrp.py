@@ -21,7 +21,7 @@ from pyvrp.stop import MaxRuntime
 from nco.envs.instance import Instance
 from nco.envs.route import Route
 from nco.envs.variants import BACKHAUL_STRICT
-from nco.baselines.integer import BIG, IntegerInstance
+from nco.solvers.integer import BIG, IntegerInstance
 
 
 def solve(instance: Instance, time_limit: float, seed: int = 1,
@@ -66,7 +66,7 @@ def _iterated_local_search(data: pyvrp.ProblemData, seconds_left: Callable[[], f
 
 
 def problem_data(instance: Instance) -> pyvrp.ProblemData:
-    """The PyVRP data of ``instance`` (integer data, see :mod:`nco.baselines.integer`), built
+    """The PyVRP data of ``instance`` (integer data, see :mod:`nco.solvers.integer`), built
     from whole matrices: one int64 copy of each, handed to PyVRP (which keeps its own)."""
     data = IntegerInstance.from_instance(instance)
     k, n = instance.num_depots, instance.num_customers

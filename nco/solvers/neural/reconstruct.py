@@ -32,7 +32,7 @@ from nco.envs.instance import Instance
 from nco.envs.route import Route
 from nco.models.decoding import Decoding
 from nco.models.policy import Policy
-from nco.neural import PROGRESS_DELAY, best_routes
+from nco.solvers.neural.decode import PROGRESS_DELAY, best_routes
 
 SUBPROBLEM_SIZE = 100
 """Customers of the largest group re-solved at once (the campaign trains on 20 to 100), unless
@@ -165,7 +165,7 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
         Customers of the largest group (:func:`route_groups`); ``None``: :func:`group_size`.
     progress
         Show a bar over the groups re-solved (and how many were improved) once the search has run
-        :data:`nco.neural.PROGRESS_DELAY` seconds.
+        :data:`nco.solvers.neural.decode.PROGRESS_DELAY` seconds.
     """
     seed = int(torch.randint(2**62, (1,), generator=generator, device=policy.device))
     rng = np.random.default_rng(seed)

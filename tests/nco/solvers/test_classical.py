@@ -7,7 +7,8 @@ import pytest
 from nco.envs.check import check_solution
 from nco.envs.generator import generate
 from nco.envs.instance import Instance
-from nco.baselines import get_solver
+from nco.solvers import make_solver
+from nco.solvers.classical import CLASSICAL_SOLVERS
 
 FAMILIES = ["CVRP", "OVRP", "VRPB", "VRPMB", "VRPL", "VRPTW", "MDCVRP", "OVRPBLTW", "MDOVRPMBLTW"]
 
@@ -62,7 +63,7 @@ def family_instance(family: str, num_customers: int, seed: int) -> Instance:
 @pytest.mark.parametrize("family", FAMILIES + ["asymmetric"])
 def test_baselines_are_feasible_on_every_family(solver, family):
     instance = family_instance(family, 12, seed=len(family))
-    routes = get_solver(solver)(instance, 0.3, 1)
+    routes = CLASSICAL_SOLVERS[solver](instance, 0.3, 1)
     assert routes is not None
     result = check_solution(instance, routes)
     assert result.feasible, result.violations
@@ -73,7 +74,7 @@ def test_baselines_are_feasible_on_every_family(solver, family):
 def test_baselines_match_the_brute_force_optimum_on_6_customers(solver, family):
     instance = family_instance(family, 6, seed=100 + len(family))
     optimum = brute_force_optimum(instance)
-    routes = get_solver(solver)(instance, 0.5, 1)
+    routes = CLASSICAL_SOLVERS[solver](instance, 0.5, 1)
     result = check_solution(instance, routes)
     assert result.feasible, result.violations
     # integer scaling (factor 1e4 here) may cost a few units in the last digits
@@ -89,10 +90,12 @@ def test_mixed_backhauls_are_not_modelled_as_strict_precedence():
         demand_backhaul=[0, 4, 0, 3], capacity=13, backhaul=2, open_route=True,
     )
     for solver in ("ortools", "pyvrp"):
-        routes = get_solver(solver)(instance, 0.3, 1)
+        routes = CLASSICAL_SOLVERS[solver](instance, 0.3, 1)
         assert check_solution(instance, routes).cost == pytest.approx(brute_force_optimum(instance), rel=1e-3)
 
 
-def test_unknown_solver():
-    with pytest.raises(ValueError, match="unknown solver 'lkh': use one of ortools, pyvrp"):
-        get_solver("lkh")
+def test_unknown_solver_and_options_of_another_solver_are_one_line():
+    with pytest.raises(ValueError, match="unknown solver 'lkh': use one of neural, pyvrp, ortools"):
+        make_solver("lkh")
+    with pytest.raises(ValueError, match="the pyvrp solver takes no options \\(augment\\)"):
+        make_solver("pyvrp", augment=False)
