@@ -13,14 +13,13 @@ Every solver goes through :func:`solve`, and every batch through :func:`solve_ma
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import torch
 from tqdm import tqdm
 
 from nco.clock import Clock, Deadline
+from nco.cluster import check_backend, execute
 from nco.envs.instance import Instance
 from nco.io import expand_paths, read_instance, read_instances
 from nco.solution import Solution
@@ -108,10 +107,8 @@ def solve(
     return Solution.judged(instance, routes, solver, clock() - began)
 
 
-def _solve_in_worker(instance: Instance, own: dict, shared: dict) -> Solution:
-    """:func:`solve` in a worker process (one thread), with the options ``own`` to this instance
-    and those ``shared`` by the batch."""
-    torch.set_num_threads(1)
+def _solve_one(instance: Instance, own: dict, shared: dict) -> Solution:
+    """:func:`solve` with the options ``own`` to this instance and those ``shared`` by the batch."""
     return solve(instance, **shared, **own)
 
 
@@ -142,27 +139,14 @@ def solve_many(
         on the cluster at ``ray_address``, default a local Ray instance: :mod:`nco.cluster`).
         A Ray task that fails twice gives an infeasible solution without routes.
     """
-    from nco.cluster import check_backend
-
     check_backend(backend)
     if workers < 1:
         raise ValueError(f"workers={workers}: give 1 or more processes")
     items = [item if isinstance(item, Instance) else read(item) for item in instances]
-    shared = dict(options, solver=solver)
+    in_process = backend == "local" and workers == 1
+    shared = dict(options, solver=solver, progress=progress and in_process)  # a bar inside a long one
     calls = [(item, {"time_limit": time_limit(item) if callable(time_limit) else time_limit}) for item in items]
     with tqdm(total=len(items), desc="solving", unit="instance", disable=not progress, leave=False) as bar:
-        if backend == "ray":
-            from nco import cluster
-
-            for index, result in cluster.run(_solve_in_worker, calls, shared, ray_address):
-                yield result if isinstance(result, Solution) else Solution.judged(items[index], None, solver, 0.0)
-                bar.update()
-        elif workers == 1:
-            for item, own in calls:
-                yield solve(item, progress=progress, **shared, **own)
-                bar.update()
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                for future in as_completed([pool.submit(_solve_in_worker, *call, shared) for call in calls]):
-                    yield future.result()
-                    bar.update()
+        for index, result in execute(_solve_one, calls, shared, backend, workers, ray_address):
+            yield result if isinstance(result, Solution) else Solution.judged(items[index], None, solver, 0.0)
+            bar.update()

@@ -1,7 +1,8 @@
-"""The Ray backend of ``nco solve``, ``nco compare`` and :func:`nco.api.solve_many`: every run is
-one Ray task on one CPU, and results come back as they finish.
+"""Where the runs of ``nco solve``, ``nco compare``, ``nco label`` and :func:`nco.api.solve_many`
+go (:func:`execute`): in this process, in local worker processes, or as Ray tasks on a cluster.
+A worker process and a Ray task each run on one CPU thread, and results come back as they finish.
 
-A checkpoint passed by path goes into Ray's object store once; each worker writes its bytes to a
+On Ray, a checkpoint passed by path goes into Ray's object store once; each worker writes its bytes to a
 file of its own machine the first time it needs them and keeps the loaded model for its later
 tasks. Without one, each worker uses the shipped models of its own installed package. A task
 whose worker dies or which raises is retried :data:`RETRIES` time(s), then reported as failed.
@@ -18,6 +19,7 @@ import hashlib
 import os
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -41,6 +43,32 @@ def check_backend(backend: str) -> None:
                              "(or pip install 'ray[default]>=2.9')") from None
 
 
+def execute(function: Callable, calls: list[tuple], options: dict, backend: str = "local", workers: int = 1,
+            address: str | None = None) -> Iterator[tuple[int, object]]:
+    """Yields ``(index, result)`` of ``function(*calls[index], options)`` for every call: in order
+    in this process with one local worker (its threads as they are), in finishing order across
+    ``workers`` local processes or as Ray tasks (:func:`run`; one thread each). A call that raises
+    in this process or a local worker raises here; a Ray task that fails twice yields its
+    exception as its result."""
+    check_backend(backend)
+    if backend == "ray":
+        yield from run(function, calls, options, address)
+    elif workers == 1:
+        for index, call in enumerate(calls):
+            yield index, function(*call, options)
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            futures = {pool.submit(_on_one_thread, function, call, options): index for index, call in enumerate(calls)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+
+
+def _on_one_thread(function: Callable, call: tuple, options: dict):
+    """``function(*call, options)`` in a worker that shares the machine: one thread."""
+    torch.set_num_threads(1)
+    return function(*call, options)
+
+
 def _connect(address: str | None):
     check_backend("ray")
     import ray
@@ -56,11 +84,10 @@ def _connect(address: str | None):
 
 
 def _task(function: Callable, call: tuple, options: dict, checkpoint: bytes | None):
-    """Runs ``function(*call, options)`` with ``options["checkpoint"]`` a local copy of the bytes
-    (left ``None``, the shipped models, without bytes)."""
-    torch.set_num_threads(1)
+    """Runs ``function(*call, options)`` on one thread with ``options["checkpoint"]`` a local copy
+    of the bytes (left ``None``, the shipped models, without bytes)."""
     if checkpoint is None:
-        return function(*call, options)
+        return _on_one_thread(function, call, options)
     digest = hashlib.sha256(checkpoint).hexdigest()
     path = Path(tempfile.gettempdir()) / f"nco-checkpoint-{digest[:16]}.pt"
     # content-addressed, and verified: a file of that name with other bytes is written anew
@@ -68,7 +95,7 @@ def _task(function: Callable, call: tuple, options: dict, checkpoint: bytes | No
         partial = path.with_suffix(f".{os.getpid()}.part")  # workers on one machine write in turn
         partial.write_bytes(checkpoint)
         partial.replace(path)
-    return function(*call, {**options, "checkpoint": str(path)})
+    return _on_one_thread(function, call, {**options, "checkpoint": str(path)})
 
 
 def run(function: Callable, calls: list[tuple], options: dict, address: str | None = None

@@ -13,18 +13,17 @@ import csv
 import hashlib
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from nco.envs.instance import Instance
 from nco.api import solve
+from nco.cluster import check_backend, execute
+from nco.envs.instance import Instance
 from nco.outputs import write_atomically, write_text
 from nco.solution import Solution
 from nco.solvers import SOLVERS
@@ -54,13 +53,12 @@ def tasks_for(solvers: list[str], time_limits: list[float], neural_name: str = "
 
 
 def _run(instance: Instance, task: Task, options: dict) -> Solution:
-    """One run through :func:`nco.api.solve`; a classical run (in a worker) on one thread."""
+    """One run through :func:`nco.api.solve`."""
     if task.setting in NEURAL_SETTINGS:
         return solve(instance, "neural", augment=NEURAL_SETTINGS[task.setting], **options)
     time_limit = float(task.setting.rstrip("s"))
     if task.neural:
         return solve(instance, "neural", time_limit=time_limit, **options)
-    torch.set_num_threads(1)
     return solve(instance, task.solver, time_limit=time_limit, seed=options["seed"])
 
 
@@ -146,8 +144,6 @@ def compare(
     The neural solver's rows are named ``neural_name``, so runs of several checkpoints can share
     one folder. ``backend="ray"`` runs every run as a Ray task (:mod:`nco.cluster`); else the
     neural runs go one at a time in this process and the classical ones in ``workers`` processes."""
-    from nco.cluster import check_backend
-
     check_backend(backend)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -184,28 +180,21 @@ def compare(
 
         options = dict(checkpoint=checkpoint, seed=seed)
         if backend == "ray":
-            from nco import cluster
-
-            failed = 0
-            for index, result in cluster.run(_run, todo, options, ray_address):
+            batches = [(todo, 1)]
+        else:  # the neural runs one at a time on every thread, the classical ones in worker processes
+            workers = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
+            batches = [([(i, t) for i, t in todo if t.neural], 1), ([(i, t) for i, t in todo if not t.neural], workers)]
+        failed = 0
+        for calls, processes in batches:
+            for index, result in execute(_run, calls, options, backend, processes, ray_address):
                 if isinstance(result, Solution):
-                    write(_record(out, todo[index][1], result, keys))
-                else:  # not a result: nothing is kept, so a rerun retries it
+                    write(_record(out, calls[index][1], result, keys))
+                else:  # a Ray task that failed twice: nothing is kept, so a rerun retries it
                     failed += 1
                     bar.update()
-            if failed:
-                print(f"nco compare: {failed} Ray task(s) failed twice and have no row: run the same command again "
-                      "to retry them", file=sys.stderr)
-            return read_results(results_path)
-        for instance, task in [(i, t) for i, t in todo if t.neural]:
-            write(_record(out, task, _run(instance, task, options), keys))
-        classical = [(i, t) for i, t in todo if not t.neural]
-        if classical:
-            workers = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
-            with ProcessPoolExecutor(workers) as pool:
-                futures = {pool.submit(_run, i, t, options): t for i, t in classical}
-                for future in as_completed(futures):
-                    write(_record(out, futures[future], future.result(), keys))
+        if failed:
+            print(f"nco compare: {failed} Ray task(s) failed twice and have no row: run the same command again "
+                  "to retry them", file=sys.stderr)
     return read_results(results_path)
 
 
