@@ -76,7 +76,9 @@ def solve(
         :data:`nco.solvers.classical.CLASSICAL_TIME_LIMIT`); the neural solver without one decodes
         once, with one it searches (:mod:`nco.solvers.neural.solver`).
     seed
-        Seed of every random choice (sampling, the classical solvers' search).
+        Seed of every random choice: the neural solver's sampling and re-construction, PyVRP's
+        search. OR-Tools' guided local search makes none (its routing parameters hold no seed),
+        so its runs differ only by where the time limit falls.
     params, options
         The neural solver's parameters: a :class:`nco.NeuralParams`, or its fields as keywords
         (``checkpoint``, ``augment``, ``samples``, ``search``, ``network_share``, ``device``).

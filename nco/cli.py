@@ -21,6 +21,7 @@ Each command imports what it needs when it runs, so that ``nco --help`` stays fa
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -435,6 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     keep_freed_memory()
+    # the library logs what a user should see (reused runs, failed tasks): one line each on stderr
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"nco {args.command}: %(message)s"))
+    library = logging.getLogger("nco")
+    library.handlers, library.level = [handler], logging.INFO
     try:
         args.run(args)
     except ValueError as error:  # bad input: one line naming the problem and the fix

@@ -16,8 +16,8 @@ instance starts on this machine.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -27,6 +27,7 @@ import torch
 
 from nco.messages import first_line
 
+log = logging.getLogger(__name__)
 BACKENDS = ("local", "ray")
 RETRIES = 1
 
@@ -120,5 +121,5 @@ def run(function: Callable, calls: list[tuple], options: dict, address: str | No
             yield index, ray.get(finished[0])
         except ray.exceptions.RayError as error:
             cause = getattr(error, "cause", None) or error
-            print(f"nco: a Ray task failed twice: {type(cause).__name__}: {first_line(cause, 200)}", file=sys.stderr)
+            log.warning(f"a Ray task failed twice: {type(cause).__name__}: {first_line(cause, 200)}")
             yield index, cause

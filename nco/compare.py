@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import os
-import sys
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import metadata
@@ -28,6 +28,7 @@ from nco.outputs import write_atomically, write_text
 from nco.solution import Solution
 from nco.solvers import SOLVERS
 
+log = logging.getLogger(__name__)
 FIELDS = ["instance", "variant", "solver", "setting", "cost", "time", "feasible", "key"]
 NEURAL_SETTINGS = {"greedy": False, "aug": True}  # multi-start greedy, without / with augmentation
 # and, per time limit "<seconds>s", the neural solver's anytime search (decoding, then the polish)
@@ -160,8 +161,8 @@ def compare(
     reused = {(r["instance"], r["solver"], r["setting"]) for r in kept} & keys.keys()
     todo = [(i, t) for i in instances for t in tasks if (i.name, t.solver, t.setting) not in reused]
     if reused:
-        print(f"nco compare: reusing {len(reused)} of {len(keys)} runs from {results_path} (same instance, solver, "
-              "setting, seed, checkpoint and code); --fresh recomputes them", file=sys.stderr)
+        log.info(f"reusing {len(reused)} of {len(keys)} runs from {results_path} (same instance, solver, setting, "
+                 "seed, checkpoint and code); --fresh recomputes them")
     if len(kept) < len(rows) or not rows or not _ends_a_line(results_path):  # a run killed mid-row
         def rewrite(partial: Path) -> None:  # whole or not at all: a kill keeps the old rows
             with open(partial, "w", newline="") as handle:
@@ -193,8 +194,7 @@ def compare(
                     failed += 1
                     bar.update()
         if failed:
-            print(f"nco compare: {failed} Ray task(s) failed twice and have no row: run the same command again "
-                  "to retry them", file=sys.stderr)
+            log.warning(f"{failed} Ray task(s) failed twice and have no row: run the same command again to retry them")
     return read_results(results_path)
 
 

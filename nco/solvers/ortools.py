@@ -19,6 +19,9 @@ from nco.solvers.integer import BIG, IntegerInstance
 
 
 def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int]] | None:
+    """OR-Tools' routing solver (guided local search) for ``time_limit`` seconds; ``None`` when it
+    finds nothing feasible. ``seed`` is accepted for the common signature and unused: the routing
+    search has no random choice to seed."""
     data = IntegerInstance.from_instance(instance)
     k, n, size = instance.num_depots, instance.num_customers, instance.num_locations
     vehicles = k * n
