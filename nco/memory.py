@@ -4,8 +4,7 @@ decoding loop.
 Every decoding step allocates and frees tensors of a few MB (at n = 100, batch 32: the glimpse's
 10 MB of attention weights, the local view's hidden layer). glibc serves such blocks from
 ``mmap`` or gives the top of its heap back to the system after they are freed, so the next step
-touches fresh pages: measured on this project's 2-core CPU, 3 of 9 greedy runs at n = 100 took
-1.2-1.6 million page faults and 20-30 instead of 14-18 ms per step. Serving
+touches fresh pages and some runs slow down by half (measured: docs/constants.md). Serving
 blocks up to 32 MiB from the heap and keeping up to 512 MiB of freed heap for reuse removes the
 faults; the price is that a process keeps that much freed memory instead of returning it.
 """

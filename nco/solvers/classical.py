@@ -18,8 +18,8 @@ CLASSICAL_TIME_LIMIT = 1.0
 
 MATRIX_COPIES = {"ortools": 10, "pyvrp": 6}
 """``(N, N)`` arrays of 8 bytes that a solver's process holds at its peak (the instance's float
-distances, the integer matrices built for the solver and the solver's own copies), measured as
-peak RSS over one such array: OR-Tools 9.8 at 6000 locations, PyVRP 5.5 at 10,000."""
+distances, the integer matrices built for the solver and the solver's own copies; measured:
+docs/constants.md)."""
 
 
 def memory_shortfall(name: str, instance: Instance) -> str | None:

@@ -46,18 +46,12 @@ a time limit from one decoded image up to :data:`START_DECODED_UP_TO` customers,
 :func:`singleton_routes`."""
 START_DECODED_UP_TO = 1000
 """Largest instance whose re-construction without a time limit starts from one image decoded
-whole (:data:`WHOLE_DECODING_STARTS` starts) rather than from one route per customer. Measured
-with the shipped models on generated instances of all 48 variants, one thread, mean gap to the
-best of the three settings (``scripts/large_start_ablation.py``, 2026-12-05): one round from one
-route per customer / the decoded image alone / one round from it: n = 250 (32 instances, both
-presets) 6.3% in 1.1 s / 2.9% in 0.6 s / 0.0% in 1.6 s; n = 500 (16) 7.3% in 2.2 s / 2.0% in
-1.7 s / 0.0% in 3.7 s; n = 1000 (4) 3.3% in 4.4 s / 2.6% in 6.0 s / 0.0% in 9.9 s. A
-neighbourhood cut from one route per customer splits long routes at its borders; the decoded
-image's routes are cut whole."""
+whole (:data:`WHOLE_DECODING_STARTS` starts) rather than from one route per customer: a
+neighbourhood cut from one route per customer splits long routes at its borders, the decoded
+image's routes are cut whole (chosen by ``scripts/large_start_ablation.py``: docs/constants.md)."""
 WHOLE_DECODING_STARTS = 100
 """Multi-start rollouts per image when a larger instance is decoded whole all the same (extra
-sampling passes, the ``sampling`` search): at n = 500, 100 starts found the cost of all 500 in a
-sixth of the time and a fourteenth of the memory (README, "Large instances")."""
+sampling passes, the ``sampling`` search; measured: docs/results/large.md)."""
 GROUP_BATCH_ROLLOUTS = 4096
 """Rollouts of one batch of groups decoded together at most (groups times starts times images):
 memory stays bounded whatever the instance's size."""
@@ -79,14 +73,8 @@ def group_size(instance: Instance) -> int:
     one vehicle's capacity holds of the average demand when that is more (at most
     :data:`LONG_ROUTE_GROUP_SIZE`), and at most half the instance.
 
-    A group too small for two of the instance's routes can only cut them: on generated CVRP and
-    VRPTW instances of 1500 customers with capacity for 80-150 of them, one round from one route
-    per customer with groups of at most 100 / 200 / 300 customers was 1.99-35.2% / 0.83-7.51% /
-    0% above the best of the three, in 6 / 20 / 37 s (4 instances, one thread; a Belgian CVRPLIB
-    file has 117 customers per route). Groups of the whole instance only decode it again: at 1 s
-    per instance, groups of at most half of it were 0.6% above the best of the settings tried at
-    n = 50 and 0.7% at n = 100, against 1.6% and 1.9% with groups of up to 100 customers and 1.1%
-    and 1.6% with sampling passes instead (48 generated instances each)."""
+    A group too small for two of the instance's routes can only cut them, and a group of the
+    whole instance only decodes it again (measured: docs/constants.md)."""
     k = instance.num_depots
     demand = float((instance.demand_linehaul[k:] + instance.demand_backhaul[k:]).mean())
     per_vehicle = instance.capacity / demand if demand > 0 else np.inf
@@ -158,9 +146,7 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     augment
         Decode the 8 dihedral images of every group in the one round without a deadline. Under
         a deadline every round, the decomposition included, decodes one image per group and so
-        re-solves eight times as many groups (rounds after the first, on X files of 523 and 915
-        customers at 30 s: 3.56% and 4.52% above the best known against 4.45% and 4.58% with
-        eight images).
+        re-solves eight times as many groups (measured: docs/constants.md).
     size
         Customers of the largest group (:func:`route_groups`); ``None``: :func:`group_size`.
     progress
