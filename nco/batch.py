@@ -75,7 +75,7 @@ def cost_note(instance: Instance, routes: list[list[int]], written: float, judge
     others = [r for r in ROUNDINGS if r != instance.rounding and matches(r)]
     if others:
         return (f"{instance.name}: the Cost {written:g} in {source.name} is its routes' cost with rounding "
-                f"{others[0]}, this run uses {instance.rounding} ({judged:g}): pass --round {others[0]} for "
+                f"{others[0]}, this run uses {instance.rounding} ({judged:g}): pass --rounding {others[0]} for "
                 "the file's convention")
     return (f"{instance.name}: {source.name} says Cost {written:g}, its routes cost {judged:g}: "
             "the gap uses the routes' cost")

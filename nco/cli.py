@@ -1,18 +1,18 @@
 """The ``nco`` command line: a thin layer over the library.
 
-    nco generate OUT --variants all16 --num-nodes 50 --instances 1000 --seed 1 [--vrplib]
+    nco generate OUT --variants all16 --customers 50 --instances 1000 --seed 1 [--vrplib]
                  [--distribution broad] [--matrix-pool DIR --pool-split test]
-    nco label OUT --distribution broad variants_md --variants all48 --num-nodes 20 200 --instances 8192
+    nco label OUT --distribution broad variants_md --variants all48 --customers 20 200 --instances 8192
               [--solver neural|network|pyvrp] [--time-per-customer 0.005] [--workers 2] [--quality-sample 16]
     nco train experiment=smoke model.num_layers=3 trainer.max_epochs=2
     nco finetune CHECKPOINT experiment=all48_n20 finetune.mode=adapter
     nco resume RUN_DIR [trainer.max_time=00:02:00:00]
-    nco solve PATH... [--checkpoint CKPT] [--out DIR] [--round round] [--no-augment] [--plot] [--device cpu]
+    nco solve PATH... [--checkpoint CKPT] [--out DIR] [--rounding round] [--no-augment] [--plot] [--device cpu]
               [--time-limit 1 [--search polish|sampling|reconstruct]]
-    nco check INSTANCE SOLUTION [--round round]
-    nco eval [CHECKPOINT] --variants all16 --num-nodes 50 [--augment] [--reference CSV]
+    nco check INSTANCE SOLUTION [--rounding round]
+    nco eval [CHECKPOINT] --variants all16 --customers 50 [--augment] [--reference CSV]
     nco export CHECKPOINT OUT.pt
-    nco compare [PATH...] --variants all16 --num-nodes 50 --instances 32 --time-limits 1,5
+    nco compare [PATH...] --variants all16 --customers 50 --instances 32 --time-limits 1,5
     nco demo
 
 Each command imports what it needs when it runs, so that ``nco --help`` stays fast.
@@ -76,14 +76,14 @@ def _generate(args) -> None:
     from nco.envs.generator import generate
     from nco.io import write_instance
 
-    problem = generate(args.instances, args.num_nodes, args.variants, seed=args.seed, pool=_pool(args),
+    problem = generate(args.instances, args.customers, args.variants, seed=args.seed, pool=_pool(args),
                        distribution=args.distribution)
     out = Path(args.out)
     if args.vrplib:
         out.mkdir(parents=True, exist_ok=True)
         for index in range(problem.batch_size):
             instance = problem.instance(index)
-            name = f"{instance.variant.name}-n{args.num_nodes}-s{args.seed}-{index}"
+            name = f"{instance.variant.name}-n{args.customers}-s{args.seed}-{index}"
             write_instance(out / f"{name}.vrp", instance.replace(name=name))
         print(f"wrote {problem.batch_size} VRPLIB files to {out}/")
     else:
@@ -95,7 +95,7 @@ def _generate(args) -> None:
 def _label(args) -> None:
     from nco.labels import Recipe, label, label_report, quality
 
-    recipe = Recipe(tuple(args.distribution), args.variants, tuple(args.num_nodes), args.instances, args.shard_size,
+    recipe = Recipe(tuple(args.distribution), args.variants, tuple(args.customers), args.instances, args.shard_size,
                     args.seed, args.solver, args.time_per_customer, args.checkpoint, args.samples)
     label(args.out, recipe, args.workers, args.backend, args.ray_address)
     report = label_report(args.out)
@@ -134,11 +134,11 @@ def _check(args) -> None:
     from nco.envs.check import check_solution
     from nco.io import read_instance, read_solution
 
-    instance = read_instance(args.instance).replace(rounding=args.round)
+    instance = read_instance(args.instance).replace(rounding=args.rounding)
     routes, written_cost = read_solution(args.solution)
     result = check_solution(instance, routes)
     print(f"{args.solution}: {'feasible' if result.feasible else 'infeasible'}, cost {result.cost:.6g} "
-          f"({len(routes)} routes, rounding {args.round})"
+          f"({len(routes)} routes, rounding {args.rounding})"
           + ("" if written_cost is None else f"; the file says {written_cost:g}"))
     for violation in result.violations:
         print(f"  {violation}")
@@ -157,13 +157,13 @@ def _eval(args) -> None:
     checkpoint = args.checkpoint or (MATRIX_CHECKPOINT if draws_matrices else DEFAULT_CHECKPOINT)
     policy, _ = load_policy(checkpoint)
     reference = read_reference(args.reference) if args.reference else None
-    options = dict(variants=args.variants, num_customers=args.num_nodes, num_instances=args.instances,
+    options = dict(variants=args.variants, num_customers=args.customers, num_instances=args.instances,
                    seed=args.seed, batch_size=args.batch_size, distribution=args.distribution)
     results = evaluate(policy, augment=args.augment, reference=reference, **options)
     baseline = evaluate(None, **options) if args.nearest_neighbour else None
     decoding = "multi-start greedy" + (" + 8-fold augmentation" if args.augment else "")
     print(f"{args.checkpoint or 'shipped ' + checkpoint.name}, {decoding}, {args.distribution} distribution, "
-          f"n = {args.num_nodes}, seed {args.seed}")
+          f"n = {args.customers}, seed {args.seed}")
     print(format_table(results, baseline))
 
 
@@ -186,7 +186,7 @@ def _solve(args) -> None:
         raise ValueError("--plot draws into the --out folder: give --out DIR too")
     neural = NeuralParams(args.checkpoint, args.augment, args.samples, args.search, device=args.device)
     neural.check_time_limit(args.time_limit)
-    options = SolveOptions(neural, args.time_limit, args.seed, args.round, args.out, args.plot)
+    options = SolveOptions(neural, args.time_limit, args.seed, args.rounding, args.out, args.plot)
     results = solve_files(paths, options, args.workers, args.backend, args.ray_address)
     print(format_results(results))
     for note in dict.fromkeys(note for r in results for note in r.notes):
@@ -214,7 +214,7 @@ def _compare_folder(args) -> str:
         named = ",".join(sorted(str(Path(p).resolve()) for p in args.paths))
         return f"outputs/compare/files-{hashlib.sha256(named.encode()).hexdigest()[:8]}"
     pool = f"-{Path(args.matrix_pool).name}-{args.pool_split}" if args.matrix_pool else ""
-    return (f"outputs/compare/{args.variants.replace(',', '+')}-n{args.num_nodes}-{args.instances}each"
+    return (f"outputs/compare/{args.variants.replace(',', '+')}-n{args.customers}-{args.instances}each"
             f"-seed{args.seed}-{args.distribution}{pool}")
 
 
@@ -224,7 +224,7 @@ def _compare(args) -> None:
     args.out = args.out or _compare_folder(args)
     instances = _compare_instances(args)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
-    rows = compare(instances, solvers, args.time_limits, args.out, args.checkpoint, args.workers, args.round, args.seed,
+    rows = compare(instances, solvers, args.time_limits, args.out, args.checkpoint, args.workers, args.rounding, args.seed,
                    args.neural_name, args.fresh, args.backend, args.ray_address)
     paths = write_report(rows, instances, args.out)
     print(paths[0].read_text())
@@ -249,9 +249,9 @@ def _compare_instances(args) -> list:
         return instances
     instances, pool = [], _pool(args)
     for variant in resolve_variants(args.variants):
-        problem = generate(args.instances, args.num_nodes, [variant], seed=args.seed + variant.index, pool=pool,
+        problem = generate(args.instances, args.customers, [variant], seed=args.seed + variant.index, pool=pool,
                            distribution=args.distribution)
-        instances += [problem.instance(i, f"{variant.name}-n{args.num_nodes}-{i}") for i in range(args.instances)]
+        instances += [problem.instance(i, f"{variant.name}-n{args.customers}-{i}") for i in range(args.instances)]
     return instances
 
 
@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="sample synthetic instances")
     generate.add_argument("out", help="an .npz file, or a folder with --vrplib")
     generate.add_argument("--variants", default="all16", help="all16, all48 or names, comma-separated")
-    generate.add_argument("--num-nodes", type=_positive_int, default=50, help="customers per instance")
+    generate.add_argument("--customers", "--num-nodes", type=_positive_int, default=50, help="customers per instance")
     generate.add_argument("--instances", type=_positive_int, default=100)
     generate.add_argument("--seed", type=_non_negative_int, default=1)
     generate.add_argument("--vrplib", action="store_true", help="one .vrp file per instance")
@@ -311,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--distribution", nargs="+", default=["broad", "variants_md"], choices=list(DISTRIBUTIONS),
                        help="presets (envs/distribution.py); each shard draws one")
     label.add_argument("--variants", default="all48", help="all16, all48 or names, comma-separated")
-    label.add_argument("--num-nodes", type=_positive_int, nargs=2, default=[20, 200], metavar=("SMALLEST", "LARGEST"),
+    label.add_argument("--customers", "--num-nodes", type=_positive_int, nargs=2, default=[20, 200],
+                       metavar=("SMALLEST", "LARGEST"),
                        help="customers per instance, drawn per shard")
     label.add_argument("--instances", type=_positive_int, default=1024)
     label.add_argument("--shard-size", type=_positive_int, default=64, help="instances per shard (one size)")
@@ -360,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("paths", nargs="+", help="files, folders or globs")
     solve.add_argument("--checkpoint", help="default: the shipped model (a matrix-aware one for files with a matrix)")
     solve.add_argument("--out", help="folder for <name>.sol (and <name>.png with --plot)")
-    solve.add_argument("--round", default="none", choices=ROUNDINGS,
+    solve.add_argument("--rounding", "--round", default="none", choices=ROUNDINGS,
                        help="cost rounding of the file's convention (CVRPLIB X: round)")
     solve.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                        help="8-fold dihedral augmentation (default on)")
@@ -381,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="exit status 0: feasible, 1: infeasible, 2: a file cannot be read")
     check.add_argument("instance", help="the instance file (.vrp or Solomon .txt)")
     check.add_argument("solution", help="the .sol file (0-based location indices, docs/formats.md)")
-    check.add_argument("--round", default="none", choices=ROUNDINGS,
+    check.add_argument("--rounding", "--round", default="none", choices=ROUNDINGS,
                        help="cost rounding of the file's convention (CVRPLIB X: round)")
     check.set_defaults(run=_check)
 
@@ -389,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("checkpoint", nargs="?", default=None,
                           help="default: the shipped model (the matrix-aware one for a distribution with matrices)")
     evaluate.add_argument("--variants", default="all16")
-    evaluate.add_argument("--num-nodes", type=_positive_int, default=50)
+    evaluate.add_argument("--customers", "--num-nodes", type=_positive_int, default=50)
     evaluate.add_argument("--instances", type=_positive_int, default=128, help="per variant")
     evaluate.add_argument("--seed", type=_non_negative_int, default=12345)
     evaluate.add_argument("--batch-size", type=_positive_int, default=64)
@@ -407,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="neural solver versus OR-Tools and PyVRP, with plots")
     compare.add_argument("paths", nargs="*", help="instance files or folders (default: generated instances)")
     compare.add_argument("--variants", default="all16")
-    compare.add_argument("--num-nodes", type=_positive_int, default=50)
+    compare.add_argument("--customers", "--num-nodes", type=_positive_int, default=50)
     compare.add_argument("--instances", type=_positive_int, default=32, help="per variant")
     compare.add_argument("--seed", type=_non_negative_int, default=2024)
     compare.add_argument("--solvers", default="neural,ortools,pyvrp")
@@ -422,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="processes for the baselines (default and most: the cores)")
     _add_distribution_argument(compare)
     _add_pool_arguments(compare)
-    compare.add_argument("--round", default="none", choices=ROUNDINGS)
+    compare.add_argument("--rounding", "--round", default="none", choices=ROUNDINGS)
     compare.add_argument("--fresh", action="store_true", help="recompute every run, reusing no row of --out")
     _add_backend_arguments(compare)
     compare.set_defaults(run=_compare)

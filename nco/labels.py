@@ -1,6 +1,6 @@
 """Labelled datasets for imitation training: generated instances, each solved by a solver.
 
-    nco label OUT --distribution broad variants_md --variants all48 --num-nodes 20 200 \
+    nco label OUT --distribution broad variants_md --variants all48 --customers 20 200 \
         --instances 8192 --solver neural --time-per-customer 0.005 --workers 2
 
 A dataset is a folder: ``recipe.json`` (what was asked, :class:`Recipe`) and one

@@ -175,3 +175,16 @@ def test_files_of_one_name_are_compared_apart_and_write_inside_out(tmp_path, che
     assert costs.keys() == {"one", "one-2"} and costs["one-2"] == pytest.approx(10 * costs["one"])
     assert sorted(p.name for p in (out / "solutions" / "pyvrp-0.1s").iterdir()) == ["one-2.sol", "one.sol"]
     assert not (tmp_path / "same").exists() and not (tmp_path / "deep" / "same").exists()
+
+
+@pytest.mark.parametrize("command, new, old, value", [
+    ("compare", "--customers", "--num-nodes", "8"), ("generate", "--customers", "--num-nodes", "8"),
+    ("eval", "--customers", "--num-nodes", "8"), ("compare", "--rounding", "--round", "round"),
+    ("solve", "--rounding", "--round", "round"), ("check", "--rounding", "--round", "round"),
+])
+def test_one_name_per_concept_with_the_old_option_names_kept(command, new, old, value):
+    from nco.cli import build_parser
+
+    positional = {"generate": ["out.npz"], "solve": ["file.vrp"], "check": ["file.vrp", "file.sol"]}.get(command, [])
+    parse = build_parser().parse_args
+    assert vars(parse([command, *positional, new, value])) == vars(parse([command, *positional, old, value]))

@@ -90,7 +90,7 @@ def test_a_best_known_cost_of_another_rounding_is_named(fixtures):
     instance = read_instance(path)
     cost, note = best_known(path, instance)  # the routes' judged cost under this run's rounding
     assert cost == pytest.approx(27598.40, abs=0.01)
-    assert "with rounding round, this run uses none (27598.4): pass --round round" in note
+    assert "with rounding round, this run uses none (27598.4): pass --rounding round" in note
     assert best_known(path, instance.replace(rounding="round")) == (27591, None)
     assert best_known(fixtures / "p01.vrp", read_instance(fixtures / "p01.vrp"))[1] is None
 
