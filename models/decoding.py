@@ -1,12 +1,12 @@
-"""How rollouts are decoded: the ``Decoding`` options and the choice of each action."""
+"""How rollouts are decoded: the ``Decoding`` options, the choice of each action, and the
+:class:`Pace` that a time-limited caller gives the policy."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
-
-from nco.clock import Deadline
 
 STRATEGIES = ("greedy", "sampling")
 
@@ -35,14 +35,6 @@ class Decoding:
     max_rollouts
         At most this many rollouts of one instance at once: augmented images are decoded a few
         at a time when all of them would exceed it (``None``: all at once).
-    deadline
-        A :class:`nco.clock.Deadline`: with ``augment``, the first image is decoded alone and
-        the others only as far as they fit before it at the pace of those decoded; a pass whose
-        pace would miss it goes on with fewer rollouts, evenly spread starts (``None``: all).
-    abandon_if_late
-        Under a ``deadline``, a pass whose pace says that even one rollout per image would miss
-        it stops and returns no rollouts: for passes that only pay when they end in time (more
-        sampling, re-solving a part of a solution), not for one whose solution is needed.
     """
 
     strategy: str = "greedy"
@@ -54,8 +46,6 @@ class Decoding:
     top_k: int | None = None
     top_p: float | None = None
     max_rollouts: int | None = None
-    deadline: Deadline | None = None
-    abandon_if_late: bool = False
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -91,3 +81,19 @@ class Decoding:
         cumulative = logits.softmax(-1).cumsum(-1)
         uniform = 1 - torch.rand(cumulative.shape[:-1] + (1,), generator=generator, device=cumulative.device)
         return (cumulative < uniform * cumulative[..., -1:]).sum(-1)
+
+
+class Pace(Protocol):
+    """What the policy asks of a time-limited caller while it decodes (the neural solver's
+    :class:`nco.solvers.neural.pace.DeadlinePace`); the policy itself keeps no time."""
+
+    def images(self, decoded: int, wanted: int) -> int:
+        """Images to decode next, at most ``wanted``, ``decoded`` being done (0: none more)."""
+
+    def begin_images(self) -> None:
+        """The images just granted start decoding."""
+
+    def starts_to_keep(self, steps: int, served: int, num_customers: int, starts: int) -> int | None:
+        """After ``steps`` decoding steps, the slowest rollout having served ``served`` of
+        ``num_customers`` customers: rollouts per image to go on with (``None``: all ``starts``;
+        fewer: evenly spread ones; 0: give the images up and return no rollouts)."""

@@ -19,7 +19,7 @@ from nco.envs.env import State, cost, gather_rows, rollout
 from nco.envs.problem import Problem
 from nco.envs.targets import RouteTargets
 from nco.models.decoder import Decoder, DecoderCache
-from nco.models.decoding import Decoding
+from nco.models.decoding import Decoding, Pace
 from nco.models.encoder import Encoder, node_is_real
 from nco.models.features import ATTRIBUTES, check_attributes, context_features, instance_context
 from nco.models.local_view import neighbour_order
@@ -72,9 +72,6 @@ class TeacherForced:
 PROGRESS_EVERY = 16
 """Decoding steps between two progress reports of :meth:`Policy.forward`."""
 
-PACE_EVERY = 4
-"""Decoding steps between two checks, under a deadline, that the rollouts will finish in time."""
-
 
 def dihedral_augment(locs: torch.Tensor) -> torch.Tensor:
     """(B, N, 2) coordinates in the unit square -> (B, 8, N, 2), its eight symmetric images."""
@@ -123,35 +120,32 @@ class Policy(nn.Module):
 
     def forward(self, problem: Problem, decoding: Decoding = Decoding(),
                 generator: torch.Generator | None = None,
-                progress: Callable[[float], None] | None = None) -> Rollouts:
+                progress: Callable[[float], None] | None = None, pace: Pace | None = None) -> Rollouts:
         """Decodes ``problem`` as ``decoding`` says (:class:`nco.models.decoding.Decoding`).
 
         Rollouts per instance: ``num_customers`` (at most ``max_starts``) with ``multi_start``
-        (else ``num_samples``), times 8 with ``augment`` (the images that fit before a
-        ``deadline``), in image order; none when ``abandon_if_late`` gave the first image up.
-        ``progress`` is told every few steps what share of the images is decoded (the customers
-        that the slowest rollout has served, per pass of images).
+        (else ``num_samples``), times 8 with ``augment``, in image order; a ``pace`` decides how
+        many images and starts are decoded (:class:`nco.models.decoding.Pace`), and none when
+        it gave the first images up. ``progress`` is told every few steps what share of the
+        images is decoded (the customers that the slowest rollout has served, per pass of images).
         """
         starts = decoding.rollouts_per_image(problem.num_customers)
         images = dihedral_augment(problem.locs) if decoding.augment else problem.locs[:, None]
         per_pass = images.shape[1]
         if decoding.max_rollouts is not None:
             per_pass = max(1, min(per_pass, decoding.max_rollouts // starts))
-        deadline = decoding.deadline
-        parts, done, began = [], 0, None if deadline is None else deadline.now()
+        parts, done = [], 0
         while done < images.shape[1]:
             count = min(per_pass, images.shape[1] - done)
-            if deadline is not None and not done:  # one image first, to learn the pace
-                count = 1
-            elif deadline is not None:  # then as many as fit at that pace
-                now = deadline.now()
-                count = min(count, int((deadline.at - now) / ((now - began) / done)))
+            if pace is not None:
+                count = pace.images(done, count)
                 if count < 1:
                     break
+                pace.begin_images()
             report = None if progress is None else \
                 lambda share, done=done, count=count: progress((done + share * count) / images.shape[1])
-            part = self._decode(problem, images[:, done : done + count], starts, decoding, generator, report)
-            if not part.cost.shape[1]:  # abandoned: the deadline is too close for another image
+            part = self._decode(problem, images[:, done : done + count], starts, decoding, generator, report, pace)
+            if not part.cost.shape[1]:  # given up: the pace leaves no time for these images
                 parts = parts or [part]
                 break
             parts.append(part)
@@ -159,7 +153,8 @@ class Policy(nn.Module):
         return Rollouts.concatenate(parts)
 
     def _decode(self, problem: Problem, images: torch.Tensor, starts: int, decoding: Decoding,
-                generator: torch.Generator | None, progress: Callable[[float], None] | None) -> Rollouts:
+                generator: torch.Generator | None, progress: Callable[[float], None] | None,
+                pace: Pace | None) -> Rollouts:
         """Rollouts of the ``copies`` images (B, copies, N, 2) of the coordinates, ``starts`` each."""
         batch, copies = problem.batch_size, images.shape[1]
         # encoder and decoder see batch * copies instances with ``starts`` rollouts each
@@ -195,31 +190,20 @@ class Policy(nn.Module):
             active, cache, context = active[running], cache.keep(running.repeat_interleave(copies)), context[running]
             order = None if order is None else order[running]
 
-        deadline = decoding.deadline
-
-        def trim(state: State) -> torch.Tensor | None:  # fewer starts (or none) when the pace misses the deadline
-            nonlocal starts, log_likelihood, checked, checked_steps
-            if deadline is None or state.num_steps % PACE_EVERY:
+        def trim(state: State) -> torch.Tensor | None:  # fewer starts (or none) where the pace says so
+            nonlocal starts, log_likelihood
+            keep = None if pace is None else \
+                pace.starts_to_keep(state.num_steps, int(state.num_served.min()), problem.num_customers, starts)
+            if keep is None or keep >= starts:
                 return None
-            now = deadline.now()
-            pace = (now - checked) / (state.num_steps - checked_steps)  # seconds per step since the last check
-            checked, checked_steps = now, state.num_steps
-            served = int(state.num_served.min())  # by the slowest rollout
-            steps_left = (problem.num_customers - served) * state.num_steps / max(served, 1) + 1
-            # starts that fit if a step's time is proportional to them (small batches take longer)
-            fit = starts * (deadline.at - now) / (pace * steps_left)
-            if fit < 1 and decoding.abandon_if_late:
+            if keep < 1:
                 starts, log_likelihood = 0, log_likelihood[:, :0]
                 return torch.zeros(0, dtype=torch.long, device=problem.device)
-            keep = max(1, int(fit))
-            if keep >= starts:
-                return None
             chosen = torch.linspace(0, starts - 1, keep, device=problem.device).round().long()  # evenly spread
             kept = (torch.arange(copies, device=problem.device)[:, None] * starts + chosen).flatten()
             starts, log_likelihood = keep, log_likelihood[:, kept]
             return kept
 
-        checked, checked_steps = (None if deadline is None else deadline.now()), 0  # the last pace check
         actions = rollout(problem, choose, copies * starts, starts=first, on_drop=on_drop, trim=trim)
         return Rollouts(actions, log_likelihood, cost(problem, actions))
 

@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from nco.checkpoints import load_policy
-from nco.clock import Deadline
 from nco.envs.env import actions_to_routes
 from nco.envs.generator import generate
 from nco.envs.route import Route
@@ -94,26 +93,37 @@ def test_images_decoded_a_few_at_a_time_equal_all_at_once(policy):
             assert torch.equal(parts.best()[1][:, :5], together.best()[1][:, :5])
 
 
-def test_a_deadline_decodes_the_first_image_and_then_the_images_that_fit(policy):
-    """Within a pass, rollouts whose pace misses the deadline are dropped (evenly spread starts kept)."""
+class FixedPace:
+    """A pace that grants ``images`` images per pass and, from step ``at``, ``keep`` starts."""
+
+    def __init__(self, images: int, keep: int | None, at: int = 2):
+        self.granted, self.keep, self.at, self.calls = images, keep, at, []
+
+    def images(self, decoded: int, wanted: int) -> int:
+        self.calls.append((decoded, wanted))
+        return min(wanted, self.granted) if decoded < 8 else 0
+
+    def begin_images(self) -> None:
+        pass
+
+    def starts_to_keep(self, steps: int, served: int, num_customers: int, starts: int) -> int | None:
+        return self.keep if steps == self.at else None
+
+
+def test_the_policy_decodes_what_its_pace_grants_and_keeps_no_time_itself(policy):
     problem = generate(2, 10, "all48", seed=8)
     with torch.inference_mode():
         every = policy(problem, Decoding(augment=True))
-        passed = policy(problem, Decoding(augment=True, deadline=Deadline.after(0)))
-        ample = policy(problem, Decoding(augment=True, deadline=Deadline.after(600)))
-    # past the deadline, the first image goes on with one rollout from its first pace check: the first start's
-    assert passed.cost.shape == (2, 1) and torch.equal(passed.cost, every.cost[:, :1])
-    assert torch.equal(passed.actions[:, 0], every.actions[:, 0, : passed.actions.shape[-1]])
-    torch.testing.assert_close(ample.cost, every.cost, rtol=1e-5, atol=1e-5)
-
-
-def test_a_pass_that_may_be_abandoned_gives_up_when_even_one_rollout_would_be_late(policy):
-    problem = generate(2, 10, "all48", seed=8)
-    with torch.inference_mode():
-        late = policy(problem, Decoding(augment=True, deadline=Deadline.after(0), abandon_if_late=True))
-        ample = policy(problem, Decoding(augment=True, deadline=Deadline.after(600), abandon_if_late=True))
-    assert late.cost.shape == (2, 0) and late.actions.shape[:2] == (2, 0) and late.log_likelihood.shape == (2, 0)
-    assert ample.cost.shape == (2, 8 * 10)
+        pace = FixedPace(images=3, keep=None)
+        granted = policy(problem, Decoding(augment=True), pace=pace)
+        trimmed = policy(problem, Decoding(augment=True), pace=FixedPace(images=8, keep=2))
+        given_up = policy(problem, Decoding(augment=True), pace=FixedPace(images=8, keep=0))
+    assert pace.calls == [(0, 8), (3, 5), (6, 2)]  # passes of 3, 3 and 2 images
+    torch.testing.assert_close(granted.cost, every.cost, rtol=1e-5, atol=1e-5)
+    # two evenly spread starts (the first and the last customer) of each of the 8 images
+    kept = torch.tensor([image * 10 + start for image in range(8) for start in (0, 9)])
+    torch.testing.assert_close(trimmed.cost, every.cost[:, kept], rtol=1e-5, atol=1e-5)
+    assert given_up.cost.shape == (2, 0)
 
 
 def test_progress_rises_over_the_passes_and_never_passes_one(policy, monkeypatch):

@@ -19,6 +19,7 @@ from nco.envs.problem import Problem
 from nco.envs.units import rescale
 from nco.models.decoding import Decoding
 from nco.models.policy import Policy
+from nco.solvers.neural.pace import DeadlinePace
 
 
 PROGRESS_DELAY = 3.0
@@ -30,12 +31,13 @@ MIN_IMAGE_SHARE = 0.5
 
 @torch.inference_mode()
 def best_routes(policy: Policy, instances: list[Instance], decoding: Decoding,
-                generator: torch.Generator | None = None) -> list[list[list[int]]] | None:
+                generator: torch.Generator | None = None, pace: DeadlinePace | None = None
+                ) -> list[list[list[int]]] | None:
     """The routes of each instance's best rollout in one ``decoding`` pass over ``instances`` (of
-    one number of customers, decoded as one batch); ``None`` when the pass was abandoned
-    (:class:`nco.models.decoding.Decoding`'s ``abandon_if_late``)."""
+    one number of customers, decoded as one batch); ``None`` when the ``pace`` gave the pass up
+    (:class:`nco.solvers.neural.pace.DeadlinePace`'s ``abandon_if_late``)."""
     problem = Problem.from_instances([rescale(instance) for instance in instances], device=policy.device)
-    rollouts = policy(problem, decoding, generator)
+    rollouts = policy(problem, decoding, generator, pace=pace)
     if not rollouts.cost.shape[1]:
         return None
     return [actions_to_routes(actions, instance.num_depots, problem.num_depot_slots)
@@ -80,13 +82,13 @@ def solve_instance(
         for passes, strategy in enumerate(strategies):
             began = now(deadline)
             # a pass with half an image of time left still runs: under the deadline it goes on
-            # with fewer starts, or is abandoned (:class:`nco.models.decoding.Decoding`)
+            # with fewer starts, or is abandoned (:class:`nco.solvers.neural.pace.DeadlinePace`)
             if best_actions is not None and deadline is not None and began + MIN_IMAGE_SHARE * per_image > deadline.at:
                 break
-            decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts, max_starts=max_starts,
-                                deadline=deadline, abandon_if_late=best_actions is not None)
+            decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts, max_starts=max_starts)
+            pace = None if deadline is None else DeadlinePace(deadline, abandon_if_late=best_actions is not None)
             report = None if not progress else lambda share, passes=passes: bar.update(passes + share - bar.n)
-            rollouts = policy(problem, decoding, generator, report)
+            rollouts = policy(problem, decoding, generator, report, pace)
             if not rollouts.cost.shape[1]:  # abandoned: it would have ended past the deadline
                 break
             cost, actions = rollouts.best()

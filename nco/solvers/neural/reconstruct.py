@@ -33,6 +33,7 @@ from nco.envs.route import Route
 from nco.models.decoding import Decoding
 from nco.models.policy import Policy
 from nco.solvers.neural.decode import PROGRESS_DELAY, best_routes
+from nco.solvers.neural.pace import DeadlinePace
 
 SUBPROBLEM_SIZE = 100
 """Customers of the largest group re-solved at once (the campaign trains on 20 to 100), unless
@@ -182,10 +183,10 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                         continue
                     began = now(deadline)
                     tried.update(customers[number] for number in batch)
-                    decoding = Decoding("sampling" if was_tried else "greedy", augment=images > 1, deadline=deadline,
-                                        abandon_if_late=True)
+                    decoding = Decoding("sampling" if was_tried else "greedy", augment=images > 1)
                     subsets = [instance.subset(np.array(customers[number])) for number in batch]
-                    candidates = best_routes(policy, subsets, decoding, generator)
+                    candidates = best_routes(policy, subsets, decoding, generator,
+                                             None if deadline is None else DeadlinePace(deadline, abandon_if_late=True))
                     for position, number in enumerate(batch):
                         better = _improvement(subsets[position], [routes[i] for i in groups[number]], customers[number],
                                               None if candidates is None else candidates[position])
