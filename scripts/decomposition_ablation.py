@@ -1,6 +1,6 @@
 """Decode a large instance whole, or decompose it? And eight images per group, or one?
 
-    python scripts/decomposition_ablation.py [--data ../shared/data] [--out docs/large/decomposition.csv]
+    python scripts/decomposition_ablation.py --data DIR [--out docs/large/decomposition.csv]
 
 On the CVRPLIB X development files, with the shipped model, one run each (one thread):
 
@@ -35,7 +35,7 @@ def size(path: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--data", required=True, help="the folder of the benchmark sets (not in the repository)")
     parser.add_argument("--out", type=Path, default=Path("docs/large/decomposition.csv"))
     args = parser.parse_args()
     folder = Path(args.data) / "cvrplib-x"

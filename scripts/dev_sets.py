@@ -1,7 +1,7 @@
 """Mean gap to the best known (or reference) cost of checkpoints on the benchmark development sets.
 
     python scripts/dev_sets.py --checkpoint tests/data/checkpoints/all16-n20.pt --checkpoint NEW.pt \
-        [--data ../shared/data] [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x] [--out docs/campaign/dev.csv] \
+        --data DIR [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x] [--out docs/campaign/dev.csv] \
         [--time-limit 60 [--search reconstruct]] [--solver pyvrp]
 
 Every file is solved by ``nco.solve`` (without a time limit its default: multi-start greedy +
@@ -68,7 +68,7 @@ def evaluate(checkpoint: str | None, data: Path, name: str, solver: str, time_li
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", action="append", help="repeat for several (default: the shipped one)")
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--data", required=True, help="the folder of the benchmark sets (not in the repository)")
     parser.add_argument("--sets", default="solomon,x250,cordeau,ortec")
     parser.add_argument("--out", help="CSV of every instance's result")
     parser.add_argument("--solver", default="neural", choices=SOLVERS)
