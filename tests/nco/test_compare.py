@@ -72,7 +72,7 @@ def test_generated_comparison_instances_can_come_from_the_held_out_real_matrices
 
     for name in ("a", "b"):
         (tmp_path / f"{name}.txt").write_text((fixtures / "ORTEC-VRPTW-ASYM-31c42adc-d1-n206-k12.txt").read_text())
-    args = Namespace(paths=[], variants="CVRP,VRPTW", instances=2, num_nodes=10, seed=0, distribution="variants_md",
+    args = Namespace(paths=[], variants="CVRP,VRPTW", instances=2, customers=10, seed=0, distribution="variants_md",
                      matrix_pool=str(tmp_path), pool_split="test")
     instances = _compare_instances(args)
     assert [i.variant.name for i in instances] == ["CVRP", "CVRP", "VRPTW", "VRPTW"]
