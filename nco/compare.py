@@ -21,10 +21,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+import nco
+import nco.envs
+import nco.models
 from nco.api import solve
+from nco.checkpoints import shipped_checkpoint
 from nco.cluster import check_backend, execute
 from nco.envs.instance import Instance
 from nco.outputs import write_atomically, write_text
+from nco.plots import plot_gap_bars, plot_pareto, plot_route_grid
 from nco.solution import Solution
 from nco.solvers import SOLVERS
 
@@ -77,10 +82,6 @@ def _record(out: Path, task: Task, solution: Solution, keys: dict) -> dict:
 @lru_cache(maxsize=None)
 def code_digest() -> bytes:
     """The project's source files and the versions of the libraries that compute results."""
-    import nco
-    import nco.envs
-    import nco.models
-
     digest = hashlib.sha256()
     for package in (nco, nco.envs, nco.models):
         for path in sorted(Path(package.__file__).parent.glob("**/*.py")):
@@ -97,8 +98,6 @@ def file_digest(path: str) -> bytes:
 
 def run_key(instance: Instance, task: Task, checkpoint: str | None, seed: int) -> str:
     """What the result of running ``task`` on ``instance`` depends on, as a short hex string."""
-    from nco.checkpoints import shipped_checkpoint
-
     digest = hashlib.sha256(code_digest())
     for field in fields(instance):
         value = getattr(instance, field.name)
@@ -241,8 +240,6 @@ def summarise(rows: list[dict]) -> tuple[str, dict]:
 
 def write_report(rows: list[dict], instances: list[Instance], out: str | Path) -> list[Path]:
     """Writes ``summary.md`` and the three plots; returns their paths."""
-    from nco.plots import plot_gap_bars, plot_pareto, plot_route_grid
-
     out = Path(out)
     text, stats = summarise(rows)
     write_text(out / "summary.md", text)

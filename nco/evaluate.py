@@ -17,6 +17,7 @@ from nco.envs.problem import Problem
 from nco.envs.variants import resolve_variants
 from nco.models.decoding import Decoding
 from nco.models.policy import Policy
+from nco.solvers import SOLVERS
 
 
 @dataclass
@@ -61,8 +62,6 @@ def read_reference(path: str | Path) -> dict[str, torch.Tensor]:
     """Reference costs per variant, indexed by instance number, from a CSV with columns
     ``variant,index,cost``, or from the ``results.csv`` of ``nco compare`` on generated instances
     (named ``<variant>-n<size>-<index>``), taking each instance's best feasible baseline cost."""
-    from nco.solvers import SOLVERS
-
     classical = set(SOLVERS) - {"neural"}  # neural rows may carry any --neural-name
 
     rows: dict[str, dict[int, float]] = {}

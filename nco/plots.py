@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -66,8 +67,6 @@ def _series(stats: dict) -> dict[tuple[str, str], list[tuple[str, float, float]]
 def plot_pareto(stats: dict, path: str | Path) -> None:
     """Mean gap to the best solution against mean time per instance (log axis), one point per
     solver and setting over all variants."""
-    import numpy as np
-
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for (solver, setting), values in sorted(_series(stats).items()):
         gap = np.nanmean([v[1] for v in values])
@@ -85,8 +84,6 @@ def plot_pareto(stats: dict, path: str | Path) -> None:
 
 def plot_gap_bars(stats: dict, path: str | Path) -> None:
     """Per-variant mean gap, one bar per solver and setting."""
-    import numpy as np
-
     series = _series(stats)
     variants = sorted({variant for variant, _, _ in stats})
     width = 0.8 / max(1, len(series))
