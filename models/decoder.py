@@ -4,11 +4,12 @@ Keys and values are computed once per instance (``Decoder.precompute``), already
 transposed, and shared by every rollout of that instance: the rollouts are the queries of one
 attention product. The glimpse is written out (matmul, additive mask, softmax, matmul) rather than
 ``scaled_dot_product_attention``: the written-out decoder decodes greedily faster on CPU
-(measured: docs/constants.md), and in training no activation of it is kept: the policy recomputes each decoding step in the backward pass
-(``nco.models.policy``). A matrix-aware decoder (``travel_bias``) adds a learned multiple of the
-distance and the travel time from the current node to each candidate's logit: it sees the true,
-possibly asymmetric, travel. A decoder with a local view (``local_view``,
-:mod:`nco.models.local_view`) adds size-invariant scores of the nearest feasible nodes.
+(measured: docs/constants.md), and in training no activation of it is kept: the policy recomputes
+each decoding step in the backward pass (``nco.models.policy``). A matrix-aware decoder
+(``travel_bias``) adds a learned multiple of the distance and the travel time from the current node
+to each candidate's logit: it sees the true, possibly asymmetric, travel. A decoder with a local
+view (``local_view``, :mod:`nco.models.local_view`) adds size-invariant scores of the nearest
+feasible nodes.
 """
 
 from __future__ import annotations

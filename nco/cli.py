@@ -224,8 +224,8 @@ def _compare(args) -> None:
     args.out = args.out or _compare_folder(args)
     instances = _compare_instances(args)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
-    rows = compare(instances, solvers, args.time_limits, args.out, args.checkpoint, args.workers, args.rounding, args.seed,
-                   args.neural_name, args.fresh, args.backend, args.ray_address)
+    rows = compare(instances, solvers, args.time_limits, args.out, args.checkpoint, args.workers, args.rounding,
+                   args.seed, args.neural_name, args.fresh, args.backend, args.ray_address)
     paths = write_report(rows, instances, args.out)
     print(paths[0].read_text())
     print("written: " + ", ".join(str(p) for p in paths) + f", {args.out}/results.csv, {args.out}/solutions/")
