@@ -234,9 +234,8 @@ def _compare(args) -> None:
 def _compare_instances(args) -> list:
     from nco.envs.generator import generate
     from nco.envs.variants import resolve_variants
-    from nco.io import read_instances
     from nco.batch import named_by_file
-    from nco.io import expand_paths
+    from nco.io import expand_paths, read_instances
 
     if args.paths:
         read = []
