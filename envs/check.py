@@ -42,6 +42,23 @@ def _slack(limit: float, relative: float = RELATIVE_SLACK) -> float:
     return relative * max(abs(limit), 1e-4)
 
 
+def least_duration(early: np.ndarray, late: np.ndarray, service: np.ndarray, travel: np.ndarray, start: float) -> float:
+    """The duration of a route that leaves its depot as late as it can without arriving anywhere
+    later (PyVRP's route duration: travel, service and the least waiting).
+
+    ``travel`` holds the route's arcs in order, ``early``, ``late`` and ``service`` the windows and
+    service times of the places each arc arrives at (the depot last for a route that returns to it,
+    with service 0), and ``start`` when the depot opens.
+    """
+    arrival_without_waiting = np.cumsum(travel) + np.concatenate([[0.0], np.cumsum(service[:-1])])
+    latest = np.min(late - arrival_without_waiting)  # a later start arrives late somewhere
+    useful = np.max(early - arrival_without_waiting)  # a later start no longer waits less
+    clock = depart = max(start, min(latest, useful))
+    for leg, opens, serve in zip(travel, early, service):
+        clock = max(clock + leg, opens) + serve
+    return float(clock - depart)
+
+
 @dataclass
 class CheckResult:
     """Outcome of :func:`check_solution`.
@@ -53,7 +70,9 @@ class CheckResult:
     violations
         One human-readable line per broken rule.
     cost
-        Total travelled distance (return arcs of open routes excluded) under the rounding.
+        Total travelled distance (return arcs of open routes excluded) under the rounding; with
+        vehicle types, the fixed cost of each vehicle used plus its cost per unit of distance
+        times its route's length.
     """
 
     feasible: bool
@@ -68,7 +87,9 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
     ----------
     routes
         Location indices per route. With several depots every route starts with its depot
-        (an index below ``num_depots``); with one depot the depot is not written.
+        (an index below ``num_depots``); with one depot the depot is not written. With vehicle
+        types the list is aligned to the vehicles (:mod:`nco.envs.fleet`): route ``i`` is driven
+        by vehicle ``i``, and an empty route is a vehicle left unused.
     rounding
         ``none``, ``round``, ``dimacs`` or ``exact`` (applied to distances and travel times);
         default: the instance's own.
@@ -76,13 +97,26 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
     rounding = instance.rounding if rounding is None else rounding
     k = instance.num_depots
     windows = instance.time_windows
+    types = instance.vehicle_types
+    vehicle_type = None if types is None else types.vehicle_types(instance.num_customers)
+    allowed = None if types is None else types.allows(instance.num_locations)
     violations: list[str] = []
     total = 0.0
     seen = np.zeros(instance.num_locations, dtype=int)
+    if types is not None and len(routes) > len(vehicle_type):
+        violations.append(f"{len(routes)} routes for {len(vehicle_type)} vehicles: routes are aligned to the fleet's "
+                          "vehicles, one route (or an empty one) per vehicle")
 
     for number, route in enumerate(routes, start=1):
         route = [int(x) for x in route]
         where = f"route {number}"
+        if types is not None:
+            if not route:
+                continue  # a vehicle left at its depot
+            if number > len(vehicle_type):
+                continue  # reported above
+            kind = int(vehicle_type[number - 1])
+            where += f" (vehicle type {kind})"
         if k > 1 and not (route and 0 <= route[0] < k):
             violations.append(f"{where}: must start with its depot (an index below {k})")
             depot, stops = None, route
@@ -107,7 +141,26 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
         durations = arcs if instance.duration_matrix is None else \
             round_matrix(instance.arc_durations(origins, targets), rounding)
         length = float(arcs[:-1].sum() if instance.open_route else arcs.sum())
-        total += length
+        capacity = instance.capacity
+        if types is None:
+            total += length
+        else:
+            total += float(types.fixed_cost[kind] + types.unit_distance_cost[kind] * length)
+            capacity = float(types.capacity[kind])
+            if types.depot[kind] not in (-1, depot):
+                violations.append(f"{where}: starts at depot {depot}, but its vehicles are at depot {types.depot[kind]}")
+            barred = [x for x in stops if not allowed[kind, x]]
+            if barred:
+                violations.append(f"{where}: serves {barred}, which its vehicle type may not serve")
+            if np.isfinite(types.max_duration[kind]):
+                places = stops if instance.open_route else [*stops, depot]
+                service = instance.service_time[places] if instance.open_route else \
+                    np.append(instance.service_time[stops], 0.0)
+                legs = durations[: len(places)]
+                duration = least_duration(windows[places, 0], windows[places, 1], service, legs, windows[depot, 0])
+                limit = float(types.max_duration[kind])
+                if duration > limit + _slack(limit):
+                    violations.append(f"{where}: lasts {duration:g}, longer than its vehicle type's limit {limit:g}")
         if length > instance.distance_limit + _slack(instance.distance_limit):
             violations.append(f"{where}: length {length:g} exceeds the distance limit {instance.distance_limit:g}")
 
@@ -118,8 +171,8 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
         for customer, drop, collect in zip(stops, delivery, pickup):
             load = load - drop + collect
             peak = max(peak, load)
-        if peak > instance.capacity + _slack(instance.capacity, 1e-9):  # loads add exactly
-            violations.append(f"{where}: load {peak:g} on board exceeds the capacity {instance.capacity:g}")
+        if peak > capacity + _slack(capacity, 1e-9):  # loads add exactly
+            violations.append(f"{where}: load {peak:g} on board exceeds the capacity {capacity:g}")
         if instance.backhaul == BACKHAUL_STRICT:
             kinds = pickup > 0
             if (kinds[:-1] & ~kinds[1:]).any():

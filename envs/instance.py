@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from nco.envs.fleet import VehicleTypes
 from nco.envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, has_time_windows
 
 ROUNDINGS = ("none", "round", "dimacs", "exact")
@@ -31,7 +32,7 @@ class Instance:
     demand_linehaul
         ``(N,)`` delivery demand per location (0 at depots).
     capacity
-        Vehicle capacity ``Q``.
+        Vehicle capacity ``Q``; with ``vehicle_types``, the largest of theirs (the default there).
     num_depots
         Number of depots ``K``; locations ``0..K-1``.
     demand_backhaul
@@ -49,6 +50,9 @@ class Instance:
     distance_matrix, duration_matrix
         Optional explicit ``(N, N)`` matrices, possibly asymmetric. Without them travel is
         Euclidean; a missing duration matrix equals the distance matrix.
+    vehicle_types
+        A mixed fleet (:class:`~nco.envs.fleet.VehicleTypes`); ``None``: one unlimited type of
+        ``capacity`` at cost 1 per unit of distance. With it, route lists are aligned to vehicles.
     name
         Instance name, used in file names and tables.
     rounding
@@ -59,12 +63,13 @@ class Instance:
     ------
     ValueError
         On inconsistent shapes, non-finite values, demand above capacity, or a customer that no
-        route can serve (time window or distance limit too tight); the message names the field.
+        route can serve (time window, distance limit, duration limit or the vehicles allowed
+        there too tight); the message names the field.
     """
 
     coords: np.ndarray
     demand_linehaul: np.ndarray
-    capacity: float
+    capacity: float | None = None
     num_depots: int = 1
     demand_backhaul: np.ndarray | None = None
     backhaul: int = BACKHAUL_NONE
@@ -74,6 +79,7 @@ class Instance:
     service_time: np.ndarray | None = None
     distance_matrix: np.ndarray | None = None
     duration_matrix: np.ndarray | None = None
+    vehicle_types: VehicleTypes | None = None
     name: str = "instance"
     rounding: str = "none"
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
@@ -86,7 +92,13 @@ class Instance:
         num_locations = coords.shape[0]
         set_(self, "coords", coords)
         set_(self, "num_depots", int(self.num_depots))
-        set_(self, "capacity", float(self.capacity))
+        largest = None if self.vehicle_types is None else float(self.vehicle_types.capacity.max())
+        if self.capacity is None and largest is None:
+            raise ValueError("capacity is missing: give the vehicle capacity, or vehicle_types")
+        if self.capacity is not None and largest is not None and float(self.capacity) != largest:
+            raise ValueError(f"capacity is {self.capacity:g} but the largest vehicle type holds {largest:g}: "
+                             "leave capacity out when giving vehicle_types")
+        set_(self, "capacity", float(largest if self.capacity is None else self.capacity))
         set_(self, "distance_limit", float(self.distance_limit))
         set_(self, "open_route", bool(self.open_route))
         set_(self, "backhaul", int(self.backhaul))
@@ -182,6 +194,7 @@ class Instance:
             demand_backhaul=rows(self.demand_backhaul), time_windows=rows(self.time_windows),
             service_time=rows(self.service_time), distance_matrix=submatrix(self.distance_matrix),
             duration_matrix=submatrix(self.duration_matrix),
+            vehicle_types=None if self.vehicle_types is None else self.vehicle_types.subset(keep),
         )
 
     # ------------------------------------------------------------------ validation
@@ -256,14 +269,44 @@ class Instance:
                     f"{name}[{i}] = {getattr(self, name)[i]:g} exceeds the capacity {self.capacity:g}: "
                     "raise the capacity or split the customer"
                 )
+        if self.vehicle_types is not None:
+            self._validate_vehicle_types()
         unserved = ~self.servable_customers()
         if unserved.any():
             i = int(np.flatnonzero(unserved)[0]) + k
             raise ValueError(
                 f"customer {i} cannot be served by any route, even alone "
                 f"({int(unserved.sum())} such customers): widen its time window, the depot's "
-                "time window or the distance limit"
+                "time window, the distance limit or the duration limit of a vehicle type allowed there"
             )
+
+    def _validate_vehicle_types(self) -> None:
+        types, n, k = self.vehicle_types, self.num_locations, self.num_depots
+        if types.allowed is not None and types.allowed.shape[1] != n:
+            raise ValueError(f"vehicle_types.allowed has {types.allowed.shape[1]} columns but the instance has {n} "
+                             "locations: give one per location")
+        if (types.depot >= k).any():
+            raise ValueError(f"vehicle_types.depot names depot {types.depot.max()} but the instance has {k} depots: "
+                             f"give -1 (any depot) or 0..{k - 1}")
+        never = ~types.allows(n)[:, k:].any(axis=0)
+        if never.any():
+            raise ValueError(f"customer {int(np.argmax(never)) + k} may be served by no vehicle type "
+                             f"({int(never.sum())} such customers): allow a vehicle type to serve it")
+        load = np.maximum(self.demand_linehaul, self.demand_backhaul)[k:]
+        unfit = ~self._fitting_types().any(axis=0)
+        if unfit.any():
+            i = int(np.argmax(unfit))
+            raise ValueError(f"customer {i + k} has demand {load[i]:g}, more than every vehicle type allowed to serve "
+                             f"it holds ({int(unfit.sum())} such customers): allow a larger type there, or split the "
+                             "customer")
+
+    def _fitting_types(self) -> np.ndarray:
+        """``(T, num_customers)``: whether each vehicle type may serve each customer and holds its
+        demand."""
+        types, k = self.vehicle_types, self.num_depots
+        load = np.maximum(self.demand_linehaul, self.demand_backhaul)[k:]
+        holds = load[None, :] <= types.capacity[:, None] * (1 + 1e-9)
+        return types.allows(self.num_locations)[:, k:] & holds
 
     def servable_customers(self) -> np.ndarray:
         """``(num_customers,)``: whether a route serving only that customer is feasible."""
@@ -288,4 +331,10 @@ class Instance:
         if not self.open_route:
             ok &= depart + back_time <= late[:k, None] + slack
         ok &= out_dist + back_dist <= self.distance_limit * (1 + 1e-9)
+        if self.vehicle_types is not None:  # some type from that depot may serve it alone in time
+            types = self.vehicle_types
+            duration = out_time + self.service_time[None, k:] + back_time  # no waiting: it may leave late
+            from_depot = (types.depot[:, None] == -1) | (types.depot[:, None] == np.arange(k)[None, :])  # (T, K)
+            in_time = duration[None, :, :] <= types.max_duration[:, None, None] * (1 + 1e-9)  # (T, K, n)
+            ok &= (from_depot[:, :, None] & self._fitting_types()[:, None, :] & in_time).any(axis=0)
         return ok

@@ -2,7 +2,9 @@
 
 In a route list (solution files, every solver's output, the judge's input) a route is the list of
 its customers' location indices; with several depots it starts with its depot's index
-(``0..num_depots-1``), with one depot the depot is not written.
+(``0..num_depots-1``), with one depot the depot is not written. With vehicle types the list is
+aligned to the vehicles (:mod:`nco.envs.fleet`): entry ``i`` is vehicle ``i``'s route, empty for
+a vehicle left unused.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import Sequence
 @dataclass(frozen=True)
 class Route:
     """A route from ``depot`` through ``visits`` (location indices), back to ``depot`` unless the
-    instance has open routes."""
+    instance has open routes, driven by a vehicle of type ``vehicle_type`` (0 without a fleet)."""
 
     depot: int
     visits: tuple[int, ...]
+    vehicle_type: int = 0
 
     @classmethod
     def from_list(cls, route: Sequence[int], num_depots: int) -> Route:
@@ -34,3 +37,17 @@ class Route:
     def path(self, open_route: bool) -> list[int]:
         """Every location the vehicle passes, depot to depot (or to its last customer)."""
         return [self.depot, *self.visits] + ([] if open_route else [self.depot])
+
+
+def aligned_to_vehicles(routes: Sequence[Route], vehicle_types: Sequence[int], num_depots: int) -> list[list[int]]:
+    """The route list of a fleet: each route in the first unused vehicle of its type
+    (``vehicle_types``, one per vehicle), unused vehicles empty, and the routes of a type that
+    has no vehicle left after all vehicles (the judge refuses them)."""
+    aligned: list[list[int]] = [[] for _ in vehicle_types]
+    free = {int(kind): [v for v, t in enumerate(vehicle_types) if t == kind] for kind in set(vehicle_types)}
+    for route in routes:
+        if free.get(route.vehicle_type):
+            aligned[free[route.vehicle_type].pop(0)] = route.to_list(num_depots)
+        else:
+            aligned.append(route.to_list(num_depots))
+    return aligned

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import vrplib
 
+from nco.envs.fleet import VehicleTypes
 from nco.envs.instance import Instance
 from nco.envs.matrix_pool import MatrixPool
 from nco.envs.problem import Problem
@@ -27,16 +28,11 @@ INSTANCE_SUFFIXES = (".vrp", ".txt", ".npz", ".vrptw", ".vrpbtw")
 """Suffixes of instance files in a folder (``.vrptw`` and ``.vrpbtw``: LKH-3's VRPLIB files)."""
 
 UNMODELLED = {
-    "vehicles_max_duration": "a route-duration limit",
     "release_time": "release times",
     "pickup_and_delivery": "pickup-and-delivery pairs",
     "prize": "prizes (optional customers)",
-    "vehicles_depot": "vehicles bound to depots",
-    "vehicles_allowed_clients": "vehicles restricted to some customers",
     "vehicles_reload_depot": "reloading",
     "vehicles_max_reloads": "reloading",
-    "vehicles_fixed_cost": "fixed vehicle costs",
-    "vehicles_unit_distance_cost": "per-vehicle distance costs",
     "mutually_exclusive_group": "groups of customers",
 }
 """Fields of PyVRP's VRPLIB dialect that carry rules no variant here has: a file with one is
@@ -333,22 +329,28 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         raise ValueError(
             f"DIMENSION is {data['dimension']} but the sections have {num_locations} locations: fix DIMENSION"
         )
-    if "capacity" not in data:
-        raise ValueError("CAPACITY is missing: add 'CAPACITY: <vehicle capacity>'")
-    try:
-        capacity = float(data["capacity"])
-    except (TypeError, ValueError):
-        raise ValueError(f"CAPACITY is {data['capacity']!r}, not one number: every vehicle has the same "
-                         "capacity here; give one") from None
+    type_name = str(data.get("type", "")).strip()
+    if type_name.upper() == "DCVRP":  # LKH-3's name for a CVRP with CVRPLIB's DISTANCE limit
+        type_name = "CVRP"
+    describes_fleet = type_name.upper().startswith(FLEET_TYPE_PREFIXES)
+    if describes_fleet:
+        type_name = type_name[2:]
+    vehicle_types = _read_vehicle_types(data, num_locations, num_depots, describes_fleet)
+    capacity = None
+    if vehicle_types is None:
+        if "capacity" not in data:
+            raise ValueError("CAPACITY is missing: add 'CAPACITY: <vehicle capacity>'")
+        try:
+            capacity = float(data["capacity"])
+        except (TypeError, ValueError):
+            raise ValueError(f"CAPACITY is {data['capacity']!r}, not one number: give one, or a CAPACITY_SECTION "
+                             "with one line per vehicle") from None
     if "demand" in data and "linehaul" in data:
         raise ValueError("both DEMAND_SECTION and LINEHAUL_SECTION are given: keep one")
     demand = data.get("demand", data.get("linehaul"))
     if demand is None:
         raise ValueError("DEMAND_SECTION is missing: add the demand of every location")
 
-    type_name = str(data.get("type", "")).strip()
-    if type_name.upper() == "DCVRP":  # LKH-3's name for a CVRP with CVRPLIB's DISTANCE limit
-        type_name = "CVRP"
     declared = Variant.from_name(type_name) if type_name else None
     backhaul_demand = data.get("backhaul")
     has_backhaul_data = backhaul_demand is not None and np.any(np.asarray(backhaul_demand) > 0)
@@ -399,8 +401,75 @@ def _instance_from_vrplib(data: dict, name: str) -> Instance:
         time_windows=windows,
         service_time=service,
         distance_matrix=matrix,
+        vehicle_types=vehicle_types,
         name=str(data.get("name", name)),
     )
+
+
+FLEET_TYPE_PREFIXES = ("HF", "SD")
+"""``TYPE`` prefixes of files whose ``VEHICLES`` lists the fleet (PyVRP's ``HFVRP``, heterogeneous
+fleet, and ``SDVRPTW``, site-dependent); the rest of the name is the variant (``VRP``: CVRP)."""
+
+VEHICLE_SECTIONS = {
+    "capacity": "CAPACITY_SECTION",
+    "vehicles_fixed_cost": "VEHICLES_FIXED_COST_SECTION",
+    "vehicles_unit_distance_cost": "VEHICLES_UNIT_DISTANCE_COST_SECTION",
+    "vehicles_max_duration": "VEHICLES_MAX_DURATION",
+    "vehicles_depot": "VEHICLES_DEPOT_SECTION",
+    "vehicles_allowed_clients": "VEHICLES_ALLOWED_CLIENTS_SECTION",
+}
+"""PyVRP's per-vehicle fields (one value for every vehicle, or a section with one row each)."""
+
+
+def _read_vehicle_types(data: dict, num_locations: int, num_depots: int, describes_fleet: bool) -> VehicleTypes | None:
+    """The fleet of a file that describes its vehicles (a per-vehicle field, or a fleet ``TYPE``),
+    else None (``VEHICLES`` is then informational, as in CVRPLIB and ORTEC files). Identical
+    vehicles are one type; the vehicles of a type must be listed together."""
+    per_vehicle = [key for key in VEHICLE_SECTIONS if key in data and (key != "capacity" or np.ndim(data[key]) > 0)]
+    if not (per_vehicle or describes_fleet):
+        return None
+    count = data.get("vehicles", num_locations - num_depots)  # PyVRP's default: one per customer
+    if not float(count).is_integer() or float(count) < 1:
+        raise ValueError(f"VEHICLES is {count}: give the number of vehicles, a whole number >= 1")
+    count = int(count)
+    if "capacity" not in data:
+        raise ValueError("CAPACITY is missing: add 'CAPACITY: <capacity>' or a CAPACITY_SECTION with one line per vehicle")
+
+    def column(key: str, default, dtype=float) -> list:
+        value = data.get(key, default)
+        if not isinstance(value, (list, np.ndarray)) or np.ndim(value[:1]) == 0:
+            return [dtype(value)] * count
+        if len(value) != count:
+            raise ValueError(f"{VEHICLE_SECTIONS[key]} has {len(value)} lines but VEHICLES is {count}: give one line per vehicle")
+        if key == "vehicles_allowed_clients":
+            return [tuple(sorted(int(x) - 1 for x in np.ravel(row))) for row in value]
+        return [dtype(np.ravel(row)[0]) for row in value]
+
+    depots = column("vehicles_depot", 0.0)
+    if not all(1 <= depot <= num_depots for depot in depots) and "vehicles_depot" in data:
+        raise ValueError(f"VEHICLES_DEPOT_SECTION names a location that is not a depot: give depot numbers 1..{num_depots}")
+    customers = tuple(range(num_depots, num_locations))
+    allowed = column("vehicles_allowed_clients", 0.0) if "vehicles_allowed_clients" in data else [customers] * count
+    for clients in allowed:
+        if not set(clients) <= set(customers):
+            raise ValueError(f"VEHICLES_ALLOWED_CLIENTS_SECTION lists a location that is not a customer: give "
+                             f"customer numbers {num_depots + 1}..{num_locations}")
+    vehicles = list(zip(column("capacity", 0.0), column("vehicles_fixed_cost", 0.0),
+                        column("vehicles_unit_distance_cost", 1.0), column("vehicles_max_duration", np.inf),
+                        [int(depot) - 1 for depot in depots] if "vehicles_depot" in data else [-1] * count, allowed))
+    starts = [0] + [v for v in range(1, count) if vehicles[v] != vehicles[v - 1]]
+    kinds = [vehicles[start] for start in starts]
+    if len(set(kinds)) < len(kinds):
+        repeated = next(i for i, kind in enumerate(kinds) if kinds.index(kind) < i)
+        raise ValueError(f"vehicle {starts[repeated] + 1} has the type of vehicle {starts[kinds.index(kinds[repeated])] + 1} "
+                         "but other types are listed between them: list the vehicles of each type together")
+    mask = np.zeros((len(kinds), num_locations), dtype=bool)
+    for row, kind in enumerate(kinds):
+        mask[row, list(kind[5])] = True
+    capacity, fixed, unit, duration, depot, _ = zip(*kinds)
+    return VehicleTypes(capacity=capacity, num_available=np.diff(starts + [count]), fixed_cost=fixed,
+                        unit_distance_cost=unit, max_duration=duration, depot=depot,
+                        allowed=None if "vehicles_allowed_clients" not in data else mask)
 
 
 def _split_backhaul_list(data: dict, text: str) -> None:
@@ -457,13 +526,17 @@ def write_instance(path: str | Path, instance: Instance) -> None:
         )
     variant = instance.variant
     explicit = instance.distance_matrix is not None
+    types = instance.vehicle_types
     data: dict = {
         "NAME": instance.name,
-        "TYPE": variant.name,
+        "TYPE": variant.name if types is None else FLEET_TYPE_PREFIXES[0] + variant.name,
         "DIMENSION": instance.num_locations,
-        "CAPACITY": _number(instance.capacity),
         "EDGE_WEIGHT_TYPE": "EXPLICIT" if explicit else "EUC_2D",
     }
+    if types is None:
+        data["CAPACITY"] = _number(instance.capacity)
+    else:
+        data.update(_vehicle_sections(instance))
     if explicit:
         data["EDGE_WEIGHT_FORMAT"] = "FULL_MATRIX"
     if variant.distance_limit:
@@ -479,6 +552,30 @@ def write_instance(path: str | Path, instance: Instance) -> None:
         data["SERVICE_TIME_SECTION"] = instance.service_time
     data["DEPOT_SECTION"] = np.r_[np.arange(1, instance.num_depots + 1), -1]
     vrplib.write_instance(path, data)
+
+
+def _vehicle_sections(instance: Instance) -> dict:
+    """PyVRP's per-vehicle fields of a fleet, one line per vehicle (an unlimited type as one
+    vehicle per customer)."""
+    types = instance.vehicle_types
+    of = types.vehicle_types(instance.num_customers)
+    sections: dict = {"VEHICLES": len(of), "CAPACITY_SECTION": _integral(types.capacity[of])}
+    if types.fixed_cost.any():
+        sections["VEHICLES_FIXED_COST_SECTION"] = _integral(types.fixed_cost[of])
+    if (types.unit_distance_cost != 1).any():
+        sections["VEHICLES_UNIT_DISTANCE_COST_SECTION"] = _integral(types.unit_distance_cost[of])
+    if np.isfinite(types.max_duration).any():
+        sections["VEHICLES_MAX_DURATION_SECTION"] = types.max_duration[of]
+    if (types.depot >= 0).any():
+        if (types.depot < 0).any():
+            raise ValueError(f"{instance.name}: some vehicle types start at any depot and others at one: VRPLIB names "
+                             "one depot per vehicle; give every type its depot")
+        sections["VEHICLES_DEPOT_SECTION"] = types.depot[of] + 1
+    if types.allowed is not None:
+        customers = np.arange(instance.num_depots, instance.num_locations)
+        sections["VEHICLES_ALLOWED_CLIENTS_SECTION"] = [
+            (customers[types.allowed[kind, instance.num_depots:]] + 1).tolist() for kind in of]
+    return sections
 
 
 def _number(value: float) -> int | float:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
-from nco.envs.route import Route
+from nco.envs.route import Route, aligned_to_vehicles
 from nco.outputs import write_atomically
 
 
@@ -25,7 +25,9 @@ class Solution:
     routes
         The routes; empty when the solver found nothing feasible.
     cost
-        Travelled distance under the instance's rounding (``nan`` when there are no routes).
+        Travelled distance under the instance's rounding (with vehicle types, the fixed costs of
+        the vehicles used plus each one's cost per unit of distance times its route's length;
+        ``nan`` when there are no routes).
     feasible
         Every customer served once and no rule broken.
     violations
@@ -51,12 +53,22 @@ class Solution:
         if routes is None:
             return cls(instance, (), math.nan, False, (reason,), seconds, solver)
         check = check_solution(instance, routes)
-        parsed = tuple(Route.from_list(route, instance.num_depots) for route in routes)
+        k = instance.num_depots
+        if instance.vehicle_types is None:
+            parsed = tuple(Route.from_list(route, k) for route in routes)
+        else:  # aligned to the vehicles: keep each used vehicle's route with its type
+            vehicle_types = instance.vehicle_types.vehicle_types(instance.num_customers)
+            parsed = tuple(replace(Route.from_list(route, k), vehicle_type=int(vehicle_types[v]) if v < len(vehicle_types) else -1)
+                           for v, route in enumerate(routes) if route)
         return cls(instance, parsed, check.cost, check.feasible, tuple(check.violations), seconds, solver)
 
     def route_lists(self) -> list[list[int]]:
         """The routes as a route list (:mod:`nco.envs.route`), as ``.sol`` files write them."""
-        return [route.to_list(self.instance.num_depots) for route in self.routes]
+        instance = self.instance
+        if instance.vehicle_types is None:
+            return [route.to_list(instance.num_depots) for route in self.routes]
+        return aligned_to_vehicles(self.routes, instance.vehicle_types.vehicle_types(instance.num_customers),
+                                   instance.num_depots)
 
     def to_sol(self, path: str | Path) -> Path:
         """Writes the solution as a VRPLIB ``.sol`` file (routes, ``Cost``, ``Time``, ``Solver``)."""

@@ -31,6 +31,7 @@ class IntegerInstance:
     linehaul: np.ndarray  # (N,) demands (already integral, or scaled up with capacity)
     backhaul: np.ndarray
     capacity: int
+    demand_factor: int  # demands and capacities are scaled by it to be whole
 
     @classmethod
     def from_instance(cls, instance: Instance) -> IntegerInstance:
@@ -44,10 +45,6 @@ class IntegerInstance:
             scaled = np.asarray(x, dtype=np.float64) * factor
             return _ceil(scaled, out=scaled).astype(np.int64)
 
-        def down(x):
-            x = np.asarray(x)
-            return np.where(np.isfinite(x), np.floor(np.where(np.isfinite(x), x, 0) * factor + 1e-9), BIG).astype(np.int64)
-
         demands = np.stack([instance.demand_linehaul, instance.demand_backhaul])
         demand_factor = 1
         while not np.allclose(demands * demand_factor, np.round(demands * demand_factor)) and demand_factor < 10**6:
@@ -57,12 +54,21 @@ class IntegerInstance:
             factor=factor,
             service=up(instance.service_time),
             early=up(windows[:, 0]),
-            late=down(windows[:, 1]),
-            distance_limit=int(down(instance.distance_limit)),
+            late=_down(windows[:, 1], factor),
+            distance_limit=int(_down(instance.distance_limit, factor)),
             linehaul=np.round(instance.demand_linehaul * demand_factor).astype(np.int64),
             backhaul=np.round(instance.demand_backhaul * demand_factor).astype(np.int64),
             capacity=int(math.floor(instance.capacity * demand_factor + 1e-9)),
+            demand_factor=demand_factor,
         )
+
+    def scaled_capacity(self, capacity: float) -> int:
+        """A vehicle type's capacity in the demands' integers, rounded down."""
+        return int(math.floor(capacity * self.demand_factor + 1e-9))
+
+    def scaled_limit(self, limit: float) -> int:
+        """A limit in time or distance in integers, rounded down (``BIG`` for ``inf``)."""
+        return int(_down(limit, self.factor))
 
     def cost(self) -> np.ndarray:
         """``(N, N)`` distances rounded to the nearest integer (the objective)."""
@@ -86,6 +92,12 @@ class IntegerInstance:
         if self.instance.open_route:
             result[:, : self.instance.num_depots] = 0
         return result
+
+
+def _down(x, factor: float) -> np.ndarray:
+    """Scales and rounds down, ``BIG`` for an infinite value."""
+    x = np.asarray(x)
+    return np.where(np.isfinite(x), np.floor(np.where(np.isfinite(x), x, 0) * factor + 1e-9), BIG).astype(np.int64)
 
 
 def _ceil(scaled: np.ndarray, out: np.ndarray) -> np.ndarray:

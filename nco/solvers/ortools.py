@@ -5,16 +5,25 @@ linehaul demand served, and ``load`` (start value free) changes by pickup minus 
 customer and must stay in ``[0, Q]``; its start value must cover everything delivered on the route.
 Strict backhauls remove the arcs from backhaul to linehaul customers. Open routes make the arcs
 into depots free and lift the return deadline. Every depot has as many vehicles as customers,
-each returning to its own depot.
+each returning to its own depot. A fleet's vehicle types (:mod:`nco.envs.fleet`) give each vehicle
+its capacity, fixed cost, cost per unit of distance, duration limit (the span of its time) and
+depot, and each customer the vehicles allowed there; an unlimited type has, at each of its
+depots, as many vehicles as customers, or, in a fleet without windows, limits or backhauls, twice
+as many as its capacity needs for the whole demand, plus one.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from nco.envs.fleet import VehicleTypes
 from nco.envs.instance import Instance
-from nco.envs.route import Route
+from nco.envs.route import Route, aligned_to_vehicles
 from nco.envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT
+from nco.solvers.base import NotSolved
 from nco.solvers.integer import BIG, IntegerInstance
 
 
@@ -24,20 +33,34 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
     search has no random choice to seed."""
     data = IntegerInstance.from_instance(instance)
     k, n, size = instance.num_depots, instance.num_customers, instance.num_locations
-    vehicles = k * n
-    depot_of = [v // n for v in range(vehicles)]
+    types = instance.vehicle_types or VehicleTypes(capacity=[instance.capacity])
+    type_of, depot_of = _vehicles(instance, types)
+    vehicles = len(type_of)
     manager = pywrapcp.RoutingIndexManager(size, vehicles, depot_of, depot_of)
     routing = pywrapcp.RoutingModel(manager)
     solver = routing.solver()
 
-    cost = routing.RegisterTransitMatrix(data.cost().tolist())
-    routing.SetArcCostEvaluatorOfAllVehicles(cost)
+    cost = data.cost()
+    unit_factor = 1
+    while not np.allclose(types.unit_distance_cost * unit_factor, np.round(types.unit_distance_cost * unit_factor)) \
+            and unit_factor < 10**6:
+        unit_factor *= 10
+    unit_costs = np.round(types.unit_distance_cost * unit_factor).astype(np.int64)
+    evaluators = {unit: routing.RegisterTransitMatrix((cost * unit).tolist()) for unit in set(unit_costs.tolist())}
+    capacities = [data.scaled_capacity(types.capacity[kind]) for kind in type_of]
+    for v, kind in enumerate(type_of):
+        routing.SetArcCostEvaluatorOfVehicle(evaluators[int(unit_costs[kind])], v)
+        routing.SetFixedCostOfVehicle(int(round(types.fixed_cost[kind] * data.factor * unit_factor)), v)
+    if types.allowed is not None:  # SetAllowedVehiclesForIndex's Python binding refuses lists: the vehicle variable
+        for j in range(k, size):
+            allowed = [v for v, kind in enumerate(type_of) if types.allowed[kind, j]]
+            routing.VehicleVar(manager.NodeToIndex(j)).SetValues([-1, *allowed])
 
     delivered_index = routing.RegisterUnaryTransitVector(data.linehaul.tolist())
-    routing.AddDimension(delivered_index, 0, data.capacity, True, "delivered")
+    routing.AddDimensionWithVehicleCapacity(delivered_index, 0, capacities, True, "delivered")
     if instance.backhaul != BACKHAUL_NONE:
         change = (data.backhaul - data.linehaul).tolist()
-        routing.AddDimension(routing.RegisterUnaryTransitVector(change), 0, data.capacity, False, "load")
+        routing.AddDimensionWithVehicleCapacity(routing.RegisterUnaryTransitVector(change), 0, capacities, False, "load")
         load, delivered = routing.GetDimensionOrDie("load"), routing.GetDimensionOrDie("delivered")
         for v in range(vehicles):
             solver.Add(load.CumulVar(routing.Start(v)) >= delivered.CumulVar(routing.End(v)))
@@ -52,9 +75,11 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
         distance = routing.RegisterTransitMatrix(data.distance().tolist())
         routing.AddDimension(distance, 0, data.distance_limit, True, "distance")
 
-    if instance.variant.time_windows:
+    max_duration = [data.scaled_limit(limit) for limit in types.max_duration]
+    if instance.variant.time_windows or min(max_duration) < BIG:
         duration = data.duration()
-        horizon = int(max(data.late[data.late < BIG].max(initial=0), data.early.max()) + duration.max() + data.service.max())
+        horizon = int(max(data.late[data.late < BIG].max(initial=0), data.early.max(), *[d for d in max_duration if d < BIG])
+                      + duration.max() + data.service.max())
         travel = (duration + data.service[:, None]).tolist()
         routing.AddDimension(routing.RegisterTransitMatrix(travel), horizon, 2 * horizon, False, "time")
         time = routing.GetDimensionOrDie("time")
@@ -65,11 +90,14 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
             time.CumulVar(routing.Start(v)).SetRange(int(data.early[d]), int(min(data.late[d], 2 * horizon)))
             end_late = 2 * horizon if instance.open_route else int(min(data.late[d], 2 * horizon))
             time.CumulVar(routing.End(v)).SetRange(int(data.early[d]), end_late)
+            if max_duration[type_of[v]] < BIG:
+                time.SetSpanUpperBoundForVehicle(max_duration[type_of[v]], v)
 
     parameters = pywrapcp.DefaultRoutingSearchParameters()
     strategies = routing_enums_pb2.FirstSolutionStrategy
-    # path-cheapest-arc ignores the load side constraint and can find no first solution at all
-    has_side_constraint = instance.backhaul != BACKHAUL_NONE
+    # path-cheapest-arc ignores the load side constraint and the vehicles allowed at a customer,
+    # and can find no first solution at all
+    has_side_constraint = instance.backhaul != BACKHAUL_NONE or types.allowed is not None
     parameters.first_solution_strategy = (
         strategies.LOCAL_CHEAPEST_INSERTION if has_side_constraint else strategies.PATH_CHEAPEST_ARC
     )
@@ -85,5 +113,37 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
             route.append(manager.IndexToNode(index))
             index = solution.Value(routing.NextVar(index))
         if route:
-            routes.append(Route(depot_of[v], tuple(route)).to_list(k))
-    return routes
+            routes.append(Route(depot_of[v], tuple(route), type_of[v]))
+    if instance.vehicle_types is None:
+        return [route.to_list(k) for route in routes]
+    return aligned_to_vehicles(routes, instance.vehicle_types.vehicle_types(n), k)
+
+
+def _vehicles(instance: Instance, types: VehicleTypes) -> tuple[list[int], list[int]]:
+    """The type and depot of each of OR-Tools' vehicles (see the module docstring).
+
+    Raises
+    ------
+    NotSolved
+        For a limited vehicle type that may start at any of several depots.
+    """
+    k, n = instance.num_depots, instance.num_customers
+    variant = instance.variant
+    # an unlimited type of a fleet without windows, limits or backhauls: in an optimal solution no
+    # two routes fit in one vehicle (merged, they would cost no more), so at most one is half full
+    bounded = instance.vehicle_types is not None and variant.backhaul == BACKHAUL_NONE and not (
+        variant.time_windows or variant.distance_limit or np.isfinite(types.max_duration).any())
+    demand = instance.demand_linehaul.sum()
+    type_of, depot_of = [], []
+    for kind in range(types.num_types):
+        starts = range(k) if types.depot[kind] < 0 else [int(types.depot[kind])]
+        count = types.num_available[kind]
+        if len(starts) > 1 and np.isfinite(count):
+            raise NotSolved(f"vehicle type {kind} has {count:g} vehicles that may start at any of {k} depots: OR-Tools "
+                            "binds a vehicle to one depot here; give the type its depot")
+        if not np.isfinite(count) and bounded:
+            count = 2 * math.ceil(demand / types.capacity[kind]) + 1
+        for d in starts:
+            type_of += [kind] * int(min(count, n))
+            depot_of += [d] * int(min(count, n))
+    return type_of, depot_of

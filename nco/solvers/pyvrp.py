@@ -5,12 +5,16 @@ PyVRP's load rule for clients with deliveries and pickups is the mixed-backhaul 
 backhauls forbid the arcs from a backhaul to a linehaul client; open routes make the arcs into the
 depots free (distance and time) and lift the return deadline, as PyVRP's FAQ describes; every
 depot has its own vehicle type that starts and ends there, with as many vehicles as customers.
+A fleet's vehicle types (:mod:`nco.envs.fleet`) become PyVRP's, one per depot where a type may
+start at any of several; the customers a type may not serve are out of reach of its profile
+(PyVRP's missing-edge value to and from them).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pyvrp
@@ -18,9 +22,11 @@ from pyvrp.constants import MAX_VALUE
 from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 from pyvrp.stop import MaxRuntime
 
+from nco.envs.fleet import VehicleTypes
 from nco.envs.instance import Instance
-from nco.envs.route import Route
+from nco.envs.route import Route, aligned_to_vehicles
 from nco.envs.variants import BACKHAUL_STRICT
+from nco.solvers.base import NotSolved
 from nco.solvers.integer import BIG, IntegerInstance
 
 
@@ -32,19 +38,31 @@ def solve(instance: Instance, time_limit: float, seed: int = 1,
     local search of them, else from one of a random solution (as ``pyvrp.solve`` does)."""
     deadline = time.perf_counter() + time_limit
     k = instance.num_depots
-    data = problem_data(instance)
+    data, our_type = problem_data(instance)
+    pyvrp_type = {(kind, depot): index for index, (kind, depot) in enumerate(our_type)}
     start = None
     if initial_routes is not None:  # PyVRP numbers clients from 0
-        parsed = [Route.from_list(route, k) for route in initial_routes]
-        start = [pyvrp.Route(data, [v - k for v in route.visits], route.depot) for route in parsed]
+        start = [pyvrp.Route(data, [v - k for v in route.visits], pyvrp_type[route.vehicle_type, route.depot])
+                 for route in _parse(instance, initial_routes)]
     result = _iterated_local_search(data, lambda: deadline - time.perf_counter(), seed, start)
     if not result.is_feasible():
         return None
     routes = []
     for route in result.routes():
         visits = [k + int(activity.idx) for activity in route if activity.is_client()]
-        routes.append(Route(int(route.start_depot()), tuple(visits)).to_list(k))
-    return routes
+        routes.append(Route(int(route.start_depot()), tuple(visits), our_type[route.vehicle_type()][0]))
+    if instance.vehicle_types is None:
+        return [route.to_list(k) for route in routes]
+    return aligned_to_vehicles(routes, instance.vehicle_types.vehicle_types(instance.num_customers), k)
+
+
+def _parse(instance: Instance, routes: list[list[int]]) -> list[Route]:
+    """The non-empty routes of a route list, each with its vehicle type."""
+    k = instance.num_depots
+    if instance.vehicle_types is None:
+        return [Route.from_list(route, k) for route in routes]
+    vehicle_types = instance.vehicle_types.vehicle_types(instance.num_customers)
+    return [replace(Route.from_list(route, k), vehicle_type=int(vehicle_types[v])) for v, route in enumerate(routes) if route]
 
 
 def _iterated_local_search(data: pyvrp.ProblemData, seconds_left: Callable[[], float], seed: int,
@@ -65,11 +83,20 @@ def _iterated_local_search(data: pyvrp.ProblemData, seconds_left: Callable[[], f
     return ils.run(MaxRuntime(max(0.0, seconds_left())), collect_stats=False).best
 
 
-def problem_data(instance: Instance) -> pyvrp.ProblemData:
+def problem_data(instance: Instance) -> tuple[pyvrp.ProblemData, list[tuple[int, int]]]:
     """The PyVRP data of ``instance`` (integer data, see :mod:`nco.solvers.integer`), built
-    from whole matrices: one int64 copy of each, handed to PyVRP (which keeps its own)."""
+    from whole matrices: one int64 copy of each per profile, handed to PyVRP (which keeps its
+    own), and for each PyVRP vehicle type the instance's vehicle type and depot it stands for.
+
+    Raises
+    ------
+    NotSolved
+        For a limited vehicle type that may start at any of several depots (a PyVRP vehicle type
+        starts at one).
+    """
     data = IntegerInstance.from_instance(instance)
     k, n = instance.num_depots, instance.num_customers
+    types = instance.vehicle_types or VehicleTypes(capacity=[instance.capacity])
     locations = [pyvrp.Location(float(x), float(y)) for x, y in instance.coords]
     depots = [pyvrp.Depot(d, tw_early=int(data.early[d]), tw_late=min(int(data.late[d]), BIG)) for d in range(k)]
     clients = [
@@ -77,12 +104,33 @@ def problem_data(instance: Instance) -> pyvrp.ProblemData:
                      tw_early=int(data.early[j]), tw_late=min(int(data.late[j]), BIG))
         for j in range(k, instance.num_locations)
     ]
-    vehicle_types = [
-        pyvrp.VehicleType(num_available=n, capacity=[data.capacity], start_depot=d, end_depot=d, tw_early=int(data.early[d]),
-                          tw_late=BIG if instance.open_route else int(min(data.late[d], BIG)),
-                          max_distance=int(min(data.distance_limit, BIG)))
-        for d in range(k)
-    ]
+    # costs in integers: the unit costs scaled to whole numbers, the fixed costs by the same
+    # factor and the distances' own
+    unit_factor = 1
+    while not np.allclose(types.unit_distance_cost * unit_factor, np.round(types.unit_distance_cost * unit_factor)) \
+            and unit_factor < 10**6:
+        unit_factor *= 10
+    allowed = types.allows(instance.num_locations)
+    profiles = [] if types.allowed is None else sorted({tuple(row) for row in allowed})
+    our_type, vehicle_types = [], []
+    for kind in range(types.num_types):
+        starts = range(k) if types.depot[kind] < 0 else [int(types.depot[kind])]
+        if len(starts) > 1 and np.isfinite(types.num_available[kind]):
+            raise NotSolved(f"vehicle type {kind} has {types.num_available[kind]:g} vehicles that may start at any of "
+                            f"{k} depots: PyVRP binds a vehicle type to one depot; give the type its depot")
+        for d in starts:
+            our_type.append((kind, d))
+            vehicle_types.append(pyvrp.VehicleType(
+                num_available=int(min(types.num_available[kind], n)),
+                capacity=[data.scaled_capacity(types.capacity[kind])],
+                start_depot=d, end_depot=d, tw_early=int(data.early[d]),
+                tw_late=BIG if instance.open_route else int(min(data.late[d], BIG)),
+                shift_duration=min(data.scaled_limit(types.max_duration[kind]), BIG),
+                max_distance=int(min(data.distance_limit, BIG)),
+                fixed_cost=int(round(types.fixed_cost[kind] * data.factor * unit_factor)),
+                unit_distance_cost=int(round(types.unit_distance_cost[kind] * unit_factor)),
+                profile=profiles.index(tuple(allowed[kind])) if profiles else 0,
+            ))
     # the rounded-up distances keep limits safe; a forbidden arc costs PyVRP's missing-edge value
     distance, duration = data.distance(), data.duration()
     if instance.backhaul == BACKHAUL_STRICT:
@@ -93,4 +141,18 @@ def problem_data(instance: Instance) -> pyvrp.ProblemData:
         distance[forbidden] = duration[forbidden] = MAX_VALUE
     np.fill_diagonal(distance, 0)
     np.fill_diagonal(duration, 0)
-    return pyvrp.ProblemData(locations, clients, depots, vehicle_types, [distance], [duration])
+    distances, durations = [distance], [duration]
+    if profiles:  # a copy per profile, the customers it may not serve out of reach
+        distances, durations = [], []
+        # longer than any route of allowed arcs, yet far from PyVRP's missing-edge value: that
+        # one times the penalties of its first search overflows, and the search cycles
+        out_of_reach = [10 * instance.num_locations * int(matrix[matrix < MAX_VALUE].max(initial=1))
+                        for matrix in (distance, duration)]
+        for profile in profiles:
+            barred = ~np.array(profile)
+            barred[:k] = False
+            for matrices, matrix, far in zip((distances, durations), (distance, duration), out_of_reach):
+                matrices.append(matrix.copy())
+                matrices[-1][barred, :] = matrices[-1][:, barred] = far
+                np.fill_diagonal(matrices[-1], 0)
+    return pyvrp.ProblemData(locations, clients, depots, vehicle_types, distances, durations), our_type

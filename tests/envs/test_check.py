@@ -261,3 +261,145 @@ def test_the_long_horizon_of_the_depot_does_not_excuse_a_late_customer():
     )
     result = check_solution(instance, [[1, 2]])
     assert not result.feasible and "arrives at 2 at 24.14, after its window closes at 20" in result.violations[0]
+
+
+def brute_force_fleet(instance: Instance, routes: list[list[int]]) -> tuple[bool, float]:
+    """The fleet's rules restated on top of :func:`brute_force_feasible`: route ``i`` is driven by
+    vehicle ``i`` (the types' vehicles in order, an unlimited type's as many as customers), an
+    empty route is an unused vehicle; a route holds what its type holds, serves only customers its
+    type may serve, starts at its type's depot, and lasts no longer than its type's limit from the
+    best of the departures worth trying (when the depot opens, or when a later one just meets a
+    window); it costs its type's fixed cost plus its unit cost times its length."""
+    types, k = instance.vehicle_types, instance.num_depots
+    slots = [t for t in range(types.num_types) for _ in range(int(min(types.num_available[t], instance.num_customers)))]
+    used = [(slots[i] if i < len(slots) else None, route) for i, route in enumerate(routes) if route]
+    feasible, _ = brute_force_feasible(instance.replace(vehicle_types=None), [route for _, route in used])
+    feasible &= len(routes) <= len(slots)
+    windows, service, travel = instance.time_windows, instance.service_time, instance.durations
+    cost = 0.0
+    for kind, route in used:
+        if kind is None:
+            continue
+        depot, stops = (route[0], route[1:]) if k > 1 else (0, route)
+        if not stops or not 0 <= depot < k or any(not k <= s < instance.num_locations for s in stops):
+            return False, float("nan")
+        legs = [depot, *stops] + ([] if instance.open_route else [depot])
+        cost += types.fixed_cost[kind] + types.unit_distance_cost[kind] * sum(
+            instance.distances[a][b] for a, b in zip(legs, legs[1:]))
+        for cut in range(len(stops) + 1):
+            on_board = sum(instance.demand_linehaul[s] for s in stops[cut:]) + sum(
+                instance.demand_backhaul[s] for s in stops[:cut])
+            feasible &= on_board <= types.capacity[kind] * (1 + 1e-9)
+        feasible &= all(types.allows(instance.num_locations)[kind][s] for s in stops)
+        feasible &= types.depot[kind] in (-1, depot)
+
+        def run(start):  # (end, late anywhere) leaving at ``start``
+            now, late = start, False
+            for here, there in zip(legs, legs[1:]):
+                now += travel[here][there]
+                if there != depot or instance.open_route or there in stops:
+                    late |= now > windows[there][1] + 1e-9 * max(1.0, abs(windows[there][1]))
+                now = max(now, windows[there][0]) + (service[there] if there in stops else 0.0)
+            return now, late
+
+        no_wait, candidates = windows[depot][0], {windows[depot][0]}
+        for here, there in zip(legs, legs[1:]):
+            no_wait += travel[here][there]
+            candidates |= {windows[there][0] - no_wait, windows[there][1] - no_wait}
+            no_wait += service[there] if there in stops else 0.0
+        starts = [s for s in candidates if np.isfinite(s) and s >= windows[depot][0] and not run(s)[1]]
+        duration = min((run(s)[0] - s for s in starts), default=run(windows[depot][0])[0] - windows[depot][0])
+        feasible &= duration <= types.max_duration[kind] * (1 + 1e-5) + 1e-9
+    return bool(feasible), cost
+
+
+@st.composite
+def fleet_solutions(draw):
+    """A case of :func:`solutions` given a fleet of 1-3 types (the last one of the instance's
+    capacity and allowed everywhere, so every customer fits one) and its routes spread over the
+    vehicles, or more routes than vehicles."""
+    from hypothesis import assume
+
+    from nco.envs.fleet import VehicleTypes
+
+    instance, routes = draw(solutions())
+    size, k = instance.num_customers, instance.num_depots
+    num_types = draw(st.integers(1, 3))
+    share = [draw(st.floats(0.3, 1.0)) for _ in range(num_types - 1)] + [1.0]
+    allowed = np.array([[draw(st.integers(0, 4)) > 0 for _ in range(instance.num_locations)] for _ in range(num_types - 1)]
+                       + [[True] * instance.num_locations]).reshape(num_types, -1)
+    durations = [draw(st.one_of(st.just(np.inf), st.floats(0.5, 4.0))) for _ in range(num_types)]
+    try:
+        instance = instance.replace(capacity=None, vehicle_types=VehicleTypes(
+            capacity=[instance.capacity * s for s in share],
+            num_available=[draw(st.sampled_from([1, 2, np.inf])) for _ in range(num_types)],
+            fixed_cost=[draw(st.floats(0, 3)) for _ in range(num_types)],
+            unit_distance_cost=[draw(st.floats(0.1, 3)) for _ in range(num_types)],
+            max_duration=durations, depot=[draw(st.sampled_from([-1, -1, *range(k)])) for _ in range(num_types)],
+            allowed=allowed))
+    except ValueError:  # a customer that no type may serve alone within its duration limit
+        assume(False)
+    vehicles = len(instance.vehicle_types.vehicle_types(size))
+    if len(routes) <= vehicles and draw(st.booleans()):
+        aligned = [[] for _ in range(vehicles)]
+        for route, slot in zip(routes, draw(st.permutations(range(vehicles)))):
+            aligned[slot] = route
+        routes = aligned
+    return instance, routes
+
+
+@given(case=fleet_solutions())
+@settings(max_examples=400, deadline=None)
+def test_the_judge_agrees_with_a_brute_force_restatement_of_the_fleet_rules(case):
+    instance, routes = case
+    feasible, cost = brute_force_fleet(instance, routes)
+    result = check_solution(instance, routes)
+    assert result.feasible == feasible, (instance.variant.name, routes, result.violations)
+    if feasible:
+        assert result.cost == pytest.approx(cost, rel=1e-9)
+
+
+def fleet_line(**types) -> Instance:
+    """:func:`line_instance` with a small type (capacity 2, fixed cost 10) and a large one
+    (capacity 4, 2 per unit of distance, one vehicle)."""
+    from nco.envs.fleet import VehicleTypes
+
+    fields = dict(capacity=[2, 4], num_available=[np.inf, 1], fixed_cost=[10, 0], unit_distance_cost=[1, 2])
+    return line_instance(capacity=None, vehicle_types=VehicleTypes(**{**fields, **types}))
+
+
+def test_a_fleet_route_costs_its_fixed_cost_and_its_unit_cost_times_its_length():
+    instance = fleet_line()  # vehicles 0-3 small, vehicle 4 large
+    result = check_solution(instance, [[1, 2], [], [], [], [3, 4]])
+    assert result.feasible, result.violations
+    assert result.cost == pytest.approx(10 + 4 + 2 * 8)
+
+
+@pytest.mark.parametrize("types, routes, message", [
+    ({}, [[1, 2, 3], [], [], [], [4]], "route 1 (vehicle type 0): load 3 on board exceeds the capacity 2"),
+    ({}, [[1, 2], [3, 4], [], [], [], []], "6 routes for 5 vehicles: routes are aligned to the fleet's vehicles, one route (or an empty one) per vehicle"),
+    (dict(allowed=[[True, True, True, False, True], [True] * 5]), [[1, 2], [3, 4]],
+     "route 2 (vehicle type 0): serves [3], which its vehicle type may not serve"),
+    (dict(max_duration=[4.5, np.inf]), [[1, 2], [], [], [], [3, 4]], None),
+    (dict(max_duration=[np.inf, 7.9]), [[1, 2], [], [], [], [3, 4]],
+     "route 5 (vehicle type 1): lasts 8, longer than its vehicle type's limit 7.9"),
+])
+def test_each_fleet_rule_is_caught_alone(types, routes, message):
+    result = check_solution(fleet_line(**types), routes)
+    assert result.violations == ([] if message is None else [message])
+
+
+def test_a_route_leaves_as_late_as_it_can_to_wait_less():
+    # the customer at x = 1 opens at 10: leaving at 0 the route takes 11 with 9 of waiting,
+    # leaving at 9 it takes 2, within a limit of 3
+    from nco.envs.fleet import VehicleTypes
+
+    windows = [[0, 100], [10, 20]]
+    instance = Instance(coords=[[0, 0], [1, 0]], demand_linehaul=[0, 1], time_windows=windows,
+                        vehicle_types=VehicleTypes([1], max_duration=[3]))
+    assert check_solution(instance, [[1]]).feasible
+    # a window that forces waiting whatever the departure: the waiting counts
+    two = Instance(coords=[[0, 0], [1, 0], [2, 0]], demand_linehaul=[0, 1, 1],
+                   time_windows=[[0, 100], [0, 1], [30, 40]], vehicle_types=VehicleTypes([2], max_duration=[20]))
+    result = check_solution(two, [[1, 2]])  # must reach 1 by 1, then waits at 2 from at least 2 to 30
+    assert result.violations == ["route 1 (vehicle type 0): lasts 32, longer than its vehicle type's limit 20"]

@@ -19,7 +19,7 @@ from nco.clock import Deadline
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
 from nco.solvers import pyvrp
-from nco.solvers.base import Routes
+from nco.solvers.base import NotSolved, Routes
 from nco.solvers.classical import memory_shortfall
 from nco.solvers.neural import decode, reconstruct  # modules: their thresholds are read at every call
 from nco.solvers.neural.model import load_model
@@ -42,6 +42,9 @@ class NeuralSolver:
 
     def __call__(self, instance: Instance, deadline: Deadline | None, seed: int,
                  progress: bool = False) -> Routes:
+        if instance.vehicle_types is not None:
+            raise NotSolved("the network does not read vehicle types yet (a mixed or limited fleet): solve the file "
+                            "with --solver pyvrp or --solver ortools")
         params, augment = self.params, self.params.augment
         time_limit = None if deadline is None else deadline.left()  # before the model loads: its time counts
         params.check_time_limit(time_limit)
