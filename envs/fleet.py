@@ -112,6 +112,26 @@ class VehicleTypes:
         counts = np.minimum(self.num_available, num_customers).astype(int)
         return np.repeat(np.arange(self.num_types), counts)
 
+    def start_depots(self, num_depots: int) -> list[tuple[int, int]]:
+        """``(type, depot)`` pairs: each type at its depot, or at every depot where it may start at
+        any (as many vehicles at each, for an unlimited type).
+
+        Raises
+        ------
+        ValueError
+            For a limited type that may start at any of several depots: its vehicles cannot be
+            split between them in advance.
+        """
+        pairs = []
+        for kind in range(self.num_types):
+            depots = range(num_depots) if self.depot[kind] < 0 else [int(self.depot[kind])]
+            if len(depots) > 1 and np.isfinite(self.num_available[kind]):
+                raise ValueError(f"vehicle type {kind} has {self.num_available[kind]:g} vehicles that may start at any "
+                                 f"of {num_depots} depots: the classical solvers bind a vehicle to one depot; give the "
+                                 "type its depot")
+            pairs += [(kind, depot) for depot in depots]
+        return pairs
+
     def subset(self, keep: np.ndarray) -> VehicleTypes:
         """The same types over the locations ``keep`` (an index array), for
         :meth:`nco.envs.instance.Instance.subset`."""

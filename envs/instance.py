@@ -126,6 +126,11 @@ class Instance:
         return self.num_locations - self.num_depots
 
     @property
+    def fleet(self) -> VehicleTypes:
+        """The vehicle types; where none are given, one unlimited type of :attr:`capacity`."""
+        return self.vehicle_types if self.vehicle_types is not None else VehicleTypes(capacity=[self.capacity])
+
+    @property
     def variant(self) -> Variant:
         return Variant(
             multi_depot=self.num_depots > 1,

@@ -9,7 +9,7 @@ a vehicle left unused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 
@@ -51,3 +51,11 @@ def aligned_to_vehicles(routes: Sequence[Route], vehicle_types: Sequence[int], n
         else:
             aligned.append(route.to_list(num_depots))
     return aligned
+
+
+def routes_of_vehicles(routes: Sequence[Sequence[int]], vehicle_types: Sequence[int], num_depots: int) -> list[Route]:
+    """The used vehicles' routes of a fleet's route list (the reverse of
+    :func:`aligned_to_vehicles`), each with its vehicle's type; a route beyond the vehicles has
+    type -1."""
+    return [replace(Route.from_list(route, num_depots), vehicle_type=int(vehicle_types[v]) if v < len(vehicle_types) else -1)
+            for v, route in enumerate(routes) if len(route)]

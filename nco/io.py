@@ -22,7 +22,7 @@ from nco.envs.matrix_pool import MatrixPool
 from nco.envs.problem import Problem
 from nco.envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT, Variant
 from nco.memory import shortfall
-from nco.outputs import write_atomically
+from nco.outputs import write_text
 
 INSTANCE_SUFFIXES = (".vrp", ".txt", ".npz", ".vrptw", ".vrpbtw")
 """Suffixes of instance files in a folder (``.vrptw`` and ``.vrpbtw``: LKH-3's VRPLIB files)."""
@@ -425,51 +425,62 @@ def _read_vehicle_types(data: dict, num_locations: int, num_depots: int, describ
     """The fleet of a file that describes its vehicles (a per-vehicle field, or a fleet ``TYPE``),
     else None (``VEHICLES`` is then informational, as in CVRPLIB and ORTEC files). Identical
     vehicles are one type; the vehicles of a type must be listed together."""
-    per_vehicle = [key for key in VEHICLE_SECTIONS if key in data and (key != "capacity" or np.ndim(data[key]) > 0)]
+    per_vehicle = any(key in data and (key != "capacity" or np.ndim(data[key]) > 0) for key in VEHICLE_SECTIONS)
     if not (per_vehicle or describes_fleet):
         return None
-    count = data.get("vehicles", num_locations - num_depots)  # PyVRP's default: one per customer
-    if not float(count).is_integer() or float(count) < 1:
-        raise ValueError(f"VEHICLES is {count}: give the number of vehicles, a whole number >= 1")
-    count = int(count)
     if "capacity" not in data:
         raise ValueError("CAPACITY is missing: add 'CAPACITY: <capacity>' or a CAPACITY_SECTION with one line per vehicle")
+    count = _whole(data.get("vehicles", num_locations - num_depots), "VEHICLES")  # PyVRP's default: one per customer
+    if count < 1:
+        raise ValueError(f"VEHICLES is {count}: give the number of vehicles, a whole number >= 1")
 
-    def column(key: str, default, dtype=float) -> list:
+    def column(key: str, default) -> list:  # one value per vehicle
         value = data.get(key, default)
         if not isinstance(value, (list, np.ndarray)) or np.ndim(value[:1]) == 0:
-            return [dtype(value)] * count
+            value = [value] * count
         if len(value) != count:
             raise ValueError(f"{VEHICLE_SECTIONS[key]} has {len(value)} lines but VEHICLES is {count}: give one line per vehicle")
-        if key == "vehicles_allowed_clients":
-            return [tuple(sorted(int(x) - 1 for x in np.ravel(row))) for row in value]
-        return [dtype(np.ravel(row)[0]) for row in value]
+        return [np.ravel(row) if key == "vehicles_allowed_clients" else float(np.ravel(row)[0]) for row in value]
 
-    depots = column("vehicles_depot", 0.0)
-    if not all(1 <= depot <= num_depots for depot in depots) and "vehicles_depot" in data:
-        raise ValueError(f"VEHICLES_DEPOT_SECTION names a location that is not a depot: give depot numbers 1..{num_depots}")
-    customers = tuple(range(num_depots, num_locations))
-    allowed = column("vehicles_allowed_clients", 0.0) if "vehicles_allowed_clients" in data else [customers] * count
-    for clients in allowed:
-        if not set(clients) <= set(customers):
+    depot = [-1] * count  # any depot
+    if "vehicles_depot" in data:
+        depot = [_whole(number, "VEHICLES_DEPOT_SECTION") - 1 for number in column("vehicles_depot", 1)]
+        if not all(0 <= d < num_depots for d in depot):
+            raise ValueError(f"VEHICLES_DEPOT_SECTION names a location that is not a depot: give depot numbers 1..{num_depots}")
+    customers = set(range(num_depots, num_locations))
+    allowed = [tuple(sorted(customers))] * count
+    if "vehicles_allowed_clients" in data:
+        allowed = [tuple(sorted({_whole(number, "VEHICLES_ALLOWED_CLIENTS_SECTION") - 1 for number in row}))
+                   for row in column("vehicles_allowed_clients", None)]
+        if not all(customers.issuperset(row) for row in allowed):
             raise ValueError(f"VEHICLES_ALLOWED_CLIENTS_SECTION lists a location that is not a customer: give "
                              f"customer numbers {num_depots + 1}..{num_locations}")
-    vehicles = list(zip(column("capacity", 0.0), column("vehicles_fixed_cost", 0.0),
-                        column("vehicles_unit_distance_cost", 1.0), column("vehicles_max_duration", np.inf),
-                        [int(depot) - 1 for depot in depots] if "vehicles_depot" in data else [-1] * count, allowed))
+    vehicles = list(zip(column("capacity", None), column("vehicles_fixed_cost", 0.0),
+                        column("vehicles_unit_distance_cost", 1.0), column("vehicles_max_duration", np.inf), depot, allowed))
     starts = [0] + [v for v in range(1, count) if vehicles[v] != vehicles[v - 1]]
     kinds = [vehicles[start] for start in starts]
     if len(set(kinds)) < len(kinds):
-        repeated = next(i for i, kind in enumerate(kinds) if kinds.index(kind) < i)
-        raise ValueError(f"vehicle {starts[repeated] + 1} has the type of vehicle {starts[kinds.index(kinds[repeated])] + 1} "
+        again = next(i for i, kind in enumerate(kinds) if kinds.index(kind) < i)
+        raise ValueError(f"vehicle {starts[again] + 1} has the type of vehicle {starts[kinds.index(kinds[again])] + 1} "
                          "but other types are listed between them: list the vehicles of each type together")
+    capacity, fixed_cost, unit_cost, max_duration, depot, allowed = zip(*kinds)
     mask = np.zeros((len(kinds), num_locations), dtype=bool)
-    for row, kind in enumerate(kinds):
-        mask[row, list(kind[5])] = True
-    capacity, fixed, unit, duration, depot, _ = zip(*kinds)
-    return VehicleTypes(capacity=capacity, num_available=np.diff(starts + [count]), fixed_cost=fixed,
-                        unit_distance_cost=unit, max_duration=duration, depot=depot,
-                        allowed=None if "vehicles_allowed_clients" not in data else mask)
+    for row, clients in enumerate(allowed):
+        mask[row, list(clients)] = True
+    return VehicleTypes(capacity=capacity, num_available=np.diff(starts + [count]), fixed_cost=fixed_cost,
+                        unit_distance_cost=unit_cost, max_duration=max_duration, depot=depot,
+                        allowed=mask if "vehicles_allowed_clients" in data else None)
+
+
+def _whole(value, field: str) -> int:
+    """``value`` as a whole number, else a one-line error naming ``field``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not number.is_integer():
+        raise ValueError(f"{field} has {value!r}, not a whole number: fix it")
+    return int(number)
 
 
 def _split_backhaul_list(data: dict, text: str) -> None:
@@ -587,9 +598,12 @@ def _integral(values: np.ndarray) -> np.ndarray:
 
 
 def write_solution(path: str | Path, routes: list[list[int]], cost: float, **extra) -> None:
-    """Writes routes (0-based location indices) and ``Cost:`` plus extra lines such as
-    ``Time`` and ``Solver``, whole (:mod:`nco.outputs`)."""
-    write_atomically(path, lambda partial: vrplib.write_solution(partial, routes, {"Cost": round(cost, 6), **extra}))
+    """Writes routes (0-based location indices; an empty one is a vehicle left unused, which
+    ``vrplib``'s writer refuses) and ``Cost:`` plus extra lines such as ``Time`` and ``Solver``,
+    whole (:mod:`nco.outputs`)."""
+    lines = [" ".join([f"Route #{number}:", *map(str, route)]) for number, route in enumerate(routes, start=1)]
+    lines += [f"{key}: {value}" for key, value in {"Cost": round(cost, 6), **extra}.items()]
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def read_solution(path: str | Path) -> tuple[list[list[int]], float | None]:

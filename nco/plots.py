@@ -22,14 +22,26 @@ TIGHT_WINDOW = 0.25
 
 def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str, legend: bool = False) -> None:
     """Draws ``routes`` of ``instance`` on ``axis``: linehaul customers as dots, backhaul customers
-    as triangles, customers with a tight time window ringed, depots as red squares."""
+    as triangles, customers with a tight time window ringed, depots as red squares; with vehicle
+    types, each route in its type's colour."""
     coords, k = instance.coords, instance.num_depots
     customers = coords[k:]
     backhaul = instance.demand_backhaul[k:] > 0
-    colours = plt.get_cmap("tab20")
+    types = instance.vehicle_types
+    vehicle_types = [] if types is None else types.vehicle_types(instance.num_customers).tolist()
+    drawn_types = set()
     for number, route in enumerate(routes):
+        if not route:  # a vehicle left unused
+            continue
         path = Route.from_list(route, k).path(instance.open_route)
-        axis.plot(coords[path, 0], coords[path, 1], lw=1, color=colours(number % 20), zorder=2)
+        colour, label = plt.get_cmap("tab20")(number % 20), None
+        if number < len(vehicle_types):
+            kind = vehicle_types[number]
+            colour = plt.get_cmap("tab10")(kind % 10)
+            if kind not in drawn_types:
+                label = f"vehicle type {kind} (capacity {types.capacity[kind]:g})"
+                drawn_types.add(kind)
+        axis.plot(coords[path, 0], coords[path, 1], lw=1, color=colour, zorder=2, label=label)
     if (~backhaul).any():
         axis.scatter(*customers[~backhaul].T, s=8, c="0.3", zorder=3, label="linehaul customer")
     if backhaul.any():

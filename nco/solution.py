@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
-from nco.envs.route import Route, aligned_to_vehicles
+from nco.envs.route import Route, aligned_to_vehicles, routes_of_vehicles
 from nco.outputs import write_atomically
 
 
@@ -57,15 +57,13 @@ class Solution:
         if instance.vehicle_types is None:
             parsed = tuple(Route.from_list(route, k) for route in routes)
         else:  # aligned to the vehicles: keep each used vehicle's route with its type
-            vehicle_types = instance.vehicle_types.vehicle_types(instance.num_customers)
-            parsed = tuple(replace(Route.from_list(route, k), vehicle_type=int(vehicle_types[v]) if v < len(vehicle_types) else -1)
-                           for v, route in enumerate(routes) if route)
+            parsed = tuple(routes_of_vehicles(routes, instance.vehicle_types.vehicle_types(instance.num_customers), k))
         return cls(instance, parsed, check.cost, check.feasible, tuple(check.violations), seconds, solver)
 
     def route_lists(self) -> list[list[int]]:
         """The routes as a route list (:mod:`nco.envs.route`), as ``.sol`` files write them."""
         instance = self.instance
-        if instance.vehicle_types is None:
+        if instance.vehicle_types is None or not self.routes:
             return [route.to_list(instance.num_depots) for route in self.routes]
         return aligned_to_vehicles(self.routes, instance.vehicle_types.vehicle_types(instance.num_customers),
                                    instance.num_depots)
@@ -85,7 +83,8 @@ class Solution:
 
         instance = self.instance
         gap = f", gap {100 * (self.cost / best_known - 1):.2f}%" if best_known and self.feasible else ""
-        title = (f"{instance.name} ({instance.variant.name}, n = {instance.num_customers}), {self.solver}: "
+        fleet = "" if instance.vehicle_types is None else f", {instance.vehicle_types.num_types} vehicle types"
+        title = (f"{instance.name} ({instance.variant.name}{fleet}, n = {instance.num_customers}), {self.solver}: "
                  f"cost {self.cost:.2f}{gap}{'' if self.feasible else ' (infeasible)'}")
         figure = route_figure(instance, self.route_lists(), title)
         if path is not None:

@@ -9,8 +9,10 @@ Every file is solved by ``nco.solve`` (without a time limit its default: multi-s
 neighbourhoods; with one, the anytime
 search that ``--search`` names, or a classical ``--solver``), judged in the set's rounding
 convention; the reference is the ``bks`` column of the
-set's ``bks.csv`` (for ORTEC, which has none, the PyVRP 60 s cost ``pyvrp_60s``). The data are the
-development copies of the benchmark files, which a clone of this repository does not have.
+set's ``bks.csv`` (for ORTEC, which has none, the PyVRP 60 s cost ``pyvrp_60s``; for the fleets of
+``hfvrp`` and ``sdvrptw``, whose ``Cost`` lines use other scalings, the judged cost of each file's
+``.sol``). Gaps are over the feasible solutions. The data are the development copies of the
+benchmark files, which a clone of this repository does not have.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 import nco
+from nco.envs.check import check_solution
+from nco.io import read_solution
 from nco.solvers import SOLVERS
 from nco.memory import keep_freed_memory
 
@@ -37,10 +41,15 @@ SETS = {
     "cordeau": ("mdvrp", "*.vrp", "none", "bks", EVERY_SIZE),
     "ortec": ("ortec", "*.txt", "none", "pyvrp_60s", EVERY_SIZE),
     "vrpb": ("vrpb", "*.vrp", "round", "bks", EVERY_SIZE),
+    "hfvrp": ("hfvrp", "*.vrp", "none", "sol", EVERY_SIZE),
+    "sdvrptw": ("sdvrptw", "*.vrp", "none", "sol", EVERY_SIZE),
 }
 
 
 def references(folder: Path, column: str) -> dict[str, float]:
+    if column == "sol":  # the judged cost of the best-known routes
+        return {path.stem: check_solution(nco.read(path), read_solution(path.with_suffix(".sol"))[0]).cost
+                for path in sorted(folder.glob("*.vrp"))}
     with open(folder / "bks.csv", newline="") as handle:
         return {row["name"]: float(row[column]) for row in csv.DictReader(handle) if row.get(column)}
 
@@ -80,7 +89,7 @@ def main() -> None:
         sys.exit(f"dev_sets: no benchmark data at {data} (a development copy, not in the repository): pass --data DIR")
     rows = [row for checkpoint in (args.checkpoint or [None]) for name in args.sets.split(",")
             for row in evaluate(checkpoint, data, name, args.solver, args.time_limit, args.search)]
-    print("| checkpoint | set | instances | feasible | mean gap | worst gap | mean time (s) |")
+    print("| checkpoint | set | instances | feasible | mean gap (feasible) | worst gap | mean time (s) |")
     print("|---|---|---|---|---|---|---|")
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
@@ -89,7 +98,7 @@ def main() -> None:
             series = row["instance"].rstrip("0123456789") + row["instance"].lstrip("CR")[0]
             groups.setdefault((row["checkpoint"], f"solomon {series}"), []).append(row)
     for (checkpoint, name), group in groups.items():
-        gaps = [r["gap"] for r in group]
+        gaps = [r["gap"] for r in group if r["feasible"]] or [np.nan]
         print(f"| {checkpoint} | {name} | {len(group)} | {sum(r['feasible'] for r in group)} "
               f"| {np.mean(gaps):.2f}% | {np.max(gaps):.2f}% | {np.mean([r['seconds'] for r in group]):.2f} |")
     if args.out:

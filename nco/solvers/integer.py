@@ -45,10 +45,8 @@ class IntegerInstance:
             scaled = np.asarray(x, dtype=np.float64) * factor
             return _ceil(scaled, out=scaled).astype(np.int64)
 
-        demands = np.stack([instance.demand_linehaul, instance.demand_backhaul])
-        demand_factor = 1
-        while not np.allclose(demands * demand_factor, np.round(demands * demand_factor)) and demand_factor < 10**6:
-            demand_factor *= 10  # fractional demands: scale demands and capacity alike
+        # fractional demands: scale demands and capacity alike
+        demand_factor = whole_factor(np.stack([instance.demand_linehaul, instance.demand_backhaul]))
         return cls(
             instance=instance,
             factor=factor,
@@ -92,6 +90,14 @@ class IntegerInstance:
         if self.instance.open_route:
             result[:, : self.instance.num_depots] = 0
         return result
+
+
+def whole_factor(values: np.ndarray, largest: int = 10**6) -> int:
+    """The least power of ten, up to ``largest``, that makes ``values`` whole."""
+    factor = 1
+    while not np.allclose(values * factor, np.round(values * factor)) and factor < largest:
+        factor *= 10
+    return factor
 
 
 def _down(x, factor: float) -> np.ndarray:

@@ -24,7 +24,7 @@ from nco.envs.instance import Instance
 from nco.envs.route import Route, aligned_to_vehicles
 from nco.envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT
 from nco.solvers.base import NotSolved
-from nco.solvers.integer import BIG, IntegerInstance
+from nco.solvers.integer import BIG, IntegerInstance, whole_factor
 
 
 def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int]] | None:
@@ -33,7 +33,7 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
     search has no random choice to seed."""
     data = IntegerInstance.from_instance(instance)
     k, n, size = instance.num_depots, instance.num_customers, instance.num_locations
-    types = instance.vehicle_types or VehicleTypes(capacity=[instance.capacity])
+    types = instance.fleet
     type_of, depot_of = _vehicles(instance, types)
     vehicles = len(type_of)
     manager = pywrapcp.RoutingIndexManager(size, vehicles, depot_of, depot_of)
@@ -41,10 +41,7 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
     solver = routing.solver()
 
     cost = data.cost()
-    unit_factor = 1
-    while not np.allclose(types.unit_distance_cost * unit_factor, np.round(types.unit_distance_cost * unit_factor)) \
-            and unit_factor < 10**6:
-        unit_factor *= 10
+    unit_factor = whole_factor(types.unit_distance_cost)
     unit_costs = np.round(types.unit_distance_cost * unit_factor).astype(np.int64)
     evaluators = {unit: routing.RegisterTransitMatrix((cost * unit).tolist()) for unit in set(unit_costs.tolist())}
     capacities = [data.scaled_capacity(types.capacity[kind]) for kind in type_of]
@@ -127,23 +124,21 @@ def _vehicles(instance: Instance, types: VehicleTypes) -> tuple[list[int], list[
     NotSolved
         For a limited vehicle type that may start at any of several depots.
     """
-    k, n = instance.num_depots, instance.num_customers
     variant = instance.variant
     # an unlimited type of a fleet without windows, limits or backhauls: in an optimal solution no
     # two routes fit in one vehicle (merged, they would cost no more), so at most one is half full
     bounded = instance.vehicle_types is not None and variant.backhaul == BACKHAUL_NONE and not (
         variant.time_windows or variant.distance_limit or np.isfinite(types.max_duration).any())
-    demand = instance.demand_linehaul.sum()
+    try:
+        pairs = types.start_depots(instance.num_depots)
+    except ValueError as error:
+        raise NotSolved(str(error)) from None
     type_of, depot_of = [], []
-    for kind in range(types.num_types):
-        starts = range(k) if types.depot[kind] < 0 else [int(types.depot[kind])]
+    for kind, depot in pairs:
         count = types.num_available[kind]
-        if len(starts) > 1 and np.isfinite(count):
-            raise NotSolved(f"vehicle type {kind} has {count:g} vehicles that may start at any of {k} depots: OR-Tools "
-                            "binds a vehicle to one depot here; give the type its depot")
         if not np.isfinite(count) and bounded:
-            count = 2 * math.ceil(demand / types.capacity[kind]) + 1
-        for d in starts:
-            type_of += [kind] * int(min(count, n))
-            depot_of += [d] * int(min(count, n))
+            count = 2 * math.ceil(instance.demand_linehaul.sum() / types.capacity[kind]) + 1
+        count = int(min(count, instance.num_customers))
+        type_of += [kind] * count
+        depot_of += [depot] * count
     return type_of, depot_of

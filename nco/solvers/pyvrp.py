@@ -12,9 +12,9 @@ start at any of several; the customers a type may not serve are out of reach of 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 import pyvrp
@@ -22,12 +22,11 @@ from pyvrp.constants import MAX_VALUE
 from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 from pyvrp.stop import MaxRuntime
 
-from nco.envs.fleet import VehicleTypes
 from nco.envs.instance import Instance
-from nco.envs.route import Route, aligned_to_vehicles
+from nco.envs.route import Route, aligned_to_vehicles, routes_of_vehicles
 from nco.envs.variants import BACKHAUL_STRICT
 from nco.solvers.base import NotSolved
-from nco.solvers.integer import BIG, IntegerInstance
+from nco.solvers.integer import BIG, IntegerInstance, whole_factor
 
 
 def solve(instance: Instance, time_limit: float, seed: int = 1,
@@ -61,8 +60,7 @@ def _parse(instance: Instance, routes: list[list[int]]) -> list[Route]:
     k = instance.num_depots
     if instance.vehicle_types is None:
         return [Route.from_list(route, k) for route in routes]
-    vehicle_types = instance.vehicle_types.vehicle_types(instance.num_customers)
-    return [replace(Route.from_list(route, k), vehicle_type=int(vehicle_types[v])) for v, route in enumerate(routes) if route]
+    return routes_of_vehicles(routes, instance.vehicle_types.vehicle_types(instance.num_customers), k)
 
 
 def _iterated_local_search(data: pyvrp.ProblemData, seconds_left: Callable[[], float], seed: int,
@@ -96,41 +94,42 @@ def problem_data(instance: Instance) -> tuple[pyvrp.ProblemData, list[tuple[int,
     """
     data = IntegerInstance.from_instance(instance)
     k, n = instance.num_depots, instance.num_customers
-    types = instance.vehicle_types or VehicleTypes(capacity=[instance.capacity])
+    types = instance.fleet
+    # a fleet's costs (fixed and per unit of distance) dwarf PyVRP's largest penalty per unit of
+    # excess load unless loads come in small units: scaled up, its search finds feasible fleets
+    load_scale = 1 if instance.vehicle_types is None else \
+        10 ** max(0, 5 - math.ceil(math.log10(max(1, data.scaled_capacity(types.capacity.max())))))
     locations = [pyvrp.Location(float(x), float(y)) for x, y in instance.coords]
     depots = [pyvrp.Depot(d, tw_early=int(data.early[d]), tw_late=min(int(data.late[d]), BIG)) for d in range(k)]
     clients = [
-        pyvrp.Client(j, delivery=[int(data.linehaul[j])], pickup=[int(data.backhaul[j])], service_duration=int(data.service[j]),
+        pyvrp.Client(j, delivery=[load_scale * int(data.linehaul[j])], pickup=[load_scale * int(data.backhaul[j])],
+                     service_duration=int(data.service[j]),
                      tw_early=int(data.early[j]), tw_late=min(int(data.late[j]), BIG))
         for j in range(k, instance.num_locations)
     ]
     # costs in integers: the unit costs scaled to whole numbers, the fixed costs by the same
     # factor and the distances' own
-    unit_factor = 1
-    while not np.allclose(types.unit_distance_cost * unit_factor, np.round(types.unit_distance_cost * unit_factor)) \
-            and unit_factor < 10**6:
-        unit_factor *= 10
+    unit_factor = whole_factor(types.unit_distance_cost)
     allowed = types.allows(instance.num_locations)
     profiles = [] if types.allowed is None else sorted({tuple(row) for row in allowed})
-    our_type, vehicle_types = [], []
-    for kind in range(types.num_types):
-        starts = range(k) if types.depot[kind] < 0 else [int(types.depot[kind])]
-        if len(starts) > 1 and np.isfinite(types.num_available[kind]):
-            raise NotSolved(f"vehicle type {kind} has {types.num_available[kind]:g} vehicles that may start at any of "
-                            f"{k} depots: PyVRP binds a vehicle type to one depot; give the type its depot")
-        for d in starts:
-            our_type.append((kind, d))
-            vehicle_types.append(pyvrp.VehicleType(
-                num_available=int(min(types.num_available[kind], n)),
-                capacity=[data.scaled_capacity(types.capacity[kind])],
-                start_depot=d, end_depot=d, tw_early=int(data.early[d]),
-                tw_late=BIG if instance.open_route else int(min(data.late[d], BIG)),
-                shift_duration=min(data.scaled_limit(types.max_duration[kind]), BIG),
-                max_distance=int(min(data.distance_limit, BIG)),
-                fixed_cost=int(round(types.fixed_cost[kind] * data.factor * unit_factor)),
-                unit_distance_cost=int(round(types.unit_distance_cost[kind] * unit_factor)),
-                profile=profiles.index(tuple(allowed[kind])) if profiles else 0,
-            ))
+    try:
+        our_type = types.start_depots(k)
+    except ValueError as error:
+        raise NotSolved(str(error)) from None
+    vehicle_types = [
+        pyvrp.VehicleType(
+            num_available=int(min(types.num_available[kind], n)),
+            capacity=[load_scale * data.scaled_capacity(types.capacity[kind])],
+            start_depot=d, end_depot=d, tw_early=int(data.early[d]),
+            tw_late=BIG if instance.open_route else int(min(data.late[d], BIG)),
+            shift_duration=min(data.scaled_limit(types.max_duration[kind]), BIG),
+            max_distance=int(min(data.distance_limit, BIG)),
+            fixed_cost=int(round(types.fixed_cost[kind] * data.factor * unit_factor)),
+            unit_distance_cost=int(round(types.unit_distance_cost[kind] * unit_factor)),
+            profile=profiles.index(tuple(allowed[kind])) if profiles else 0,
+        )
+        for kind, d in our_type
+    ]
     # the rounded-up distances keep limits safe; a forbidden arc costs PyVRP's missing-edge value
     distance, duration = data.distance(), data.duration()
     if instance.backhaul == BACKHAUL_STRICT:

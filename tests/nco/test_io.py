@@ -460,3 +460,65 @@ def test_header_sizes_read_or_give_one_line_without_building_a_matrix(tmp_path, 
     text = TINY_EUC.format(dimension=dimension).replace("EUC_2D", edge_type)
     path.write_text(text.replace("DEMAND_SECTION", matrix + "DEMAND_SECTION"))
     assert_reads_or_says_one_line(read_instance, path)
+
+
+def test_a_fleet_file_reads_as_vehicle_types_and_its_solution_is_judged_per_vehicle(fixtures):
+    instance = read_instance(fixtures / "fleet-sd7.vrp")
+    types = instance.vehicle_types
+    assert instance.variant.name == "VRPTW" and instance.capacity == 15
+    assert types.capacity.tolist() == [10, 15] and types.num_available.tolist() == [2, 1]
+    assert types.fixed_cost.tolist() == [5, 20] and types.unit_distance_cost.tolist() == [1, 2]
+    assert types.max_duration.tolist() == [70, 70] and types.depot.tolist() == [-1, -1]
+    assert np.flatnonzero(~types.allowed[0, 1:]).tolist() == [6]  # file number 8: location 7
+    routes, _ = read_solution(fixtures / "fleet-sd7.sol")
+    result = check_solution(instance, routes)
+    assert result.feasible, result.violations
+    assert result.cost == pytest.approx(219.574173)
+    # the truck's route waits at 7 (window 60-90) unless it leaves late: leaving at 0 it would be
+    # back after more than its limit of 70
+    clock, path = 0.0, [0, 2, 7, 3, 0]
+    for here, there in zip(path, path[1:]):
+        clock = max(clock + instance.distances[here, there], instance.time_windows[there, 0]) + instance.service_time[there]
+    assert clock > 90
+    assert check_solution(instance, [[2, 7, 3], [6, 1], [4, 5]]).violations == [
+        "route 1 (vehicle type 0): serves [7], which its vehicle type may not serve",
+        "route 1 (vehicle type 0): load 12 on board exceeds the capacity 10"]
+
+
+def test_a_fleet_round_trips_through_vrplib(tmp_path, fixtures):
+    instance = read_instance(fixtures / "fleet-sd7.vrp")
+    write_instance(tmp_path / "copy.vrp", instance)
+    again = read_instance(tmp_path / "copy.vrp")
+    for name in ("capacity", "num_available", "fixed_cost", "unit_distance_cost", "max_duration", "depot", "allowed"):
+        assert np.array_equal(getattr(again.vehicle_types, name), getattr(instance.vehicle_types, name)), name
+    assert_same_instance(instance, again)
+
+
+FLEET = ("NAME: fleet\nTYPE: HFVRP\nDIMENSION: 3\nVEHICLES: {vehicles}\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+         "NODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\nDEMAND_SECTION\n1 0\n2 1\n3 4\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    (FLEET.format(vehicles=2) + "CAPACITY_SECTION\n1 5\n2 5\n3 5\nDEPOT_SECTION\n1\n-1\nEOF\n",
+     "CAPACITY_SECTION has 3 lines but VEHICLES is 2: give one line per vehicle"),
+    (FLEET.format(vehicles=3) + "CAPACITY_SECTION\n1 5\n2 6\n3 5\nDEPOT_SECTION\n1\n-1\nEOF\n",
+     "vehicle 3 has the type of vehicle 1 but other types are listed between them: list the vehicles of each type together"),
+    (FLEET.format(vehicles=2) + "CAPACITY_SECTION\n1 5\n2 3\nVEHICLES_ALLOWED_CLIENTS_SECTION\n1 2 3\n2 1 2\nDEPOT_SECTION\n1\n-1\nEOF\n",
+     "VEHICLES_ALLOWED_CLIENTS_SECTION lists a location that is not a customer: give customer numbers 2..3"),
+    (FLEET.format(vehicles=2) + "CAPACITY_SECTION\n1 5\n2 3\nVEHICLES_ALLOWED_CLIENTS_SECTION\n1 2\n2 2 3\nDEPOT_SECTION\n1\n-1\nEOF\n",
+     "customer 2 has demand 4, more than every vehicle type allowed to serve it holds"),
+    (FLEET.format(vehicles=2).replace("EDGE", "CAPACITY: 5\nEDGE") + "VEHICLES_DEPOT_SECTION\n1 1\n2 2\nDEPOT_SECTION\n1\n-1\nEOF\n",
+     "VEHICLES_DEPOT_SECTION names a location that is not a depot: give depot numbers 1..1"),
+    (FLEET.format(vehicles=1.5).replace("EDGE", "CAPACITY: 5\nEDGE") + "DEPOT_SECTION\n1\n-1\nEOF\n",
+     "VEHICLES has 1.5, not a whole number: fix it"),
+])
+def test_bad_fleet_files_give_one_line_naming_the_problem_and_the_fix(tmp_path, text, message):
+    path = tmp_path / "fleet.vrp"
+    path.write_text(text)
+    with pytest.raises(InstanceFileError, match=message) as error:
+        read_instance(path)
+    assert "\n" not in str(error.value)
+
+
+def test_vehicles_stay_informational_in_a_file_that_does_not_describe_them(fixtures):
+    assert read_instance(fixtures / "X-n101-k25.vrp").vehicle_types is None

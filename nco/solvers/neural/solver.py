@@ -44,7 +44,7 @@ class NeuralSolver:
                  progress: bool = False) -> Routes:
         if instance.vehicle_types is not None:
             raise NotSolved("the network does not read vehicle types yet (a mixed or limited fleet): solve the file "
-                            "with --solver pyvrp or --solver ortools")
+                            "with PyVRP or OR-Tools (nco compare FILE --solvers pyvrp,ortools)")
         params, augment = self.params, self.params.augment
         time_limit = None if deadline is None else deadline.left()  # before the model loads: its time counts
         params.check_time_limit(time_limit)

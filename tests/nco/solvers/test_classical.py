@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 
 from nco.envs.check import check_solution
+from nco.envs.fleet import VehicleTypes
 from nco.envs.generator import generate
 from nco.envs.instance import Instance
-from nco.solvers import make_solver
+from nco.io import read_instance
+from nco.solvers import NotSolved, make_solver
 from nco.solvers.classical import CLASSICAL_SOLVERS
+from tests.conftest import FIXTURES
 
 FAMILIES = ["CVRP", "OVRP", "VRPB", "VRPMB", "VRPL", "VRPTW", "MDCVRP", "OVRPBLTW", "MDOVRPMBLTW"]
 
@@ -99,3 +102,68 @@ def test_unknown_solver_and_options_of_another_solver_are_one_line():
         make_solver("lkh")
     with pytest.raises(ValueError, match="the pyvrp solver takes no options \\(augment\\)"):
         make_solver("pyvrp", augment=False)
+
+
+def brute_force_fleet_optimum(instance: Instance) -> float:
+    """Optimal cost of a fleet instance by enumeration: the best ordering and depot of every
+    customer subset as one route of each vehicle type (judged by the independent check, the route
+    in a vehicle of that type), then the best partition of the customers into routes whose types
+    stay within their vehicles (DP over the customers left and the vehicles left)."""
+    k, types = instance.num_depots, instance.vehicle_types
+    vehicle_types = types.vehicle_types(instance.num_customers).tolist()
+
+    @lru_cache(maxsize=None)
+    def best_route(subset: frozenset, kind: int) -> float:
+        best = np.inf
+        for order in itertools.permutations(subset):
+            for depot in range(k):
+                routes = [[] for _ in vehicle_types]
+                routes[vehicle_types.index(kind)] = ([depot] if k > 1 else []) + list(order)
+                result = check_solution(instance, routes)
+                if not [v for v in result.violations if not v.startswith("customers not served")]:
+                    best = min(best, result.cost)
+        return best
+
+    @lru_cache(maxsize=None)
+    def best(remaining: frozenset, left: tuple) -> float:
+        if not remaining:
+            return 0.0
+        first = min(remaining)
+        others = sorted(remaining - {first})
+        return min((
+            best_route(frozenset((first, *extra)), kind)
+            + best(remaining - {first, *extra}, tuple(c - (t == kind) for t, c in enumerate(left)))
+            for size in range(len(others) + 1)
+            for extra in itertools.combinations(others, size)
+            for kind in range(types.num_types) if left[kind] > 0
+        ), default=np.inf)
+
+    return best(frozenset(range(k, instance.num_locations)), tuple(vehicle_types.count(t) for t in range(types.num_types)))
+
+
+def small_fleets() -> list[Instance]:
+    """The site-dependent fixture with windows and a duration limit, and a generated CVRP of 6
+    customers with a limited large type, an unlimited small one, fixed and unit costs."""
+    cvrp = generate(1, 6, ["CVRP"], seed=7).instance(0)
+    mixed = cvrp.replace(capacity=None, vehicle_types=VehicleTypes(
+        capacity=[cvrp.capacity / 2, cvrp.capacity], num_available=[np.inf, 1], fixed_cost=[0.1, 0.5],
+        unit_distance_cost=[1.0, 1.5]))
+    return [read_instance(FIXTURES / "fleet-sd7.vrp"), mixed]
+
+
+@pytest.mark.parametrize("solver", ["ortools", "pyvrp"])
+@pytest.mark.parametrize("index", [0, 1])
+def test_baselines_match_the_brute_force_optimum_of_small_fleets(solver, index):
+    instance = small_fleets()[index]
+    routes = CLASSICAL_SOLVERS[solver](instance, 0.5, 1)
+    result = check_solution(instance, routes)
+    assert result.feasible, result.violations
+    assert result.cost == pytest.approx(brute_force_fleet_optimum(instance), rel=1e-3)
+
+
+@pytest.mark.parametrize("solver", ["ortools", "pyvrp"])
+def test_a_limited_type_that_may_start_at_any_of_several_depots_is_not_solved_silently(solver):
+    instance = generate(1, 6, ["MDCVRP"], seed=3).instance(0)
+    instance = instance.replace(capacity=None, vehicle_types=VehicleTypes([instance.capacity], num_available=[4]))
+    with pytest.raises(NotSolved, match="vehicle type 0 has 4 vehicles that may start at any of 3 depots: the classical solvers bind"):
+        CLASSICAL_SOLVERS[solver](instance, 0.3, 1)
