@@ -1,8 +1,9 @@
 """Mean gap to the best known (or reference) cost of checkpoints on the benchmark development sets.
 
     python scripts/dev_sets.py --checkpoint tests/data/checkpoints/all16-n20.pt --checkpoint NEW.pt \
-        --data DIR [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x] [--out docs/campaign/dev.csv] \
+        --data DIR [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x,hfvrp,sdvrptw] [--out docs/campaign/dev.csv] \
         [--time-limit 60 [--search reconstruct]] [--solver pyvrp]
+    python scripts/dev_sets.py --tables RUN1.csv RUN2.csv   # the table again, from earlier runs
 
 Every file is solved by ``nco.solve`` (without a time limit its default: multi-start greedy +
 8-fold augmentation, and above 200 customers one image decoded whole, then one round of
@@ -74,21 +75,8 @@ def evaluate(checkpoint: str | None, data: Path, name: str, solver: str, time_li
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", action="append", help="repeat for several (default: the shipped one)")
-    parser.add_argument("--data", required=True, help="the folder of the benchmark sets (not in the repository)")
-    parser.add_argument("--sets", default="solomon,x250,cordeau,ortec")
-    parser.add_argument("--out", help="CSV of every instance's result")
-    parser.add_argument("--solver", default="neural", choices=SOLVERS)
-    parser.add_argument("--time-limit", type=float, help="seconds per instance (default: one neural decoding)")
-    parser.add_argument("--search", help="the neural solver's use of the time limit (nco.solvers.neural.SEARCHES)")
-    args = parser.parse_args()
-    data = Path(args.data)
-    if not data.is_dir():
-        sys.exit(f"dev_sets: no benchmark data at {data} (a development copy, not in the repository): pass --data DIR")
-    rows = [row for checkpoint in (args.checkpoint or [None]) for name in args.sets.split(",")
-            for row in evaluate(checkpoint, data, name, args.solver, args.time_limit, args.search)]
+def print_table(rows: list[dict]) -> None:
+    """One line per checkpoint and set (and per Solomon series and HFVRP fleet kind)."""
     print("| checkpoint | set | instances | feasible | mean gap (feasible) | worst gap | mean time (s) |")
     print("|---|---|---|---|---|---|---|")
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -97,10 +85,38 @@ def main() -> None:
         if row["set"] == "solomon":  # and per series: C1, C2, R1, R2, RC1, RC2
             series = row["instance"].rstrip("0123456789") + row["instance"].lstrip("CR")[0]
             groups.setdefault((row["checkpoint"], f"solomon {series}"), []).append(row)
+        if row["set"] == "hfvrp":  # and per fleet kind: HVRP, HD, FSMF, FSMD, FSMFD
+            groups.setdefault((row["checkpoint"], f"hfvrp {row['instance'].split('-')[-1]}"), []).append(row)
     for (checkpoint, name), group in groups.items():
-        gaps = [r["gap"] for r in group if r["feasible"]] or [np.nan]
-        print(f"| {checkpoint} | {name} | {len(group)} | {sum(r['feasible'] for r in group)} "
-              f"| {np.mean(gaps):.2f}% | {np.max(gaps):.2f}% | {np.mean([r['seconds'] for r in group]):.2f} |")
+        gaps = [float(r["gap"]) for r in group if r["feasible"] in (True, "True")] or [np.nan]
+        print(f"| {checkpoint} | {name} | {len(group)} | {sum(r['feasible'] in (True, 'True') for r in group)} "
+              f"| {np.mean(gaps):.2f}% | {np.max(gaps):.2f}% | {np.mean([float(r['seconds']) for r in group]):.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", action="append", help="repeat for several (default: the shipped one)")
+    parser.add_argument("--data", help="the folder of the benchmark sets (not in the repository)")
+    parser.add_argument("--sets", default="solomon,x250,cordeau,ortec")
+    parser.add_argument("--out", help="CSV of every instance's result")
+    parser.add_argument("--solver", default="neural", choices=SOLVERS)
+    parser.add_argument("--time-limit", type=float, help="seconds per instance (default: one neural decoding)")
+    parser.add_argument("--search", help="the neural solver's use of the time limit (nco.solvers.neural.SEARCHES)")
+    parser.add_argument("--tables", nargs="+", metavar="CSV", help="print the table of earlier runs' --out files instead")
+    args = parser.parse_args()
+    if args.tables:
+        rows = []
+        for path in args.tables:
+            with open(path, newline="") as handle:
+                rows += list(csv.DictReader(handle))
+        print_table(rows)
+        return
+    data = Path(args.data or "")
+    if args.data is None or not data.is_dir():
+        sys.exit(f"dev_sets: no benchmark data at {args.data} (a development copy, not in the repository): pass --data DIR")
+    rows = [row for checkpoint in (args.checkpoint or [None]) for name in args.sets.split(",")
+            for row in evaluate(checkpoint, data, name, args.solver, args.time_limit, args.search)]
+    print_table(rows)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, "w", newline="") as handle:
