@@ -181,6 +181,10 @@ class Problem:
         """Stacks instances with the same number of customers into one batch."""
         if not instances:
             raise ValueError("no instances given: pass at least one Instance")
+        with_fleet = [instance.name for instance in instances if instance.vehicle_types is not None]
+        if with_fleet:  # they would lose their vehicle types here
+            raise ValueError(f"{with_fleet[0]} has vehicle types, which the batched tensors (and the network) do not "
+                             "hold yet: solve it with PyVRP or OR-Tools")
         sizes = {instance.num_customers for instance in instances}
         if len(sizes) > 1:
             raise ValueError(

@@ -37,7 +37,7 @@ class IntegerInstance:
     def from_instance(cls, instance: Instance) -> IntegerInstance:
         windows = instance.time_windows
         magnitudes = [instance.distances.max(), instance.durations.max(), instance.service_time.max()]
-        magnitudes += list(windows[np.isfinite(windows)]) + [instance.distance_limit]
+        magnitudes += list(windows[np.isfinite(windows)]) + [instance.distance_limit, *instance.fleet.max_duration]
         largest = max(abs(m) for m in magnitudes if np.isfinite(m)) or 1.0
         factor = 10.0 ** (5 - math.ceil(math.log10(largest)))
 
@@ -93,7 +93,8 @@ class IntegerInstance:
 
 
 def whole_factor(values: np.ndarray, largest: int = 10**6) -> int:
-    """The least power of ten, up to ``largest``, that makes ``values`` whole."""
+    """The least power of ten, up to ``largest``, that makes ``values`` whole (to numpy's
+    ``allclose``: a relative 1e-5)."""
     factor = 1
     while not np.allclose(values * factor, np.round(values * factor)) and factor < largest:
         factor *= 10
