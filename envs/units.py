@@ -10,6 +10,8 @@ compared with the capacity as they are. Training on real matrices (:mod:`nco.env
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from nco.envs.instance import Instance
@@ -30,8 +32,10 @@ def model_units(coords: np.ndarray, matrix: np.ndarray | None = None) -> tuple[n
 
 def rescale(instance: Instance) -> Instance:
     """The instance in model units (:func:`model_units`): coordinates in the
-    unit square, travel, windows, service times and the length limit scaled alike."""
+    unit square, travel, windows, service times, the length limit and the vehicles' duration
+    limits scaled alike."""
     unit, travel = model_units(instance.coords, instance.distance_matrix)
+    types = instance.vehicle_types
 
     def scaled(matrix):
         return None if matrix is None else matrix / travel
@@ -43,4 +47,5 @@ def rescale(instance: Instance) -> Instance:
         time_windows=instance.time_windows / travel,
         service_time=instance.service_time / travel,
         distance_limit=instance.distance_limit / travel,
+        vehicle_types=None if types is None else replace(types, max_duration=types.max_duration / travel),
     )
