@@ -21,16 +21,29 @@ def test_a_matrix_gets_the_mean_of_the_unit_square_distances():
     assert travel == pytest.approx(6.0)  # mean 3 in the matrix, 0.5 in the unit square
 
 
-@pytest.mark.parametrize("variant", ["VRPLTW", "MDOVRPMBLTW"])
-def test_rescaled_instances_keep_every_solution_feasible_and_its_cost_in_proportion(variant):
-    instance = generate(1, 10, [variant], seed=3).instance(0)
-    instance = instance.replace(coords=instance.coords * 250 + 40, time_windows=instance.time_windows * 250,
-                                service_time=instance.service_time * 250, distance_limit=instance.distance_limit * 250)
-    routes = [([0] if instance.num_depots > 1 else []) + [j] for j in range(instance.num_depots, instance.num_locations)]
-    original, scaled = check_solution(instance, routes), check_solution(rescale(instance), routes)
-    assert original.feasible and scaled.feasible
-    _, travel = model_units(instance.coords)
-    assert scaled.cost * travel == pytest.approx(original.cost)
+def test_rescale_keeps_aspect_ratio_and_costs():
+    instance = generate(1, 12, "VRPLTW", seed=0).instance(0)
+    stretched = instance.replace(
+        coords=instance.coords * [300, 100] + 50,
+        time_windows=instance.time_windows * 300, service_time=instance.service_time * 300,
+        distance_limit=np.inf,
+    )
+    scaled = rescale(stretched)
+    assert scaled.coords.min() == pytest.approx(0) and scaled.coords.max() == pytest.approx(1)
+    extent = np.ptp(stretched.coords, axis=0).max()
+    np.testing.assert_allclose(scaled.distances * extent, stretched.distances, rtol=1e-9)
+    np.testing.assert_allclose(scaled.time_windows * extent, stretched.time_windows, rtol=1e-9)
+
+
+def test_rescale_of_explicit_matrices_uses_one_travel_factor():
+    instance = generate(1, 8, "VRPTW", seed=1).instance(0)
+    matrix = instance.distances * 3600
+    explicit = instance.replace(distance_matrix=matrix, time_windows=instance.time_windows * 3600,
+                                service_time=instance.service_time * 3600)
+    scaled = rescale(explicit)
+    factor = matrix[0, 1] / scaled.distance_matrix[0, 1]
+    np.testing.assert_allclose(scaled.distance_matrix * factor, matrix, rtol=1e-9)
+    np.testing.assert_allclose(scaled.time_windows * factor, explicit.time_windows, rtol=1e-9)
 
 
 def test_a_fleets_duration_limit_is_scaled_with_travel(fixtures):

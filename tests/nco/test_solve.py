@@ -11,7 +11,6 @@ import torch
 from nco.envs.check import check_solution
 from nco.envs.generator import generate
 from nco.io import read_instance, read_solution, write_instance
-from nco.envs.units import rescale
 from nco.solvers.neural.decode import solve_instance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,31 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_solve(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nco.cli", "solve", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, env={**os.environ})
-
-
-def test_rescale_keeps_aspect_ratio_and_costs():
-    instance = generate(1, 12, "VRPLTW", seed=0).instance(0)
-    stretched = instance.replace(
-        coords=instance.coords * [300, 100] + 50,
-        time_windows=instance.time_windows * 300, service_time=instance.service_time * 300,
-        distance_limit=np.inf,
-    )
-    scaled = rescale(stretched)
-    assert scaled.coords.min() == pytest.approx(0) and scaled.coords.max() == pytest.approx(1)
-    extent = np.ptp(stretched.coords, axis=0).max()
-    np.testing.assert_allclose(scaled.distances * extent, stretched.distances, rtol=1e-9)
-    np.testing.assert_allclose(scaled.time_windows * extent, stretched.time_windows, rtol=1e-9)
-
-
-def test_rescale_of_explicit_matrices_uses_one_travel_factor():
-    instance = generate(1, 8, "VRPTW", seed=1).instance(0)
-    matrix = instance.distances * 3600
-    explicit = instance.replace(distance_matrix=matrix, time_windows=instance.time_windows * 3600,
-                                service_time=instance.service_time * 3600)
-    scaled = rescale(explicit)
-    factor = matrix[0, 1] / scaled.distance_matrix[0, 1]
-    np.testing.assert_allclose(scaled.distance_matrix * factor, matrix, rtol=1e-9)
-    np.testing.assert_allclose(scaled.time_windows * factor, explicit.time_windows, rtol=1e-9)
 
 
 @pytest.mark.parametrize("variant", ["CVRP", "OVRPBLTW", "VRPMBTW", "MDVRPTW"])
