@@ -208,6 +208,24 @@ def test_lkh3_backhaul_list_reads_as_per_location_backhaul_demands(tmp_path):
     assert_same_instance(read_instance(tmp_path / "lkh.vrp"), read_instance(tmp_path / "ours.vrp"))
 
 
+FLEET = ("NAME: fleet\nTYPE: HFVRP\nDIMENSION: 3\nVEHICLES: {vehicles}\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+         "NODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\nDEMAND_SECTION\n1 0\n2 1\n3 4\n")
+BAD_FLEET_FILES = [
+    (FLEET.format(vehicles=2) + "CAPACITY_SECTION\n1 5\n2 5\n3 5\nDEPOT_SECTION\n1\n-1\nEOF\n",
+     "CAPACITY_SECTION has 3 lines but VEHICLES is 2: give one line per vehicle"),
+    (FLEET.format(vehicles=3) + "CAPACITY_SECTION\n1 5\n2 6\n3 5\nDEPOT_SECTION\n1\n-1\nEOF\n",
+     "vehicle 3 has the type of vehicle 1 but other types are listed between them: list the vehicles of each type together"),
+    (FLEET.format(vehicles=2) + "CAPACITY_SECTION\n1 5\n2 3\nVEHICLES_ALLOWED_CLIENTS_SECTION\n1 2 3\n2 1 2\nDEPOT_SECTION\n1\n-1\nEOF\n",
+     "VEHICLES_ALLOWED_CLIENTS_SECTION lists a location that is not a customer: give customer numbers 2..3"),
+    (FLEET.format(vehicles=2) + "CAPACITY_SECTION\n1 5\n2 3\nVEHICLES_ALLOWED_CLIENTS_SECTION\n1 2\n2 2 3\nDEPOT_SECTION\n1\n-1\nEOF\n",
+     "customer 2 has demand 4, more than every vehicle type allowed to serve it holds"),
+    (FLEET.format(vehicles=2).replace("EDGE", "CAPACITY: 5\nEDGE") + "VEHICLES_DEPOT_SECTION\n1 1\n2 2\nDEPOT_SECTION\n1\n-1\nEOF\n",
+     "VEHICLES_DEPOT_SECTION names a location that is not a depot: give depot numbers 1..1"),
+    (FLEET.format(vehicles=1.5).replace("EDGE", "CAPACITY: 5\nEDGE") + "DEPOT_SECTION\n1\n-1\nEOF\n",
+     "VEHICLES has 1.5, not a whole number: fix it"),
+]
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -241,6 +259,7 @@ def test_lkh3_backhaul_list_reads_as_per_location_backhaul_demands(tmp_path):
         (HEADER.format(type="VRPB") + COORDS + DEMANDS.format(d=1) + "BACKHAUL_SECTION\n3 4 -1\n" + DEPOT,
          "BACKHAUL_SECTION is one line but not a list of customer numbers 2..3 ended by -1"),
         *BAD_CORDEAU_FILES,
+        *BAD_FLEET_FILES,
     ],
 )
 def test_bad_files_give_one_line_naming_file_problem_and_fix(tmp_path, text, message):
@@ -492,32 +511,6 @@ def test_a_fleet_round_trips_through_vrplib(tmp_path, fixtures):
     for name in ("capacity", "num_available", "fixed_cost", "unit_distance_cost", "max_duration", "depot", "allowed"):
         assert np.array_equal(getattr(again.vehicle_types, name), getattr(instance.vehicle_types, name)), name
     assert_same_instance(instance, again)
-
-
-FLEET = ("NAME: fleet\nTYPE: HFVRP\nDIMENSION: 3\nVEHICLES: {vehicles}\nEDGE_WEIGHT_TYPE: EUC_2D\n"
-         "NODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\nDEMAND_SECTION\n1 0\n2 1\n3 4\n")
-
-
-@pytest.mark.parametrize("text, message", [
-    (FLEET.format(vehicles=2) + "CAPACITY_SECTION\n1 5\n2 5\n3 5\nDEPOT_SECTION\n1\n-1\nEOF\n",
-     "CAPACITY_SECTION has 3 lines but VEHICLES is 2: give one line per vehicle"),
-    (FLEET.format(vehicles=3) + "CAPACITY_SECTION\n1 5\n2 6\n3 5\nDEPOT_SECTION\n1\n-1\nEOF\n",
-     "vehicle 3 has the type of vehicle 1 but other types are listed between them: list the vehicles of each type together"),
-    (FLEET.format(vehicles=2) + "CAPACITY_SECTION\n1 5\n2 3\nVEHICLES_ALLOWED_CLIENTS_SECTION\n1 2 3\n2 1 2\nDEPOT_SECTION\n1\n-1\nEOF\n",
-     "VEHICLES_ALLOWED_CLIENTS_SECTION lists a location that is not a customer: give customer numbers 2..3"),
-    (FLEET.format(vehicles=2) + "CAPACITY_SECTION\n1 5\n2 3\nVEHICLES_ALLOWED_CLIENTS_SECTION\n1 2\n2 2 3\nDEPOT_SECTION\n1\n-1\nEOF\n",
-     "customer 2 has demand 4, more than every vehicle type allowed to serve it holds"),
-    (FLEET.format(vehicles=2).replace("EDGE", "CAPACITY: 5\nEDGE") + "VEHICLES_DEPOT_SECTION\n1 1\n2 2\nDEPOT_SECTION\n1\n-1\nEOF\n",
-     "VEHICLES_DEPOT_SECTION names a location that is not a depot: give depot numbers 1..1"),
-    (FLEET.format(vehicles=1.5).replace("EDGE", "CAPACITY: 5\nEDGE") + "DEPOT_SECTION\n1\n-1\nEOF\n",
-     "VEHICLES has 1.5, not a whole number: fix it"),
-])
-def test_bad_fleet_files_give_one_line_naming_the_problem_and_the_fix(tmp_path, text, message):
-    path = tmp_path / "fleet.vrp"
-    path.write_text(text)
-    with pytest.raises(InstanceFileError, match=message) as error:
-        read_instance(path)
-    assert "\n" not in str(error.value)
 
 
 def test_vehicles_stay_informational_in_a_file_that_does_not_describe_them(fixtures):
