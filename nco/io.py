@@ -434,21 +434,27 @@ def _read_vehicle_types(data: dict, num_locations: int, num_depots: int, describ
     if count < 1:
         raise ValueError(f"VEHICLES is {count}: give the number of vehicles, a whole number >= 1")
 
-    def column(key: str, default) -> list:  # one value per vehicle
+    def is_section(value) -> bool:
+        return isinstance(value, (list, np.ndarray)) and np.ndim(value[:1]) > 0
+
+    # vehicles without a section are all alike: one row stands for them all (VEHICLES may be huge)
+    rows = count if any(is_section(data.get(key)) for key in VEHICLE_SECTIONS) else 1
+
+    def column(key: str, default) -> list:  # one value per row
         value = data.get(key, default)
-        if not isinstance(value, (list, np.ndarray)) or np.ndim(value[:1]) == 0:
-            value = [value] * count
+        if not is_section(value):
+            return [np.ravel(value) if key == "vehicles_allowed_clients" else float(value)] * rows
         if len(value) != count:
             raise ValueError(f"{VEHICLE_SECTIONS[key]} has {len(value)} lines but VEHICLES is {count}: give one line per vehicle")
         return [np.ravel(row) if key == "vehicles_allowed_clients" else float(np.ravel(row)[0]) for row in value]
 
-    depot = [-1] * count  # any depot
+    depot = [-1] * rows  # any depot
     if "vehicles_depot" in data:
         depot = [_whole(number, "VEHICLES_DEPOT_SECTION") - 1 for number in column("vehicles_depot", 1)]
         if not all(0 <= d < num_depots for d in depot):
             raise ValueError(f"VEHICLES_DEPOT_SECTION names a location that is not a depot: give depot numbers 1..{num_depots}")
     customers = set(range(num_depots, num_locations))
-    allowed = [tuple(sorted(customers))] * count
+    allowed = [tuple(sorted(customers))] * rows
     if "vehicles_allowed_clients" in data:
         allowed = [tuple(sorted({_whole(number, "VEHICLES_ALLOWED_CLIENTS_SECTION") - 1 for number in row}))
                    for row in column("vehicles_allowed_clients", None)]
@@ -457,7 +463,7 @@ def _read_vehicle_types(data: dict, num_locations: int, num_depots: int, describ
                              f"customer numbers {num_depots + 1}..{num_locations}")
     vehicles = list(zip(column("capacity", None), column("vehicles_fixed_cost", 0.0),
                         column("vehicles_unit_distance_cost", 1.0), column("vehicles_max_duration", np.inf), depot, allowed))
-    starts = [0] + [v for v in range(1, count) if vehicles[v] != vehicles[v - 1]]
+    starts = [0] + [v for v in range(1, rows) if vehicles[v] != vehicles[v - 1]]
     kinds = [vehicles[start] for start in starts]
     if len(set(kinds)) < len(kinds):
         again = next(i for i, kind in enumerate(kinds) if kinds.index(kind) < i)
@@ -467,7 +473,7 @@ def _read_vehicle_types(data: dict, num_locations: int, num_depots: int, describ
     mask = np.zeros((len(kinds), num_locations), dtype=bool)
     for row, clients in enumerate(allowed):
         mask[row, list(clients)] = True
-    return VehicleTypes(capacity=capacity, num_available=np.diff(starts + [count]), fixed_cost=fixed_cost,
+    return VehicleTypes(capacity=capacity, num_available=np.diff(starts + [rows]) * (count // rows), fixed_cost=fixed_cost,
                         unit_distance_cost=unit_cost, max_duration=max_duration, depot=depot,
                         allowed=mask if "vehicles_allowed_clients" in data else None)
 

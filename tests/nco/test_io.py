@@ -515,3 +515,12 @@ def test_a_fleet_round_trips_through_vrplib(tmp_path, fixtures):
 
 def test_vehicles_stay_informational_in_a_file_that_does_not_describe_them(fixtures):
     assert read_instance(fixtures / "X-n101-k25.vrp").vehicle_types is None
+
+
+def test_a_huge_fleet_of_identical_vehicles_reads_as_one_type(tmp_path):
+    # no per-vehicle section: nothing is built per vehicle, however many VEHICLES says
+    path = tmp_path / "huge.vrp"
+    path.write_text(FLEET.format(vehicles=10**12).replace("EDGE", "CAPACITY: 10\nEDGE") + "DEPOT_SECTION\n1\n-1\nEOF\n")
+    types = read_instance(path).vehicle_types
+    assert types.num_available.tolist() == [10**12] and types.capacity.tolist() == [10]
+    assert types.vehicle_types(2).tolist() == [0, 0]  # no more vehicles than customers are useful
