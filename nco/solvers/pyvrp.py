@@ -6,8 +6,8 @@ backhauls forbid the arcs from a backhaul to a linehaul client; open routes make
 depots free (distance and time) and lift the return deadline, as PyVRP's FAQ describes; every
 depot has its own vehicle type that starts and ends there, with as many vehicles as customers.
 A fleet's vehicle types (:mod:`nco.envs.fleet`) become PyVRP's, one per depot where a type may
-start at any of several; the customers a type may not serve are out of reach of its profile
-(PyVRP's missing-edge value to and from them).
+start at any of several; the customers a type may not serve are out of reach of its profile (the
+arcs to and from them longer than any route).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ def solve(instance: Instance, time_limit: float, seed: int = 1,
     data, our_type = problem_data(instance)
     pyvrp_type = {(kind, depot): index for index, (kind, depot) in enumerate(our_type)}
     start = None
-    if initial_routes is not None:  # PyVRP numbers clients from 0
+    if initial_routes is not None:  # PyVRP numbers clients from 0; a route no vehicle may drive is left out
         start = [pyvrp.Route(data, [v - k for v in route.visits], pyvrp_type[route.vehicle_type, route.depot])
-                 for route in _parse(instance, initial_routes)]
+                 for route in _parse(instance, initial_routes) if (route.vehicle_type, route.depot) in pyvrp_type]
     result = _iterated_local_search(data, lambda: deadline - time.perf_counter(), seed, start)
     if not result.is_feasible():
         return None

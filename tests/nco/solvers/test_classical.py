@@ -167,3 +167,13 @@ def test_a_limited_type_that_may_start_at_any_of_several_depots_is_not_solved_si
     instance = instance.replace(capacity=None, vehicle_types=VehicleTypes([instance.capacity], num_available=[4]))
     with pytest.raises(NotSolved, match="vehicle type 0 has 4 vehicles that may start at any of 3 depots: the classical solvers bind"):
         CLASSICAL_SOLVERS[solver](instance, 0.3, 1)
+
+
+def test_pyvrp_starts_from_a_fleet_solution_and_leaves_out_routes_no_vehicle_may_drive():
+    from nco.solvers import pyvrp
+
+    instance = small_fleets()[0]  # vehicles: van, van, truck
+    beyond = [3]  # a fourth route for three vehicles
+    routes = pyvrp.solve(instance, 0.3, 1, initial_routes=[[6, 1], [4, 5], [2, 7], beyond])
+    result = check_solution(instance, routes)
+    assert result.feasible and result.cost == pytest.approx(brute_force_fleet_optimum(instance), rel=1e-3)
