@@ -101,7 +101,10 @@ def run_key(instance: Instance, task: Task, checkpoint: str | None, seed: int) -
     digest = hashlib.sha256(code_digest())
     for field in fields(instance):
         value = getattr(instance, field.name)
-        if field.name not in ("name", "_cache"):
+        if field.name == "vehicle_types" and value is not None:  # its arrays whole (a repr elides long ones)
+            for part in fields(value):
+                digest.update(b"-" if getattr(value, part.name) is None else getattr(value, part.name).tobytes())
+        elif field.name not in ("name", "_cache"):
             digest.update(value.tobytes() if isinstance(value, np.ndarray) else repr(value).encode())
     digest.update(f"{task.solver}|{task.setting}|{task.neural}|{seed}".encode())
     if task.neural:
@@ -233,8 +236,9 @@ def summarise(rows: list[dict]) -> tuple[str, dict]:
         overall.setdefault((solver, setting), []).append((gap, seconds))
     lines += ["", "| solver | setting | mean gap to best (all variants) | mean time (s) |", "|---|---|---|---|"]
     for (solver, setting), values in sorted(overall.items()):
-        gaps, seconds = zip(*values)
-        lines.append(f"| {solver} | {setting} | {np.nanmean(gaps):.2f}% | {np.mean(seconds):.3f} |")
+        gaps = [gap for gap, _ in values if not np.isnan(gap)]  # variants it solved somewhere
+        mean_gap = f"{np.mean(gaps):.2f}%" if gaps else "-"
+        lines.append(f"| {solver} | {setting} | {mean_gap} | {np.mean([seconds for _, seconds in values]):.3f} |")
     return "\n".join(lines) + "\n", stats
 
 

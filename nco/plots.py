@@ -81,8 +81,10 @@ def plot_pareto(stats: dict, path: str | Path) -> None:
     solver and setting over all variants."""
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for (solver, setting), values in sorted(_series(stats).items()):
-        gap = np.nanmean([v[1] for v in values])
-        seconds = np.mean([v[2] for v in values])
+        gaps = [v[1] for v in values if not np.isnan(v[1])]
+        if not gaps:  # solved nothing: no point to draw
+            continue
+        gap, seconds = np.mean(gaps), np.mean([v[2] for v in values])
         axis.scatter(seconds, gap, s=50)
         axis.annotate(f"{solver} {setting}", (seconds, gap), textcoords="offset points", xytext=(5, 4), fontsize=8)
     axis.set_xscale("log")

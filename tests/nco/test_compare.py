@@ -6,9 +6,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from nco.compare import summarise
+from nco.compare import Task, run_key, summarise
+from nco.envs.fleet import VehicleTypes
+from nco.envs.generator import generate
+from nco.plots import plot_pareto
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +62,15 @@ def test_summary_gaps_are_to_the_best_run_of_each_instance():
     assert stats[("CVRP", "x", "1s")][0] == 0.0
     assert stats[("CVRP", "y", "1s")][0] == pytest.approx(5.0)  # (10% + 0%) / 2
     assert "| CVRP | x | 1s | 2 | 1 | 0.00% |" in text
+
+
+def test_a_solver_that_solved_nothing_has_no_gap_and_no_point(tmp_path, recwarn):
+    rows = [dict(instance="a", variant="VRPTW", solver="neural", setting="greedy", cost="", time="0", feasible="False"),
+            dict(instance="a", variant="VRPTW", solver="pyvrp", setting="1s", cost="5", time="1", feasible="True")]
+    text, stats = summarise(rows)
+    assert "| neural | greedy | - | 0.000 |" in text and "| pyvrp | 1s | 0.00% | 1.000 |" in text
+    plot_pareto(stats, tmp_path / "pareto.png")
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 def test_unknown_solver_is_one_line(tmp_path):
@@ -188,3 +201,13 @@ def test_one_name_per_concept_with_the_old_option_names_kept(command, new, old, 
     positional = {"generate": ["out.npz"], "solve": ["file.vrp"], "check": ["file.vrp", "file.sol"]}.get(command, [])
     parse = build_parser().parse_args
     assert vars(parse([command, *positional, new, value])) == vars(parse([command, *positional, old, value]))
+
+
+def test_the_run_key_sees_every_entry_of_a_fleet():
+    instance = generate(1, 1500, ["CVRP"], seed=1).instance(0)
+    allowed = np.ones((2, instance.num_locations), dtype=bool)
+    one = instance.replace(capacity=None, vehicle_types=VehicleTypes([instance.capacity] * 2, allowed=allowed))
+    allowed[1, 700] = False  # deep inside an array that a repr would elide
+    other = instance.replace(capacity=None, vehicle_types=VehicleTypes([instance.capacity] * 2, allowed=allowed))
+    task = Task("pyvrp", "1s", False)
+    assert run_key(one, task, None, 1) != run_key(other, task, None, 1)
