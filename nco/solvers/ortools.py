@@ -9,7 +9,9 @@ each returning to its own depot. A fleet's vehicle types (:mod:`nco.envs.fleet`)
 its capacity, fixed cost, cost per unit of distance, duration limit (the span of its time) and
 depot, and each customer the vehicles allowed there; an unlimited type has, at each of its
 depots, as many vehicles as customers, or, in a fleet without windows, limits or backhauls, twice
-as many as its capacity needs for the whole demand, plus one.
+as many as its capacity needs for the whole demand, plus one. With a limited fleet a customer may
+be left out at a price above any solution's cost (a first solution exists even when the
+heuristics cannot place everyone), and a solution that still leaves one out counts as none.
 """
 
 from __future__ import annotations
@@ -90,6 +92,13 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
             if max_duration[type_of[v]] < BIG:
                 time.SetSpanUpperBoundForVehicle(max_duration[type_of[v]], v)
 
+    if instance.vehicle_types is not None and np.isfinite(types.num_available).any():
+        # a limited fleet can leave the first-solution heuristics nowhere to put a customer: let the
+        # search start with customers left out, at a price above any solution's cost, and insert them
+        price = int(min(BIG, 10 * size * (int(cost.max()) * int(unit_costs.max()) + 1)
+                        + int(round(types.fixed_cost.max() * data.factor * unit_factor)) * size))
+        for j in range(k, size):
+            routing.AddDisjunction([manager.NodeToIndex(j)], price)
     parameters = pywrapcp.DefaultRoutingSearchParameters()
     strategies = routing_enums_pb2.FirstSolutionStrategy
     # path-cheapest-arc ignores the load side constraint and the vehicles allowed at a customer,
@@ -101,7 +110,8 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
     parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     parameters.time_limit.FromMilliseconds(int(time_limit * 1000))
     solution = routing.SolveWithParameters(parameters)
-    if solution is None:
+    if solution is None or any(solution.Value(routing.NextVar(manager.NodeToIndex(j))) == manager.NodeToIndex(j)
+                               for j in range(k, size)):  # nothing, or customers still left out
         return None
     routes = []
     for v in range(vehicles):
