@@ -98,7 +98,7 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
     k = instance.num_depots
     windows = instance.time_windows
     types = instance.vehicle_types
-    vehicle_type = None if types is None else types.vehicle_types(instance.num_customers)
+    vehicle_type = instance.vehicles
     allowed = None if types is None else types.allows(instance.num_locations)
     violations: list[str] = []
     total = 0.0

@@ -131,6 +131,12 @@ class Instance:
         return self.vehicle_types if self.vehicle_types is not None else VehicleTypes(capacity=[self.capacity])
 
     @property
+    def vehicles(self) -> np.ndarray | None:
+        """``(V,)`` the type of each vehicle that a route list is aligned to
+        (:meth:`~nco.envs.fleet.VehicleTypes.vehicle_types`); ``None`` without vehicle types."""
+        return None if self.vehicle_types is None else self.vehicle_types.vehicle_types(self.num_customers)
+
+    @property
     def variant(self) -> Variant:
         return Variant(
             multi_depot=self.num_depots > 1,

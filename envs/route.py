@@ -39,10 +39,13 @@ class Route:
         return [self.depot, *self.visits] + ([] if open_route else [self.depot])
 
 
-def aligned_to_vehicles(routes: Sequence[Route], vehicle_types: Sequence[int], num_depots: int) -> list[list[int]]:
-    """The route list of a fleet: each route in the first unused vehicle of its type
-    (``vehicle_types``, one per vehicle), unused vehicles empty, and the routes of a type that
-    has no vehicle left after all vehicles (the judge refuses them)."""
+def route_list(routes: Sequence[Route], num_depots: int, vehicle_types: Sequence[int] | None) -> list[list[int]]:
+    """The route list of ``routes``. With a fleet (``vehicle_types``, the type of each vehicle:
+    :attr:`nco.envs.instance.Instance.vehicles`) each route goes in the first unused vehicle of its
+    type, unused vehicles stay empty, and the routes of a type with no vehicle left come after all
+    vehicles (the judge refuses them)."""
+    if vehicle_types is None:
+        return [route.to_list(num_depots) for route in routes]
     aligned: list[list[int]] = [[] for _ in vehicle_types]
     free = {int(kind): [v for v, t in enumerate(vehicle_types) if t == kind] for kind in set(vehicle_types)}
     for route in routes:
@@ -53,9 +56,10 @@ def aligned_to_vehicles(routes: Sequence[Route], vehicle_types: Sequence[int], n
     return aligned
 
 
-def routes_of_vehicles(routes: Sequence[Sequence[int]], vehicle_types: Sequence[int], num_depots: int) -> list[Route]:
-    """The used vehicles' routes of a fleet's route list (the reverse of
-    :func:`aligned_to_vehicles`), each with its vehicle's type; a route beyond the vehicles has
-    type -1."""
+def routes_of(routes: Sequence[Sequence[int]], num_depots: int, vehicle_types: Sequence[int] | None) -> list[Route]:
+    """The routes of a route list (the reverse of :func:`route_list`). With a fleet only the used
+    vehicles' routes, each with its vehicle's type (-1 for a route beyond the vehicles)."""
+    if vehicle_types is None:
+        return [Route.from_list(route, num_depots) for route in routes]
     return [replace(Route.from_list(route, num_depots), vehicle_type=int(vehicle_types[v]) if v < len(vehicle_types) else -1)
             for v, route in enumerate(routes) if len(route)]

@@ -13,7 +13,7 @@ import csv
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -91,6 +91,18 @@ def code_digest() -> bytes:
     return digest.digest()
 
 
+def _feed(digest, value) -> None:
+    """Feeds ``value`` to ``digest`` whole: an array by its bytes, a dataclass (the vehicle types)
+    field by field, anything else by its repr (which elides long arrays)."""
+    if isinstance(value, np.ndarray):
+        digest.update(value.tobytes())
+    elif is_dataclass(value):
+        for field in fields(value):
+            _feed(digest, getattr(value, field.name))
+    else:
+        digest.update(repr(value).encode())
+
+
 @lru_cache(maxsize=None)
 def file_digest(path: str) -> bytes:
     return hashlib.sha256(Path(path).read_bytes()).digest()
@@ -100,12 +112,8 @@ def run_key(instance: Instance, task: Task, checkpoint: str | None, seed: int) -
     """What the result of running ``task`` on ``instance`` depends on, as a short hex string."""
     digest = hashlib.sha256(code_digest())
     for field in fields(instance):
-        value = getattr(instance, field.name)
-        if field.name == "vehicle_types" and value is not None:  # its arrays whole (a repr elides long ones)
-            for part in fields(value):
-                digest.update(b"-" if getattr(value, part.name) is None else getattr(value, part.name).tobytes())
-        elif field.name not in ("name", "_cache"):
-            digest.update(value.tobytes() if isinstance(value, np.ndarray) else repr(value).encode())
+        if field.name not in ("name", "_cache"):
+            _feed(digest, getattr(instance, field.name))
     digest.update(f"{task.solver}|{task.setting}|{task.neural}|{seed}".encode())
     if task.neural:
         digest.update(file_digest(str(checkpoint or shipped_checkpoint(instance))))

@@ -425,7 +425,7 @@ def _read_vehicle_types(data: dict, num_locations: int, num_depots: int, describ
     """The fleet of a file that describes its vehicles (a per-vehicle field, or a fleet ``TYPE``),
     else None (``VEHICLES`` is then informational, as in CVRPLIB and ORTEC files). Identical
     vehicles are one type; the vehicles of a type must be listed together."""
-    per_vehicle = any(key in data and (key != "capacity" or np.ndim(data[key]) > 0) for key in VEHICLE_SECTIONS)
+    per_vehicle = any(key in data for key in VEHICLE_SECTIONS if key != "capacity") or _is_section(data.get("capacity"))
     if not (per_vehicle or describes_fleet):
         return None
     if "capacity" not in data:
@@ -434,15 +434,12 @@ def _read_vehicle_types(data: dict, num_locations: int, num_depots: int, describ
     if count < 1:
         raise ValueError(f"VEHICLES is {count}: give the number of vehicles, a whole number >= 1")
 
-    def is_section(value) -> bool:
-        return isinstance(value, (list, np.ndarray)) and np.ndim(value[:1]) > 0
-
     # vehicles without a section are all alike: one row stands for them all (VEHICLES may be huge)
-    rows = count if any(is_section(data.get(key)) for key in VEHICLE_SECTIONS) else 1
+    rows = count if any(_is_section(data.get(key)) for key in VEHICLE_SECTIONS) else 1
 
     def column(key: str, default) -> list:  # one value per row
         value = data.get(key, default)
-        if not is_section(value):
+        if not _is_section(value):
             return [np.ravel(value) if key == "vehicles_allowed_clients" else float(value)] * rows
         if len(value) != count:
             raise ValueError(f"{VEHICLE_SECTIONS[key]} has {len(value)} lines but VEHICLES is {count}: give one line per vehicle")
@@ -476,6 +473,11 @@ def _read_vehicle_types(data: dict, num_locations: int, num_depots: int, describ
     return VehicleTypes(capacity=capacity, num_available=np.diff(starts + [rows]) * (count // rows), fixed_cost=fixed_cost,
                         unit_distance_cost=unit_cost, max_duration=max_duration, depot=depot,
                         allowed=mask if "vehicles_allowed_clients" in data else None)
+
+
+def _is_section(value) -> bool:
+    """A field read from a section, one entry per vehicle (not one value for every vehicle)."""
+    return isinstance(value, (list, np.ndarray)) and np.ndim(value[:1]) > 0
 
 
 def _whole(value, field: str) -> int:

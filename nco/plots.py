@@ -28,7 +28,7 @@ def draw_routes(axis, instance: Instance, routes: list[list[int]], title: str, l
     customers = coords[k:]
     backhaul = instance.demand_backhaul[k:] > 0
     types = instance.vehicle_types
-    vehicle_types = [] if types is None else types.vehicle_types(instance.num_customers).tolist()
+    vehicle_types = [] if types is None else instance.vehicles.tolist()
     drawn_types = set()
     for number, route in enumerate(routes):
         if not route:  # a vehicle left unused

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
-from nco.envs.route import Route, aligned_to_vehicles, routes_of_vehicles
+from nco.envs.route import Route, route_list, routes_of
 from nco.outputs import write_atomically
 
 
@@ -53,20 +53,14 @@ class Solution:
         if routes is None:
             return cls(instance, (), math.nan, False, (reason,), seconds, solver)
         check = check_solution(instance, routes)
-        k = instance.num_depots
-        if instance.vehicle_types is None:
-            parsed = tuple(Route.from_list(route, k) for route in routes)
-        else:  # aligned to the vehicles: keep each used vehicle's route with its type
-            parsed = tuple(routes_of_vehicles(routes, instance.vehicle_types.vehicle_types(instance.num_customers), k))
+        parsed = tuple(routes_of(routes, instance.num_depots, instance.vehicles))
         return cls(instance, parsed, check.cost, check.feasible, tuple(check.violations), seconds, solver)
 
     def route_lists(self) -> list[list[int]]:
         """The routes as a route list (:mod:`nco.envs.route`), as ``.sol`` files write them."""
-        instance = self.instance
-        if instance.vehicle_types is None or not self.routes:
-            return [route.to_list(instance.num_depots) for route in self.routes]
-        return aligned_to_vehicles(self.routes, instance.vehicle_types.vehicle_types(instance.num_customers),
-                                   instance.num_depots)
+        if not self.routes:  # nothing found: no vehicle to list
+            return []
+        return route_list(self.routes, self.instance.num_depots, self.instance.vehicles)
 
     def to_sol(self, path: str | Path) -> Path:
         """Writes the solution as a VRPLIB ``.sol`` file (routes, ``Cost``, ``Time``, ``Solver``)."""

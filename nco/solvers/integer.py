@@ -64,6 +64,15 @@ class IntegerInstance:
         """A vehicle type's capacity in the demands' integers, rounded down."""
         return int(math.floor(capacity * self.demand_factor + 1e-9))
 
+    def vehicle_costs(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(T,)`` fixed and ``(T,)`` unit distance costs of the vehicle types in integers: the
+        unit costs scaled to whole numbers, the fixed costs by that factor times the distances'
+        own, so that fixed plus unit times the integer distance keeps the objective's ratios."""
+        types = self.instance.fleet
+        unit_factor = whole_factor(types.unit_distance_cost)
+        return (np.round(types.fixed_cost * self.factor * unit_factor).astype(np.int64),
+                np.round(types.unit_distance_cost * unit_factor).astype(np.int64))
+
     def scaled_limit(self, limit: float) -> int:
         """A limit in time or distance in integers, rounded down (``BIG`` for ``inf``)."""
         return int(_down(limit, self.factor))

@@ -23,10 +23,10 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from nco.envs.fleet import VehicleTypes
 from nco.envs.instance import Instance
-from nco.envs.route import Route, aligned_to_vehicles
+from nco.envs.route import Route, route_list
 from nco.envs.variants import BACKHAUL_NONE, BACKHAUL_STRICT
 from nco.solvers.base import NotSolved
-from nco.solvers.integer import BIG, IntegerInstance, whole_factor
+from nco.solvers.integer import BIG, IntegerInstance
 
 
 def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int]] | None:
@@ -43,13 +43,12 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
     solver = routing.solver()
 
     cost = data.cost()
-    unit_factor = whole_factor(types.unit_distance_cost)
-    unit_costs = np.round(types.unit_distance_cost * unit_factor).astype(np.int64)
+    fixed_costs, unit_costs = data.vehicle_costs()
     evaluators = {unit: routing.RegisterTransitMatrix((cost * unit).tolist()) for unit in set(unit_costs.tolist())}
     capacities = [data.scaled_capacity(types.capacity[kind]) for kind in type_of]
     for v, kind in enumerate(type_of):
         routing.SetArcCostEvaluatorOfVehicle(evaluators[int(unit_costs[kind])], v)
-        routing.SetFixedCostOfVehicle(int(round(types.fixed_cost[kind] * data.factor * unit_factor)), v)
+        routing.SetFixedCostOfVehicle(int(fixed_costs[kind]), v)
     if types.allowed is not None:  # SetAllowedVehiclesForIndex's Python binding refuses lists: the vehicle variable
         for j in range(k, size):
             allowed = [v for v, kind in enumerate(type_of) if types.allowed[kind, j]]
@@ -95,8 +94,7 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
     if instance.vehicle_types is not None and np.isfinite(types.num_available).any():
         # a limited fleet can leave the first-solution heuristics nowhere to put a customer: let the
         # search start with customers left out, at a price above any solution's cost, and insert them
-        price = int(min(BIG, 10 * size * (int(cost.max()) * int(unit_costs.max()) + 1)
-                        + int(round(types.fixed_cost.max() * data.factor * unit_factor)) * size))
+        price = int(min(BIG, 10 * size * (int(cost.max()) * int(unit_costs.max()) + 1) + int(fixed_costs.max()) * size))
         for j in range(k, size):
             routing.AddDisjunction([manager.NodeToIndex(j)], price)
     parameters = pywrapcp.DefaultRoutingSearchParameters()
@@ -121,9 +119,7 @@ def solve(instance: Instance, time_limit: float, seed: int = 1) -> list[list[int
             index = solution.Value(routing.NextVar(index))
         if route:
             routes.append(Route(depot_of[v], tuple(route), type_of[v]))
-    if instance.vehicle_types is None:
-        return [route.to_list(k) for route in routes]
-    return aligned_to_vehicles(routes, instance.vehicle_types.vehicle_types(n), k)
+    return route_list(routes, k, instance.vehicles)
 
 
 def _vehicles(instance: Instance, types: VehicleTypes) -> tuple[list[int], list[int]]:

@@ -23,10 +23,10 @@ from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 from pyvrp.stop import MaxRuntime
 
 from nco.envs.instance import Instance
-from nco.envs.route import Route, aligned_to_vehicles, routes_of_vehicles
+from nco.envs.route import Route, route_list, routes_of
 from nco.envs.variants import BACKHAUL_STRICT
 from nco.solvers.base import NotSolved
-from nco.solvers.integer import BIG, IntegerInstance, whole_factor
+from nco.solvers.integer import BIG, IntegerInstance
 
 
 def solve(instance: Instance, time_limit: float, seed: int = 1,
@@ -42,7 +42,7 @@ def solve(instance: Instance, time_limit: float, seed: int = 1,
     start = None
     if initial_routes is not None:  # PyVRP numbers clients from 0; a route no vehicle may drive is left out
         start = [pyvrp.Route(data, [v - k for v in route.visits], pyvrp_type[route.vehicle_type, route.depot])
-                 for route in _parse(instance, initial_routes) if (route.vehicle_type, route.depot) in pyvrp_type]
+                 for route in routes_of(initial_routes, k, instance.vehicles) if (route.vehicle_type, route.depot) in pyvrp_type]
     result = _iterated_local_search(data, lambda: deadline - time.perf_counter(), seed, start)
     if not result.is_feasible():
         return None
@@ -50,17 +50,7 @@ def solve(instance: Instance, time_limit: float, seed: int = 1,
     for route in result.routes():
         visits = [k + int(activity.idx) for activity in route if activity.is_client()]
         routes.append(Route(int(route.start_depot()), tuple(visits), our_type[route.vehicle_type()][0]))
-    if instance.vehicle_types is None:
-        return [route.to_list(k) for route in routes]
-    return aligned_to_vehicles(routes, instance.vehicle_types.vehicle_types(instance.num_customers), k)
-
-
-def _parse(instance: Instance, routes: list[list[int]]) -> list[Route]:
-    """The non-empty routes of a route list, each with its vehicle type."""
-    k = instance.num_depots
-    if instance.vehicle_types is None:
-        return [Route.from_list(route, k) for route in routes]
-    return routes_of_vehicles(routes, instance.vehicle_types.vehicle_types(instance.num_customers), k)
+    return route_list(routes, k, instance.vehicles)
 
 
 def _iterated_local_search(data: pyvrp.ProblemData, seconds_left: Callable[[], float], seed: int,
@@ -107,9 +97,7 @@ def problem_data(instance: Instance) -> tuple[pyvrp.ProblemData, list[tuple[int,
                      tw_early=int(data.early[j]), tw_late=min(int(data.late[j]), BIG))
         for j in range(k, instance.num_locations)
     ]
-    # costs in integers: the unit costs scaled to whole numbers, the fixed costs by the same
-    # factor and the distances' own
-    unit_factor = whole_factor(types.unit_distance_cost)
+    fixed_cost, unit_cost = data.vehicle_costs()
     allowed = types.allows(instance.num_locations)
     profiles = [] if types.allowed is None else sorted({tuple(row) for row in allowed})
     try:
@@ -124,8 +112,8 @@ def problem_data(instance: Instance) -> tuple[pyvrp.ProblemData, list[tuple[int,
             tw_late=BIG if instance.open_route else int(min(data.late[d], BIG)),
             shift_duration=min(data.scaled_limit(types.max_duration[kind]), BIG),
             max_distance=int(min(data.distance_limit, BIG)),
-            fixed_cost=int(round(types.fixed_cost[kind] * data.factor * unit_factor)),
-            unit_distance_cost=int(round(types.unit_distance_cost[kind] * unit_factor)),
+            fixed_cost=int(fixed_cost[kind]),
+            unit_distance_cost=int(unit_cost[kind]),
             profile=profiles.index(tuple(allowed[kind])) if profiles else 0,
         )
         for kind, d in our_type

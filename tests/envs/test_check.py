@@ -159,6 +159,15 @@ def test_visit_counts_agree_with_a_brute_force_count(routes, depots):
     assert (f"customers served more than once: {repeated}" in result.violations) == bool(repeated)
 
 
+def fits_on_board(instance: Instance, stops: list[int], capacity: float) -> bool:
+    """At every point of a route, the goods not yet delivered plus the goods picked up fit."""
+    return all(
+        sum(instance.demand_linehaul[s] for s in stops[cut:]) + sum(instance.demand_backhaul[s] for s in stops[:cut])
+        <= capacity * (1 + 1e-9)
+        for cut in range(len(stops) + 1)
+    )
+
+
 def brute_force_feasible(instance: Instance, routes: list[list[int]]) -> tuple[bool, float]:
     """Every rule of variants.md restated one at a time in plain Python (no simulation shared
     with the judge): a route starts at a depot (with several) and visits customers only; every
@@ -180,10 +189,7 @@ def brute_force_feasible(instance: Instance, routes: list[list[int]]) -> tuple[b
         length = sum(distance[a][b] for a, b in zip(legs, legs[1:]))
         cost += length
         feasible &= length <= instance.distance_limit + 1e-5 * max(1.0, float(distance.max()))
-        for cut in range(len(stops) + 1):
-            on_board = sum(instance.demand_linehaul[s] for s in stops[cut:]) + sum(
-                instance.demand_backhaul[s] for s in stops[:cut])
-            feasible &= on_board <= instance.capacity * (1 + 1e-9)
+        feasible &= fits_on_board(instance, stops, instance.capacity)
         if instance.backhaul == BACKHAUL_STRICT:
             for i in range(len(stops)):
                 for j in range(i + 1, len(stops)):
@@ -286,10 +292,7 @@ def brute_force_fleet(instance: Instance, routes: list[list[int]]) -> tuple[bool
         legs = [depot, *stops] + ([] if instance.open_route else [depot])
         cost += types.fixed_cost[kind] + types.unit_distance_cost[kind] * sum(
             instance.distances[a][b] for a, b in zip(legs, legs[1:]))
-        for cut in range(len(stops) + 1):
-            on_board = sum(instance.demand_linehaul[s] for s in stops[cut:]) + sum(
-                instance.demand_backhaul[s] for s in stops[:cut])
-            feasible &= on_board <= types.capacity[kind] * (1 + 1e-9)
+        feasible &= fits_on_board(instance, stops, types.capacity[kind])
         feasible &= all(types.allows(instance.num_locations)[kind][s] for s in stops)
         feasible &= types.depot[kind] in (-1, depot)
 
@@ -339,7 +342,7 @@ def fleet_solutions(draw):
             allowed=allowed))
     except ValueError:  # a customer that no type may serve alone within its duration limit
         assume(False)
-    vehicles = len(instance.vehicle_types.vehicle_types(size))
+    vehicles = len(instance.vehicles)
     if len(routes) <= vehicles and draw(st.booleans()):
         aligned = [[] for _ in range(vehicles)]
         for route, slot in zip(routes, draw(st.permutations(range(vehicles)))):

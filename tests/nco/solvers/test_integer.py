@@ -65,3 +65,15 @@ def test_a_duration_limit_counts_among_the_magnitudes():
     instance = instance.replace(capacity=None, vehicle_types=VehicleTypes([instance.capacity], max_duration=[1e6]))
     data = IntegerInstance.from_instance(instance)
     assert data.scaled_limit(1e6) == 10**5 < BIG  # not lost as "no limit"
+
+
+def test_fleet_costs_keep_their_ratios_in_integers():
+    instance = generate(1, 5, ["CVRP"], seed=6).instance(0)
+    instance = instance.replace(capacity=None, vehicle_types=VehicleTypes(
+        [instance.capacity] * 2, fixed_cost=[0.25, 3], unit_distance_cost=[1.5, 0.75]))
+    data = IntegerInstance.from_instance(instance)
+    fixed, unit = data.vehicle_costs()
+    assert unit.tolist() == [150, 75]  # whole with a factor of 100
+    assert fixed.tolist() == [round(0.25 * data.factor * 100), round(3 * data.factor * 100)]
+    # one unit of distance costs the unit cost times the distances' factor, as the fixed cost does
+    assert fixed[1] / (unit[1] * data.factor) == pytest.approx(3 / 0.75)
