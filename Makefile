@@ -20,8 +20,8 @@ test: install
 	$(PYTHON) -m pytest -q
 
 bench: install
-	$(PYTHON) scripts/bench_env.py
-	$(PYTHON) scripts/bench_model.py
+	$(PYTHON) scripts/bench.py env
+	$(PYTHON) scripts/bench.py model
 
 clean:
 	rm -rf $(VENV) outputs

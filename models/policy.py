@@ -279,7 +279,7 @@ class Policy(nn.Module):
     def _decode_recomputed(self, cache: DecoderCache, inputs: tuple) -> torch.Tensor:
         """``self.decoder(cache, *inputs)`` without keeping the step's activations (the glimpse's
         attention weights above all) for the backward pass, which recomputes them: the memory of a
-        training rollout then barely grows with its length (``scripts/bench_model.py``)."""
+        training rollout then barely grows with its length (``scripts/bench.py model``)."""
         names, tensors = zip(*vars(cache).items())
 
         def decode(*args):

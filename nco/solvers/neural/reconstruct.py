@@ -49,7 +49,7 @@ START_DECODED_UP_TO = 1000
 """Largest instance whose re-construction without a time limit starts from one image decoded
 whole (:data:`WHOLE_DECODING_STARTS` starts) rather than from one route per customer: a
 neighbourhood cut from one route per customer splits long routes at its borders, the decoded
-image's routes are cut whole (chosen by ``scripts/large_start_ablation.py``: docs/constants.md)."""
+image's routes are cut whole (chosen by ``scripts/bench.py large-start``: docs/constants.md)."""
 WHOLE_DECODING_STARTS = 100
 """Multi-start rollouts per image when a larger instance is decoded whole all the same (extra
 sampling passes, the ``sampling`` search; measured: docs/results/large.md)."""

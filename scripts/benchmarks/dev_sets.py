@@ -1,9 +1,9 @@
 """Mean gap to the best known (or reference) cost of checkpoints on the benchmark development sets.
 
-    python scripts/dev_sets.py --checkpoint tests/data/checkpoints/all16-n20.pt --checkpoint NEW.pt \
+    python scripts/bench.py dev-sets --checkpoint tests/data/checkpoints/all16-n20.pt --checkpoint NEW.pt \
         --data DIR [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x,hfvrp,sdvrptw] [--out docs/campaign/dev.csv] \
         [--time-limit 60 [--search reconstruct]] [--solver pyvrp]
-    python scripts/dev_sets.py --tables RUN1.csv RUN2.csv   # the table again, from earlier runs
+    python scripts/bench.py dev-sets --tables RUN1.csv RUN2.csv   # the table again, from earlier runs
 
 Every file is solved by ``nco.solve`` (without a time limit its default: multi-start greedy +
 8-fold augmentation, and above 200 customers one image decoded whole, then one round of
@@ -12,24 +12,25 @@ search that ``--search`` names, or a classical ``--solver``), judged in the set'
 convention; the reference is the ``bks`` column of the
 set's ``bks.csv`` (for ORTEC, which has none, the PyVRP 60 s cost ``pyvrp_60s``; for the fleets of
 ``hfvrp`` and ``sdvrptw``, whose ``Cost`` lines use other scalings, the judged cost of each file's
-``.sol``). Gaps are over the feasible solutions. The data are the development copies of the
-benchmark files, which a clone of this repository does not have.
+``.sol``). Gaps are over the feasible solutions. The benchmark files are not in the repository:
+``--data DIR`` holds one folder per set (``SETS`` below: ``solomon/*.txt``, ``cvrplib-x/*.vrp``,
+``mdvrp/*.vrp``, ``ortec/*.txt``, ``vrpb/*.vrp``, each with a ``bks.csv`` of ``name`` and the
+reference column; ``hfvrp/`` and ``sdvrptw/`` with a ``.sol`` beside each ``.vrp``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from pathlib import Path
 
 import numpy as np
 
 import nco
+from benchmarks.common import data_folder
 from nco.envs.check import check_solution
 from nco.io import read_solution
 from nco.solvers import SOLVERS
-from nco.memory import keep_freed_memory
 
 # set: (folder, file pattern, rounding, reference column, sizes n it keeps)
 EVERY_SIZE = range(1, 10**9)
@@ -93,8 +94,7 @@ def print_table(rows: list[dict]) -> None:
               f"| {np.mean(gaps):.2f}% | {np.max(gaps):.2f}% | {np.mean([float(r['seconds']) for r in group]):.2f} |")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", action="append", help="repeat for several (default: the shipped one)")
     parser.add_argument("--data", help="the folder of the benchmark sets (not in the repository)")
     parser.add_argument("--sets", default="solomon,x250,cordeau,ortec")
@@ -103,7 +103,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, help="seconds per instance (default: one neural decoding)")
     parser.add_argument("--search", help="the neural solver's use of the time limit (nco.solvers.neural.SEARCHES)")
     parser.add_argument("--tables", nargs="+", metavar="CSV", help="print the table of earlier runs' --out files instead")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     if args.tables:
         rows = []
         for path in args.tables:
@@ -111,9 +113,7 @@ def main() -> None:
                 rows += list(csv.DictReader(handle))
         print_table(rows)
         return
-    data = Path(args.data or "")
-    if args.data is None or not data.is_dir():
-        sys.exit(f"dev_sets: no benchmark data at {args.data} (a development copy, not in the repository): pass --data DIR")
+    data = data_folder(args.data)
     rows = [row for checkpoint in (args.checkpoint or [None]) for name in args.sets.split(",")
             for row in evaluate(checkpoint, data, name, args.solver, args.time_limit, args.search)]
     print_table(rows)
@@ -124,7 +124,3 @@ def main() -> None:
             writer.writeheader()
             writer.writerows(rows)
 
-
-if __name__ == "__main__":
-    keep_freed_memory()  # as the nco command does
-    main()

@@ -3,7 +3,7 @@
 Prints instances/s and instance-steps/s (medians over repeats) for batches of 512 at n = 50 and
 n = 100, with the published multi-task implementation's figures on the same kind of machine beside.
 
-    python scripts/bench_env.py [--repeats 9] [--threads 2] [--variants all16]
+    python scripts/bench.py env [--repeats 9] [--threads 2] [--variants all16]
 """
 
 from __future__ import annotations
@@ -33,13 +33,14 @@ def measure(num_customers: int, batch: int, variants: str, repeats: int) -> tupl
     return batch / seconds, batch * steps / seconds, steps
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--variants", default="all16")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     print(f"environment only, random feasible actions, {args.variants} mixed, batch {args.batch}, "
           f"{args.threads} threads, median of {args.repeats}")
@@ -50,6 +51,3 @@ def main() -> None:
         per_second, step_rate, steps = measure(n, args.batch, args.variants, args.repeats)
         print(f"| {n} | {steps} | {per_second:.0f} | {step_rate:.0f} | {ANCHOR[n]} | {per_second / ANCHOR[n]:.2f}x |")
 
-
-if __name__ == "__main__":
-    main()

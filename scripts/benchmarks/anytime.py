@@ -1,6 +1,6 @@
 """The anytime ablation: every method at equal wall time per instance, gap to the best run.
 
-    python scripts/anytime_ablation.py --num-nodes 50 --time-limits 0.1,0.3,1 --out docs/anytime/n50 \
+    python scripts/bench.py anytime --num-nodes 50 --time-limits 0.1,0.3,1 --out docs/anytime/n50 \
         [--variants all48] [--instances 1] [--distribution variants_md] [--checkpoint CKPT] \
         [--methods "neural search,neural + polish"]
 
@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 import nco
+from benchmarks.common import OptionError
 from nco.solvers.neural.params import NETWORK_SHARE
 from nco.compare import best_costs, read_results
 from nco.solvers.pyvrp import solve as pyvrp_solve
@@ -44,7 +45,6 @@ from nco.envs.units import rescale
 from nco.envs.variants import BACKHAUL_NONE, Variant, resolve_variants
 from nco.evaluate import nearest_neighbour_rollout
 from nco.solution import Solution
-from nco.memory import keep_freed_memory
 
 METHODS = ("neural search", "neural + polish", "neural + reconstruct", "nearest + polish", "pyvrp", "ortools")
 SEARCH_OF = {"neural search": "sampling", "neural + polish": "polish", "neural + reconstruct": "reconstruct"}
@@ -146,8 +146,7 @@ def plot(rows: list[dict], limits: list[float], path: Path) -> None:
     plt.close(figure)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-nodes", type=int, default=50)
     parser.add_argument("--time-limits", default="0.1,0.3,1")
     parser.add_argument("--variants", default="all48")
@@ -157,11 +156,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--methods", default=",".join(METHODS), help="a comma-separated subset of the methods")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     limits = [float(limit) for limit in args.time_limits.split(",")]
     methods = args.methods.split(",")
     if unknown := set(methods) - set(METHODS):
-        parser.error(f"unknown methods {sorted(unknown)}: use some of {', '.join(METHODS)}")
+        raise OptionError(f"unknown methods {sorted(unknown)}: use some of {', '.join(METHODS)}")
     torch.set_num_threads(1)  # every method on one core
     instances = []
     for variant in resolve_variants(args.variants):
@@ -199,7 +200,3 @@ def main() -> None:
     plot(rows, limits, args.out / "pareto.png")
     print((args.out / "summary.md").read_text())
 
-
-if __name__ == "__main__":
-    keep_freed_memory()  # as the nco command does
-    main()

@@ -3,7 +3,7 @@
 Each run is a fresh process (its peak RSS is its own; the model load is included) on a generated
 instance of the broad distribution, with a wall-clock limit per run.
 
-    python scripts/bench_size.py [--sizes 500,1000,2000,5000,10000] [--limit 900] [--variant CVRP] \
+    python scripts/bench.py size [--sizes 500,1000,2000,5000,10000] [--limit 900] [--variant CVRP] \
         [--methods decode,reconstruct,pyvrp] [--time-limit 60] [--max-starts 100,200,all]
 
 Methods: ``default`` is ``nco solve`` without a time limit (above 200 customers one round of
@@ -21,18 +21,17 @@ import argparse
 import json
 import resource
 import subprocess
-import sys
 import time
+
+from benchmarks.common import child
 
 
 def measure(size: int, variant: str, method: str, time_limit: float) -> dict:
     import nco
     from nco.envs.generator import generate
-    from nco.memory import keep_freed_memory
     from nco.solvers.neural.decode import solve_instance
     from nco.solution import Solution
 
-    keep_freed_memory()  # as the nco command does
     instance = generate(1, size, [variant], seed=size, distribution="broad").instance(0, f"{variant}-n{size}")
     began = time.perf_counter()
     if method.startswith("decode"):
@@ -49,8 +48,7 @@ def measure(size: int, variant: str, method: str, time_limit: float) -> dict:
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", default="500,1000,2000,5000,10000")
     parser.add_argument("--limit", type=float, default=900, help="seconds per size before it is stopped")
     parser.add_argument("--variant", default="CVRP")
@@ -59,7 +57,9 @@ def main() -> None:
     parser.add_argument("--max-starts", default="all", help="caps of decode, comma-separated (all: no cap)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child process measuring one run
     parser.add_argument("--method", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     if args.one:
         print(json.dumps(measure(args.one, args.variant, args.method, args.time_limit)))
         return
@@ -72,20 +72,16 @@ def main() -> None:
             name += f" {args.time_limit:g} s"
         began = time.perf_counter()
         try:
-            child = subprocess.run([sys.executable, __file__, "--one", str(size), "--variant", args.variant,
-                                    "--method", method, "--time-limit", str(args.time_limit)],
-                                   capture_output=True, text=True, timeout=args.limit)
+            measured = child("size", "--one", str(size), "--variant", args.variant, "--method", method,
+                             "--time-limit", str(args.time_limit), timeout=args.limit)
         except subprocess.TimeoutExpired:
             print(f"| {size} | {name} | over {args.limit:.0f} | - | - | - |", flush=True)
             continue
-        if child.returncode:
+        if measured.returncode:
             print(f"| {size} | {name} | failed after {time.perf_counter() - began:.0f} s: "
-                  f"{child.stderr.strip().splitlines()[-1]} | | | | |", flush=True)
+                  f"{measured.stderr.strip().splitlines()[-1]} | | | | |", flush=True)
             continue
-        result = json.loads(child.stdout.strip().splitlines()[-1])
+        result = json.loads(measured.stdout.strip().splitlines()[-1])
         print(f"| {size} | {name} | {result['seconds']:.1f} | {result['peak_gb']:.2f} | {result['cost']:.1f} | "
               f"{result['feasible']} |", flush=True)
 
-
-if __name__ == "__main__":
-    main()

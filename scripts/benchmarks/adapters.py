@@ -1,6 +1,6 @@
 """The adapter experiment's report: validation gap against training instances, per method.
 
-    python scripts/adapter_report.py --base tests/data/checkpoints/all16-n20.pt \
+    python scripts/bench.py adapters --base tests/data/checkpoints/all16-n20.pt \
         --reference outputs/reference-all48-n20/results.csv \
         --run "adapter columns (full fine-tuning)=outputs/adapters/full" \
         --run "scratch=outputs/adapters/scratch" --out docs/adapters
@@ -67,13 +67,14 @@ def trainable_parameters(config) -> str:
     return config.finetune.mode
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", required=True, help="the model that was extended")
     parser.add_argument("--reference", required=True, help="reference costs of the validation instances")
     parser.add_argument("--run", action="append", required=True, help="LABEL=RUN_DIR")
     parser.add_argument("--out", required=True, help="output path without suffix")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
 
     reference = read_reference(args.reference)
     runs = {label: Path(path) for label, path in (item.split("=", 1) for item in args.run)}
@@ -120,6 +121,3 @@ def main() -> None:
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
-
-if __name__ == "__main__":
-    main()

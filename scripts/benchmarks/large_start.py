@@ -1,7 +1,6 @@
-"""Where should the re-construction of a large instance start: one route per customer, or one image
-decoded whole?
+"""Where the re-construction of a large instance starts: one route per customer, or one decoded image.
 
-    python scripts/large_start_ablation.py [--out docs/large/start-ablation.csv]
+    python scripts/bench.py large-start [--out docs/large/start-ablation.csv]
 
 Generated instances of all 48 variants, one thread, the shipped models, ``nco.solve`` without a
 time limit: 16 instances of each preset (``broad``, ``variants_md``) at n = 250, 8 of each at n =
@@ -33,7 +32,6 @@ from nco.checkpoints import shipped_checkpoint
 from nco.envs.check import check_solution
 from nco.envs.generator import generate
 from nco.solvers.neural.decode import solve_instance
-from nco.memory import keep_freed_memory
 
 SETS = [("broad", 250, 16, 11), ("variants_md", 250, 16, 11), ("broad", 500, 8, 21), ("variants_md", 500, 8, 21),
         ("broad", 1000, 4, 31)]
@@ -59,10 +57,11 @@ def run(setting: str, instance) -> tuple[float, bool, float]:
     return solution.cost, solution.feasible, time.perf_counter() - began
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/large/start-ablation.csv"))
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     costs: dict[tuple, dict[str, float]] = defaultdict(dict)
@@ -95,7 +94,3 @@ def main() -> None:
         cells = [f"{sum(gaps[s]) / len(gaps[s]):.2f}%, {sum(seconds[(preset, size, s)]) / count:.2f}" for s in SETTINGS]
         print(f"| {preset} | {size} | {count} | " + " | ".join(cells) + " |")
 
-
-if __name__ == "__main__":
-    keep_freed_memory()  # as the nco command does
-    main()

@@ -1,11 +1,12 @@
-"""Learning curves of the training campaign: mean validation cost against CPU minutes, one line
-per stage and validation distribution (a run that validated on several logged
+"""Learning curves of training runs: mean validation cost against CPU minutes.
+
+One line per stage and validation distribution (a run that validated on several logged
 ``val/cost_mean/<distribution>``; one that validated on one logged ``val/cost_mean`` only, and
 ``--first`` names its distribution), stages placed one after the other.
 
-    python scripts/campaign_curves.py --stage "stage 1=docs/campaign/stage1-metrics.csv" \
+    python scripts/bench.py curves --stage "stage 1=docs/campaign/stage1-metrics.csv" \
         --stage "stage 2=nco/checkpoints/all48-broad-metrics.csv" --out docs/campaign-curves.png
-    python scripts/campaign_curves.py --arms --start 15.800 --stage "REINFORCE=docs/campaign/cpu-accum-metrics.csv" \
+    python scripts/bench.py curves --arms --start 15.800 --stage "REINFORCE=docs/campaign/cpu-accum-metrics.csv" \
         --stage "imitation=docs/campaign/imitation1-metrics.csv@47.4" --out docs/campaign/arms-curves.png
 
 A stage is ``LABEL=METRICS_CSV`` (Lightning's metrics.csv of the run); where the run logged
@@ -26,6 +27,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from benchmarks.common import OptionError  # noqa: E402
+
 
 def stage_curves(spec: str, offset: float, first: str,
                  overall: bool = False) -> list[tuple[str, list[float], list[float]]]:
@@ -39,7 +42,7 @@ def stage_curves(spec: str, offset: float, first: str,
         minutes = [float(r["time/cpu_minutes"]) for r in rows]
     else:
         if not total:
-            raise SystemExit(f"{path} has no time/cpu_minutes column: give the stage's CPU minutes as {spec}:MINUTES")
+            raise OptionError(f"{path} has no time/cpu_minutes column: give the stage's CPU minutes as {spec}:MINUTES")
         last_step = max(int(r["step"]) for r in rows)
         minutes = [float(total) * int(r["step"]) / last_step for r in rows]
     minutes = [offset + m for m in minutes]
@@ -50,14 +53,15 @@ def stage_curves(spec: str, offset: float, first: str,
              [float(r[column]) for r in rows]) for column in columns]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage", action="append", required=True, help="LABEL=METRICS_CSV[:CPU_MINUTES]")
     parser.add_argument("--out", default="docs/campaign-curves.png")
     parser.add_argument("--first", default="broad", help="the distribution of stages that logged one curve")
     parser.add_argument("--arms", action="store_true", help="every stage starts at zero from the same model")
     parser.add_argument("--start", type=float, help="with --arms: the starting model's mean validation cost")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     figure, axis = plt.subplots(figsize=(7, 4.5))
     offset, colours = 0.0, {}
     for spec in args.stage:
@@ -78,6 +82,3 @@ def main() -> None:
     figure.savefig(args.out, dpi=120)
     print(f"wrote {args.out}")
 
-
-if __name__ == "__main__":
-    main()

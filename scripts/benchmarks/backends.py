@@ -1,6 +1,6 @@
 """Overhead per task of the Ray backend against local worker processes, side by side.
 
-    python scripts/bench_backends.py [--instances 64] [--solver pyvrp] [--time-limit 0.1] [--workers 2]
+    python scripts/bench.py backends [--instances 64] [--solver pyvrp] [--time-limit 0.1] [--workers 2]
 
 The same generated instances (n = 20, all 48 variants in turn) are solved with ``nco.solve_many``
 by ``--workers`` local processes and by a local Ray instance with as many CPUs; each wall time
@@ -15,7 +15,6 @@ import time
 import nco
 from nco.envs.generator import generate
 from nco.envs.variants import ALL48
-from nco.memory import keep_freed_memory
 
 
 def wall_time(instances, options: dict) -> tuple[float, float]:
@@ -25,13 +24,14 @@ def wall_time(instances, options: dict) -> tuple[float, float]:
     return time.perf_counter() - began, sum(s.cost for s in solutions)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instances", type=int, default=64)
     parser.add_argument("--solver", default="pyvrp")
     parser.add_argument("--time-limit", type=float, default=0.1)
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     import ray
 
     instances = [generate(1, 20, [ALL48[i % 48]], seed=i).instance(0, f"{ALL48[i % 48].name}-{i}")
@@ -53,7 +53,3 @@ def main() -> None:
     per_task = args.workers / args.instances * 1000
     print(f"overhead per task: {(remote - local) * per_task:.0f} ms first batch, {(warm - local) * per_task:.0f} ms warm")
 
-
-if __name__ == "__main__":
-    keep_freed_memory()  # as the nco command does
-    main()

@@ -3,13 +3,13 @@
 Random weights, 6 layers, d = 128, 8 heads (the anchor's size), mixed all16 batches. Each row is
 measured in a fresh process (so its peak RSS is its own); times are medians over repeats.
 
-    python scripts/bench_model.py [--repeats 5] [--threads 2] [--rows greedy50,train50,train50x2] [--local-view 16]
+    python scripts/bench.py model [--repeats 5] [--threads 2] [--rows greedy50,train50,train50x2] [--local-view 16]
 
 Without ``--anchor-python`` the anchor column holds its figures from an earlier day. With it, each of
 ``--rounds`` rounds runs the anchor's own benchmark (``bench.py`` of the RouteFinder anchor package,
 built by its ``setup.sh``) right after this project's row, so the two are measured side by side:
 
-    python scripts/bench_model.py --rows greedy50,greedy100 --rounds 3 --local-view 16 \
+    python scripts/bench.py model --rows greedy50,greedy100 --rounds 3 --local-view 16 \
         --anchor-python /tmp/routefinder-anchor-venv/bin/python --anchor-bench ANCHOR_DIR/bench.py
 """
 
@@ -20,10 +20,11 @@ import json
 import resource
 import statistics
 import subprocess
-import sys
 import time
 
 import torch
+
+from benchmarks.common import OptionError, child
 
 ROWS = {
     # name: (kind, n, batch, augment, anchor text, anchor ms per decode step or s per train step,
@@ -40,12 +41,10 @@ ROWS = {
 
 def measure(name: str, repeats: int, threads: int, local_view: int) -> dict:
     from nco.envs.generator import generate
-    from nco.memory import keep_freed_memory
     from nco.models.decoding import Decoding
     from nco.models.policy import Policy
     from nco.train import TRAINING_DECODING
 
-    keep_freed_memory()  # as the nco command does
     torch.set_num_threads(threads)
     kind, n, batch, augment, _, _, parts = ROWS[name]
     torch.manual_seed(0)
@@ -91,8 +90,7 @@ def run_anchor(name: str, args) -> dict:
     return {"seconds": result["wall_median"], "steps": steps, "peak_rss_gb": result["peak_rss_mb"] / 1024}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rows", default=",".join(ROWS))
@@ -101,9 +99,11 @@ def main() -> None:
     parser.add_argument("--anchor-bench", help="the anchor's bench.py")
     parser.add_argument("--rounds", type=int, default=1, help="with --anchor-python: rounds of (this row, anchor row)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     if bool(args.anchor_python) != bool(args.anchor_bench):
-        parser.error("--anchor-python and --anchor-bench go together: give the anchor's venv python and its bench.py")
+        raise OptionError("--anchor-python and --anchor-bench go together: give the anchor's venv python and its bench.py")
     if args.child:
         print(json.dumps(measure(args.child, args.repeats, args.threads, args.local_view)))
         return
@@ -132,9 +132,10 @@ def main() -> None:
 
 
 def run_row(name: str, args) -> dict:
-    command = [sys.executable, __file__, "--child", name, "--repeats", str(args.repeats),
-               "--threads", str(args.threads), "--local-view", str(args.local_view)]
-    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    measured = child("model", "--child", name, "--repeats", str(args.repeats), "--threads", str(args.threads),
+                     "--local-view", str(args.local_view))
+    measured.check_returncode()
+    return json.loads(measured.stdout.strip().splitlines()[-1])  # after the stamp line
 
 
 def side_by_side(args) -> None:
@@ -152,6 +153,3 @@ def side_by_side(args) -> None:
                   f"{ours['peak_rss_gb']:.2f} | {anchor['seconds']:.3f}, {anchor_ms:.1f}, {anchor['peak_rss_gb']:.2f} | "
                   f"{anchor_ms / ours['ms_per_step']:.2f}x |", flush=True)
 
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """The shipped model's default against PyVRP on CVRP instances with short or long routes.
 
-    python scripts/route_length_gap.py [--sizes 80,150] [--instances 8] [--time-limit 5]
+    python scripts/bench.py route-length [--sizes 80,150] [--instances 8] [--time-limit 5]
 
 Generated CVRP instances of the ``broad`` preset with the capacity set for 3-6 and for 15-30
 customers per route (``Distribution.customers_per_route``), seed 77; per size and route length,
@@ -16,17 +16,17 @@ import argparse
 import nco
 from nco.envs.distribution import BROAD, Distribution
 from nco.envs.generator import generate
-from nco.memory import keep_freed_memory
 
 ROUTE_LENGTHS = ((3.0, 6.0), (15.0, 30.0))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", default="80,150")
     parser.add_argument("--instances", type=int, default=8)
     parser.add_argument("--time-limit", type=float, default=5.0)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     print("| n | customers per route | instances | gap to PyVRP | routes (neural / PyVRP) |")
     print("|---|---|---|---|---|")
     for size in (int(s) for s in args.sizes.split(",")):
@@ -44,7 +44,3 @@ def main() -> None:
             print(f"| {size} | {low:.0f}-{high:.0f} | {args.instances} | {sum(gaps) / len(gaps):.2f}% | "
                   f"{routes[0] / args.instances:.1f} / {routes[1] / args.instances:.1f} |", flush=True)
 
-
-if __name__ == "__main__":
-    keep_freed_memory()  # as the nco command does
-    main()

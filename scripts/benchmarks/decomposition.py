@@ -1,6 +1,6 @@
 """Decode a large instance whole, or decompose it? And eight images per group, or one?
 
-    python scripts/decomposition_ablation.py --data DIR [--out docs/large/decomposition.csv]
+    python scripts/bench.py decomposition --data DIR [--out docs/large/decomposition.csv]
 
 On the CVRPLIB X development files, with the shipped model, one run each (one thread):
 
@@ -19,29 +19,26 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from pathlib import Path
 
 import torch
 
 import nco
+from benchmarks.common import data_folder
 import nco.solvers.neural.reconstruct
-from nco.memory import keep_freed_memory
 
 
 def size(path: Path) -> int:
     return int(path.stem.split("-n")[1].split("-")[0]) - 1  # X-n<nodes>-k<vehicles>: one depot
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="the folder of the benchmark sets (not in the repository)")
     parser.add_argument("--out", type=Path, default=Path("docs/large/decomposition.csv"))
-    args = parser.parse_args()
-    folder = Path(args.data) / "cvrplib-x"
-    if not folder.is_dir():
-        sys.exit(f"decomposition_ablation: no benchmark data at {folder} (a development copy, not in the repository): "
-                 "pass --data DIR")
+
+
+def run(args: argparse.Namespace) -> None:
+    folder = data_folder(args.data, "cvrplib-x")
     torch.set_num_threads(1)
     with open(folder / "bks.csv", newline="") as handle:
         best_known = {row["name"]: float(row["bks"]) for row in csv.DictReader(handle)}
@@ -68,7 +65,3 @@ def main() -> None:
             handle.flush()
             print(row, flush=True)
 
-
-if __name__ == "__main__":
-    keep_freed_memory()  # as the nco command does
-    main()

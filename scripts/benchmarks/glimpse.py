@@ -4,7 +4,7 @@ One query per rollout (all-start: S = n rollouts per instance) over N = n + 1 no
 with an action mask; forward alone (no grad) and forward + backward. Medians over repeats, the two
 implementations alternated so that machine noise hits both alike.
 
-    python scripts/bench_glimpse.py [--threads 2] [--repeats 25]
+    python scripts/bench.py glimpse [--threads 2] [--repeats 25]
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import torch.nn.functional as F
 
 from nco.models.decoder import Decoder
 from nco.models.layers import split_heads
-from nco.memory import keep_freed_memory
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=25)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print("| n | batch | pass | written out (ms) | fused (ms) | ratio |")
@@ -64,7 +64,3 @@ def main() -> None:
             label = "forward + backward" if backward else "forward"
             print(f"| {n} | {batch} | {label} | {ours:.2f} | {theirs:.2f} | {theirs / ours:.2f}x |", flush=True)
 
-
-if __name__ == "__main__":
-    keep_freed_memory()  # as the nco command does
-    main()

@@ -4,7 +4,7 @@ The same random weights (6 layers, d = 128, 8 heads) with and without a local vi
 (``nco.models.local_view``), all-start greedy decoding of mixed all16 batches, the two alternated
 within each round so that the machine's noise hits both; prints each round's ratio and the median.
 
-    python scripts/bench_local_view.py [--sizes 100] [--batch 32] [--view 16] [--rounds 5]
+    python scripts/bench.py local-view [--sizes 100] [--batch 32] [--view 16] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import torch
 from nco.envs.generator import generate
 from nco.models.adapters import extend
 from nco.models.policy import Policy
-from nco.memory import keep_freed_memory
 
 
 def ms_per_step(policy: Policy, problem) -> float:
@@ -28,14 +27,15 @@ def ms_per_step(policy: Policy, problem) -> float:
     return 1000 * (time.perf_counter() - began) / rollouts.actions.shape[-1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", default="100", help="customers, comma-separated")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--view", type=int, default=16, help="nodes in the local view")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     plain = Policy(dim=128, num_heads=8, num_layers=6, hidden=512).eval()
@@ -53,7 +53,3 @@ def main() -> None:
                 print(f"| {size} | {round_} | {without:.1f} | {with_view:.1f} | {with_view / without:.2f}x |", flush=True)
         print(f"| {size} | median | | | {statistics.median(ratios):.2f}x |", flush=True)
 
-
-if __name__ == "__main__":
-    keep_freed_memory()  # as the nco command does
-    main()
