@@ -238,7 +238,14 @@ class PolicyModule(L.LightningModule):
              "lr": finetune.get("new_layers_lr") or optimizer["lr"]},
         ]
         groups = [group for group in groups if group["params"]]
-        return torch.optim.Adam(groups, lr=optimizer["lr"], weight_decay=optimizer["weight_decay"])
+        adam = torch.optim.Adam(groups, lr=optimizer["lr"], weight_decay=optimizer["weight_decay"])
+        warmup = optimizer.get("warmup_steps", 0)
+        if not warmup:
+            return adam
+        # every learning rate ramped up linearly over the first steps: a fresh Adam's first updates move
+        # every weight by about the learning rate whatever its gradient, which a trained model feels
+        ramp = torch.optim.lr_scheduler.LambdaLR(adam, lambda step: min(1.0, (step + 1) / warmup))
+        return {"optimizer": adam, "lr_scheduler": {"scheduler": ramp, "interval": "step"}}
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
         return batch  # batches are indices; the data is generated on the module's device

@@ -157,13 +157,20 @@ def test_finetune_on_real_matrices_makes_the_model_matrix_aware(tmp_path, fixtur
     assert tuned.decoder.travel_weights.abs().sum() > 0  # it learned to use the travel
 
 
-def test_layers_the_checkpoint_lacks_get_their_own_learning_rate(tmp_path):
+def small_base(tmp_path):
+    """A small trained-model file to fine-tune, and its policy."""
     from nco.models.policy import Policy
-    from nco.train import finetune_config
 
     policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64)
     base = tmp_path / "base.pt"
     torch.save({"config": {"model": policy.config}, "state_dict": policy.state_dict()}, base)
+    return base, policy
+
+
+def test_layers_the_checkpoint_lacks_get_their_own_learning_rate(tmp_path):
+    from nco.train import finetune_config
+
+    base, policy = small_base(tmp_path)
 
     def groups(*overrides: str) -> list[tuple[int, float]]:
         config = finetune_config(base, ["experiment=smoke", "finetune.attributes=[]", "finetune.mode=full", *overrides])
@@ -175,6 +182,23 @@ def test_layers_the_checkpoint_lacks_get_their_own_learning_rate(tmp_path):
     (old, old_lr), (new, new_lr) = groups("finetune.local_view=4", "optimizer.lr=5e-5", "finetune.new_layers_lr=1e-3")
     assert old == everything and new > 0 and (old_lr, new_lr) == (5e-5, 1e-3)
     assert [lr for _, lr in groups("finetune.local_view=4", "optimizer.lr=5e-5")] == [5e-5, 5e-5]
+
+
+def test_a_warm_up_ramps_every_learning_rate_from_a_fraction_to_its_value(tmp_path):
+    from nco.train import finetune_config
+
+    config = finetune_config(small_base(tmp_path)[0], ["experiment=smoke", "finetune.attributes=[]", "finetune.mode=full",
+                                                      "finetune.local_view=4", "optimizer.lr=1e-4",
+                                                      "finetune.new_layers_lr=1e-3", "optimizer.warmup_steps=4"])
+    configured = PolicyModule(OmegaConf.to_container(config, resolve=True)).configure_optimizers()
+    adam, ramp = configured["optimizer"], configured["lr_scheduler"]["scheduler"]
+    assert configured["lr_scheduler"]["interval"] == "step"
+    rates = []
+    for _ in range(6):
+        rates += [group["lr"] for group in adam.param_groups]
+        adam.step()
+        ramp.step()
+    assert rates == pytest.approx([lr * k / 4 for k in (1, 2, 3, 4, 4, 4) for lr in (1e-4, 1e-3)])
 
 
 def test_sizes_drawn_per_batch_keep_memory_flat():
