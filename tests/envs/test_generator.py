@@ -96,28 +96,6 @@ def test_broad_presets_are_reproducible_and_every_random_rollout_is_feasible(dis
         assert all(generate(4, 10, "CVRP", seed=seed, distribution=distribution).explicit_matrix for seed in range(8))
 
 
-@pytest.mark.parametrize("distribution, longest_routes, longest_horizon", [("broad", 30, 30), ("broad_long", 60, 45)])
-def test_broad_preset_spans_real_file_ranges(distribution, longest_routes, longest_horizon):
-    problem = generate(4000, 60, "all48", seed=3, distribution=distribution)
-    slots = problem.num_depot_slots
-    customers = problem.demand_linehaul[:, slots:] + problem.demand_backhaul[:, slots:]
-    assert customers.min() >= 1 and customers.max() == 100 and (customers == customers.round()).all()
-    assert (problem.capacity >= customers.max(1).values).all()
-    per_route = problem.capacity / customers.mean(1)
-    assert per_route.min() < 4 and per_route.max() > longest_routes  # 3 to 40 (80) customers per route
-    assert set(problem.num_depots.tolist()) == {1, 2, 3, 4, 5}
-    windows = problem.time_windows_on
-    horizon = problem.time_windows[windows, 0, 1]
-    assert horizon.min() < 2.5 and horizon.max() > longest_horizon  # Solomon's R1 to C2 in model units
-    width = (problem.time_windows[windows, slots:, 1] - problem.time_windows[windows, slots:, 0]) / horizon[:, None]
-    assert width.min() < 0.02 and width.max() > 0.5
-    assert ((problem.locs >= 0) & (problem.locs <= 1)).all()
-    # some instances clustered: their customers' mean nearest-neighbour distance is small
-    distance = torch.cdist(problem.locs[:, slots:], problem.locs[:, slots:]) + torch.eye(60) * 9
-    nearest = distance.min(-1).values.mean(1)
-    assert nearest.min() < 0.5 * nearest.max()
-
-
 def test_broad_asymmetric_matrix_is_road_like():
     problem = generate(64, 30, "CVRP", seed=2, distribution="broad_asymmetric")
     if not problem.explicit_matrix:  # one batch in two is Euclidean: draw again
@@ -137,11 +115,6 @@ def test_broad_asymmetric_matrix_is_road_like():
     ratio, length = (distance / euclidean.clamp(min=1e-9))[off], euclidean[off]
     short, long = length < length.quantile(0.2), length > length.quantile(0.8)
     assert ratio[short].median() > 1.3 * ratio[long].median()
-
-
-def test_unknown_distribution_is_one_line_error():
-    with pytest.raises(ValueError, match="unknown distribution 'wide': use one of variants_md, broad"):
-        generate(2, 5, distribution="wide")
 
 
 def test_the_published_preset_draws_what_the_first_generator_drew():

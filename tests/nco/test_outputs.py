@@ -1,6 +1,5 @@
 import pytest
 
-from nco.messages import first_line
 from nco.outputs import safe_name, unique_names, write_atomically, write_text
 
 
@@ -38,8 +37,3 @@ def test_writers_that_infer_a_format_from_the_suffix_get_it(tmp_path):
     seen = []
     write_atomically(tmp_path / "routes.png", lambda partial: seen.append(partial.suffix) or partial.write_bytes(b"x"))
     assert seen == [".png"] and (tmp_path / "routes.png").read_bytes() == b"x"
-
-
-def test_messages_of_errors_without_text_do_not_raise():
-    assert first_line(MemoryError()) == "MemoryError"
-    assert first_line(ValueError("first\nsecond")) == "first"

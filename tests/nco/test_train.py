@@ -76,42 +76,6 @@ def test_each_variant_keeps_its_own_cost_mean():
     assert module.cost_mean[0].item() == 3.0  # untouched by other variants
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"not a checkpoint", "not a readable checkpoint"),
-    ({"something": 1}, "not a policy checkpoint"),
-    ({"config": {}, "state_dict": {}}, "not a policy checkpoint \\(KeyError: 'model'\\)"),
-    ({"config": [1], "state_dict": {}}, "not a policy checkpoint \\(TypeError"),
-    ({"hyper_parameters": {}, "state_dict": {}}, "not a policy checkpoint \\(KeyError: 'config'\\)"),
-    ({"config": {"model": {"dim": 8, "bogus": 1}}, "state_dict": {}}, "unexpected keyword argument 'bogus'"),
-    ({"config": {"model": {"dim": -3}}, "state_dict": {}}, "not a policy checkpoint \\(RuntimeError"),
-    ({"config": {"model": {"dim": 8, "num_heads": 2, "num_layers": 1, "hidden": 8}}, "state_dict": {"a": 1}},
-     "not a policy checkpoint \\(TypeError: its state_dict holds values that are not tensors"),
-    ({"config": {"model": {"dim": 8, "num_heads": 2, "num_layers": 1, "hidden": 8}}, "state_dict": {}},
-     "the weights do not fit the model config .* \\(missing decoder\\..*\\): use the config"),
-    # a config of hundreds of GB beside a few weights: refused before any module is built
-    ({"config": {"model": {"dim": 4096, "num_heads": 8, "num_layers": 64, "hidden": 65536}},
-      "state_dict": {"decoder.project_context.weight": torch.zeros(2, 2)}}, "the weights do not fit the model config"),
-])
-def test_bad_checkpoints_give_one_line(tmp_path, content, message):
-    path = tmp_path / "bad.pt"
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        torch.save(content, path)
-    with pytest.raises(ValueError, match=message) as error:
-        load_policy(path)
-    assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
-
-
-def test_checkpoint_that_does_not_fit_its_config(tmp_path):
-    config = OmegaConf.to_container(compose_config(["experiment=smoke"]), resolve=True)
-    module = PolicyModule(config)
-    wrong = {**config, "model": {**config["model"], "dim": 64}}
-    torch.save({"config": wrong, "state_dict": module.policy.state_dict()}, tmp_path / "wrong.pt")
-    with pytest.raises(ValueError, match="weights do not fit the model config"):
-        load_policy(tmp_path / "wrong.pt")
-
-
 def test_finetune_from_the_cli_extends_the_model_to_the_new_attributes(tmp_path):
     from nco.models.features import ALL16_ATTRIBUTES
     from nco.models.policy import Policy
@@ -261,34 +225,10 @@ def test_switching_time_features_needs_full_finetuning(tmp_path):
     assert "finetune.relative_time=True changes what every time feature means" in result.stderr
 
 
-
 def test_a_preset_that_needs_data_says_which_override(tmp_path):
     result = run_cli("train", "experiment=ortec_n50", f"run_dir={tmp_path}")
     assert result.returncode == 2
     assert "pass data.matrix_pool=DIR" in result.stderr and len(result.stderr.strip().splitlines()) == 1
-
-
-class _RunsCode:
-    def __reduce__(self):
-        return (Path.touch, (Path(os.environ["NCO_TEST_MARKER"]),))
-
-
-def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, monkeypatch):
-    marker = tmp_path / "ran"
-    monkeypatch.setenv("NCO_TEST_MARKER", str(marker))
-    torch.save({"config": {"model": {}}, "state_dict": {}, "payload": _RunsCode()}, tmp_path / "evil.pt")
-    with pytest.raises(ValueError, match="could run code: refusing to load it"):
-        load_policy(tmp_path / "evil.pt")
-    assert not marker.exists()
-    # nco finetune from it, and nco resume of a run whose last.ckpt is such a file
-    run = tmp_path / "run"
-    (run / "checkpoints").mkdir(parents=True)
-    (run / "checkpoints" / "last.ckpt").write_bytes((tmp_path / "evil.pt").read_bytes())
-    (run / "config.yaml").write_text(OmegaConf.to_yaml(compose_config(["experiment=smoke"])))
-    for command in (["finetune", str(tmp_path / "evil.pt"), "experiment=smoke"], ["resume", str(run)]):
-        result = run_cli(*command, env={"NCO_TEST_MARKER": str(marker)})
-        assert result.returncode == 2 and "could run code: refusing to load it" in result.stderr, result.stderr[-2000:]
-        assert "Traceback" not in result.stderr and not marker.exists()
 
 
 def test_last_checkpoint_is_written_every_epoch_even_without_improvement(tmp_path):
@@ -388,3 +328,26 @@ def test_imitation_without_labels_says_how_to_make_them(tmp_path):
     assert "nco label" in result.stderr and "imitation.labels" in result.stderr
     result = run_cli("train", "experiment=smoke", "algorithm=dagger", f"run_dir={tmp_path}")
     assert result.returncode == 2 and "reinforce, imitation, mixed" in result.stderr
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (Path.touch, (Path(os.environ["NCO_TEST_MARKER"]),))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, monkeypatch):
+    marker = tmp_path / "ran"
+    monkeypatch.setenv("NCO_TEST_MARKER", str(marker))
+    torch.save({"config": {"model": {}}, "state_dict": {}, "payload": _RunsCode()}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="could run code: refusing to load it"):
+        load_policy(tmp_path / "evil.pt")
+    assert not marker.exists()
+    # nco finetune from it, and nco resume of a run whose last.ckpt is such a file
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.ckpt").write_bytes((tmp_path / "evil.pt").read_bytes())
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(compose_config(["experiment=smoke"])))
+    for command in (["finetune", str(tmp_path / "evil.pt"), "experiment=smoke"], ["resume", str(run)]):
+        result = run_cli(*command, env={"NCO_TEST_MARKER": str(marker)})
+        assert result.returncode == 2 and "could run code: refusing to load it" in result.stderr, result.stderr[-2000:]
+        assert "Traceback" not in result.stderr and not marker.exists()

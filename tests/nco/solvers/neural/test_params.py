@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from nco.solvers.neural import NeuralParams
 from nco.solvers.neural.params import NETWORK_SHARE, resolve_device
@@ -44,3 +45,15 @@ def test_auto_is_the_cpu_without_a_gpu(monkeypatch):
     assert str(resolve_device("auto")) == "cpu"
     with pytest.raises(ValueError):
         resolve_device("cuda")
+
+
+def test_device_names_are_checked():
+    from nco.solvers.neural import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="unknown device 'tpu0'"):
+        resolve_device("tpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU that torch can use: use cpu or auto"):
+            resolve_device("cuda")

@@ -11,7 +11,6 @@ import torch
 from nco.envs.check import check_solution
 from nco.envs.generator import generate
 from nco.io import read_instance, read_solution, write_instance
-from nco.solvers.neural.decode import solve_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,20 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_solve(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nco.cli", "solve", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, env={**os.environ})
-
-
-@pytest.mark.parametrize("variant", ["CVRP", "OVRPBLTW", "VRPMBTW", "MDVRPTW"])
-def test_solve_instance_in_file_units_is_feasible(checkpoint, variant):
-    from nco.checkpoints import load_policy
-
-    policy, _ = load_policy(checkpoint)
-    base = generate(1, 10, variant, seed=2).instance(0)
-    large_units = base.replace(coords=base.coords * 1000, time_windows=base.time_windows * 1000,
-                               service_time=base.service_time * 1000, distance_limit=base.distance_limit * 1000)
-    for max_rollouts in (2048, 10):  # all images at once, or image by image
-        routes = solve_instance(policy, large_units, augment=True, max_rollouts=max_rollouts)
-        result = check_solution(large_units, routes)
-        assert result.feasible, result.violations
 
 
 def test_cli_writes_feasible_solutions_with_the_printed_cost(tmp_path, checkpoint, fixtures):
@@ -87,18 +72,6 @@ def test_a_best_known_cost_is_the_judged_cost_of_its_routes_never_the_line(fixtu
         assert cost == 27591 and "says Cost 1, its routes cost 27591" in note
     else:
         assert cost is None and "are not feasible (customers served more than once" in note
-
-
-def test_device_names_are_checked():
-    from nco.solvers.neural import resolve_device
-
-    assert resolve_device("cpu") == torch.device("cpu")
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    with pytest.raises(ValueError, match="unknown device 'tpu0'"):
-        resolve_device("tpu0")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="no CUDA GPU that torch can use: use cpu or auto"):
-            resolve_device("cuda")
 
 
 def test_cli_rounding_and_workers(tmp_path, checkpoint):

@@ -1,0 +1,54 @@
+"""One instance through the policy: images, starts, units, progress."""
+
+import pytest
+
+import nco
+from nco.envs.check import check_solution
+from nco.envs.generator import generate
+from nco.solvers.neural.decode import solve_instance
+
+
+def test_a_large_instance_decoded_whole_caps_its_starts(checkpoint, monkeypatch):
+    from nco.envs.generator import generate
+    from nco.models.policy import Policy
+
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 10)
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.WHOLE_DECODING_STARTS", 3)
+    forward, starts = Policy.forward, []
+
+    def recording_forward(self, problem, decoding, *args):
+        starts.append(decoding.max_starts)
+        return forward(self, problem, decoding, *args)
+
+    monkeypatch.setattr(Policy, "forward", recording_forward)
+    instance = generate(1, 12, ["CVRP"], seed=5).instance(0, "CVRP")
+    assert nco.solve(instance, checkpoint=checkpoint, samples=1).feasible
+    assert starts == [3, 3]  # the greedy pass and the sampling pass
+    starts.clear()
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 12)
+    assert nco.solve(instance, checkpoint=checkpoint, samples=1).feasible
+    assert starts == [None, None]  # every customer starts a rollout
+
+
+def test_a_long_neural_solve_shows_its_progress_and_a_short_one_does_not(checkpoint, capsys, monkeypatch):
+    instance = nco.read(nco.DATA / "p01.vrp")
+    monkeypatch.setattr("nco.solvers.neural.decode.PROGRESS_DELAY", 60.0)
+    nco.solve(instance, checkpoint=checkpoint, progress=True)
+    assert "decoding" not in capsys.readouterr().err  # well under the delay
+    monkeypatch.setattr("nco.solvers.neural.decode.PROGRESS_DELAY", 0.0)
+    nco.solve(instance, checkpoint=checkpoint, progress=True)
+    assert "decoding n = 50:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variant", ["CVRP", "OVRPBLTW", "VRPMBTW", "MDVRPTW"])
+def test_solve_instance_in_file_units_is_feasible(checkpoint, variant):
+    from nco.checkpoints import load_policy
+
+    policy, _ = load_policy(checkpoint)
+    base = generate(1, 10, variant, seed=2).instance(0)
+    large_units = base.replace(coords=base.coords * 1000, time_windows=base.time_windows * 1000,
+                               service_time=base.service_time * 1000, distance_limit=base.distance_limit * 1000)
+    for max_rollouts in (2048, 10):  # all images at once, or image by image
+        routes = solve_instance(policy, large_units, augment=True, max_rollouts=max_rollouts)
+        result = check_solution(large_units, routes)
+        assert result.feasible, result.violations
