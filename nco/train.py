@@ -25,20 +25,29 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from hydra import compose, initialize_config_module
+from hydra.errors import HydraException
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 from torch.utils.data import DataLoader
 
+from nco.checkpoints import load_policy, read_checkpoint
 from nco.envs.distribution import get_distribution
 from nco.envs.generator import generate
 from nco.envs.problem import Problem
+from nco.envs.targets import RouteTargets
 from nco.envs.variants import ALL48, resolve_variants
+from nco.evaluate import read_reference
+from nco.io import read_matrix_pool
+from nco.labels import read_labels
+from nco.messages import first_line
 from nco.models.adapters import extend, new_layers, prepare_finetuning
 from nco.models.decoding import Decoding
-from nco.messages import first_line
-from nco.models.policy import Policy
+from nco.models.features import check_attributes
+from nco.models.policy import Policy, dihedral_augment
 
 CONFIG_MODULE = "nco.configs"
 """The Hydra configs (the repository's ``configs/``, package data of an installed ``nco``)."""
@@ -49,14 +58,11 @@ ALGORITHMS = ("reinforce", "imitation", "mixed")
 
 class PolicyModule(L.LightningModule):
     """The policy with its REINFORCE loss, per-variant reward normalisation and validation."""
-
     def __init__(self, config: dict):
         super().__init__()
         self.save_hyperparameters({"config": config})
         self.config = config
         if config.get("finetune", {}).get("checkpoint"):
-            from nco.checkpoints import load_policy
-
             finetune = config["finetune"]
             base, _ = load_policy(finetune["checkpoint"])
             model = config["model"]
@@ -75,15 +81,11 @@ class PolicyModule(L.LightningModule):
         self.algorithm = check_algorithm(config)
         self.labelled = []
         if self.algorithm != "reinforce":
-            from nco.labels import read_labels
-
             self.labelled = [batch for folder in config["imitation"]["labels"] for batch in read_labels(folder)]
             self.largest_labelled = max(batch.problem.num_customers for batch in self.labelled)
         # real travel matrices: train on the training sources, validate on the held-out ones
         self.train_pool = self.validation_pool = None
         if config["data"].get("matrix_pool"):
-            from nco.io import read_matrix_pool
-
             self.train_pool, self.validation_pool = read_matrix_pool(config["data"]["matrix_pool"]).split()
 
     # ------------------------------------------------------------------ data
@@ -142,9 +144,6 @@ class PolicyModule(L.LightningModule):
     def _imitation_loss(self, batch_index: int) -> torch.Tensor:
         """Teacher-forced negative log-likelihood of labelled solutions: a random part of one
         random shard (its instances share one size), each in a random dihedral image."""
-        from nco.envs.targets import RouteTargets
-        from nco.models.policy import dihedral_augment
-
         settings = self.config["imitation"]
         seed = hash((self.config["seed"], -1, self.current_epoch, int(batch_index), self.global_rank)) % 2**62
         generator = torch.Generator().manual_seed(seed)
@@ -222,8 +221,6 @@ class PolicyModule(L.LightningModule):
         if not path:
             return None
         if not hasattr(self, "_reference_costs"):
-            from nco.evaluate import read_reference
-
             self._reference_costs = read_reference(path)
         return self._reference_costs.get(variant_name)
 
@@ -303,10 +300,6 @@ def batch_size_for(batch_size: int, num_nodes: int, largest: int) -> int:
 def compose_config(overrides: list[str]) -> DictConfig:
     """The training config: ``configs/train.yaml`` with Hydra overrides such as
     ``experiment=smoke model.num_layers=3``."""
-    from hydra import compose, initialize_config_module
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
     try:
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
             return compose(config_name="train", overrides=overrides)
@@ -329,9 +322,6 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     ValueError
         For an unreadable checkpoint, a bad override, or adapters with nothing new to learn.
     """
-    from nco.models.features import check_attributes
-    from nco.checkpoints import load_policy
-
     config = compose_config(overrides)
     base, _ = load_policy(checkpoint)
     attributes = list(check_attributes([*base.attributes, *config.finetune.attributes]))
@@ -385,7 +375,6 @@ def resume_config(run_dir: str | Path, overrides: list[str]) -> DictConfig:
     bad = [item for item in overrides if "=" not in item or item.startswith(("+", "~"))]
     if bad:
         raise ValueError(f"override {bad[0]!r}: resume takes key=value overrides only, e.g. trainer.max_epochs=50")
-    from nco.checkpoints import read_checkpoint
 
     read_checkpoint(checkpoint)  # refused here, with one line, if it is not plain data
     config = OmegaConf.merge(OmegaConf.load(run_dir / "config.yaml"), OmegaConf.from_dotlist(overrides))
@@ -445,7 +434,6 @@ def train(config: DictConfig) -> Path:
 def _prepend_metrics(metrics: Path, earlier: Path, resumed_step: int) -> None:
     """Puts the rows of ``earlier`` logged up to the resumed checkpoint's step before the rows of
     ``metrics`` (one header for both), then removes ``earlier``."""
-
     def rows(path: Path) -> list[dict]:
         if not path.is_file():
             return []
