@@ -176,7 +176,7 @@ BROAD = Distribution(
 BROAD_LONG = Distribution(**{**vars(BROAD), "customers_per_route": (3.0, 80.0), "horizon": (2.0, 60.0)})
 """``broad`` with routes of up to 80 customers and horizons up to 60: Solomon's C2 files (horizon
 35.7, capacity for 38.7 customers per route in model units) fall inside its ranges rather than at
-their edge, for the campaign's next stage (docs/campaign.md)."""
+their edge, for the campaign's next stage (docs/results/training-log.md)."""
 
 BROAD_ASYMMETRIC = Distribution(**{**vars(BROAD), "asymmetric_share": 0.5})
 """``broad`` with half of the batches on road-like asymmetric matrices (for matrix-aware models)."""

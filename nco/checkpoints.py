@@ -19,10 +19,10 @@ from nco.models.policy import Policy
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_CHECKPOINT = PACKAGE_DIR / "checkpoints" / "all48-broad.pt"
-"""The shipped model: all 48 variants, the broad distribution (docs/campaign.md)."""
+"""The shipped model: all 48 variants, the broad distribution (docs/results/training-log.md)."""
 MATRIX_CHECKPOINT = PACKAGE_DIR / "checkpoints" / "all48-road.pt"
 """The shipped model for instances with an explicit travel matrix: the default one extended with
-matrix layers and fine-tuned on road-like matrices (docs/campaign.md)."""
+matrix layers and fine-tuned on road-like matrices (docs/results/training-log.md)."""
 
 
 def shipped_checkpoint(instance: Instance) -> Path:

@@ -3,7 +3,7 @@
     python scripts/bench.py adapters --base tests/data/checkpoints/all16-n20.pt \
         --reference outputs/reference-all48-n20/results.csv \
         --run "adapter columns (full fine-tuning)=outputs/adapters/full" \
-        --run "scratch=outputs/adapters/scratch" --out docs/adapters
+        --run "scratch=outputs/adapters/scratch" --out docs/results/training/adapters
 
 Each run is a run directory of ``nco finetune`` or ``nco train`` validated with
 ``data.reference`` (its ``metrics.csv`` holds ``val/gap/<variant>``). The gaps are averaged over

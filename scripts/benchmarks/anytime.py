@@ -1,6 +1,6 @@
 """The anytime ablation: every method at equal wall time per instance, gap to the best run.
 
-    python scripts/bench.py anytime --num-nodes 50 --time-limits 0.1,0.3,1 --out docs/anytime/n50 \
+    python scripts/bench.py anytime --num-nodes 50 --time-limits 0.1,0.3,1 --out docs/results/anytime/n50 \
         [--variants all48] [--instances 1] [--distribution variants_md] [--checkpoint CKPT] \
         [--methods "neural search,neural + polish"]
 

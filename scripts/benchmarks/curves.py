@@ -4,10 +4,10 @@ One line per stage and validation distribution (a run that validated on several 
 ``val/cost_mean/<distribution>``; one that validated on one logged ``val/cost_mean`` only, and
 ``--first`` names its distribution), stages placed one after the other.
 
-    python scripts/bench.py curves --stage "stage 1=docs/campaign/stage1-metrics.csv" \
-        --stage "stage 2=nco/checkpoints/all48-broad-metrics.csv" --out docs/campaign-curves.png
-    python scripts/bench.py curves --arms --start 15.800 --stage "REINFORCE=docs/campaign/cpu-accum-metrics.csv" \
-        --stage "imitation=docs/campaign/imitation1-metrics.csv@47.4" --out docs/campaign/arms-curves.png
+    python scripts/bench.py curves --stage "stage 1=docs/results/training/stage1-metrics.csv" \
+        --stage "stage 2=nco/checkpoints/all48-broad-metrics.csv" --out docs/results/training/campaign-curves.png
+    python scripts/bench.py curves --arms --start 15.800 --stage "REINFORCE=docs/results/training/cpu-accum-metrics.csv" \
+        --stage "imitation=docs/results/training/imitation1-metrics.csv@47.4" --out docs/results/training/arms-curves.png
 
 A stage is ``LABEL=METRICS_CSV`` (Lightning's metrics.csv of the run); where the run logged
 ``time/cpu_minutes`` that is the x axis, else ``:CPU_MINUTES`` (the process's CPU time, e.g. from
@@ -55,7 +55,7 @@ def stage_curves(spec: str, offset: float, first: str,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage", action="append", required=True, help="LABEL=METRICS_CSV[:CPU_MINUTES]")
-    parser.add_argument("--out", default="docs/campaign-curves.png")
+    parser.add_argument("--out", default="docs/results/training/campaign-curves.png")
     parser.add_argument("--first", default="broad", help="the distribution of stages that logged one curve")
     parser.add_argument("--arms", action="store_true", help="every stage starts at zero from the same model")
     parser.add_argument("--start", type=float, help="with --arms: the starting model's mean validation cost")

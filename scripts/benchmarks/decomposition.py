@@ -1,6 +1,6 @@
 """Decode a large instance whole, or decompose it? And eight images per group, or one?
 
-    python scripts/bench.py decomposition --data DIR [--out docs/large/decomposition.csv]
+    python scripts/bench.py decomposition --data DIR [--out docs/results/large/decomposition.csv]
 
 On the CVRPLIB X development files, with the shipped model, one run each (one thread):
 
@@ -34,7 +34,7 @@ def size(path: Path) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="the folder of the benchmark sets (not in the repository)")
-    parser.add_argument("--out", type=Path, default=Path("docs/large/decomposition.csv"))
+    parser.add_argument("--out", type=Path, default=Path("docs/results/large/decomposition.csv"))
 
 
 def run(args: argparse.Namespace) -> None:

@@ -1,7 +1,7 @@
 """Mean gap to the best known (or reference) cost of checkpoints on the benchmark development sets.
 
     python scripts/bench.py dev-sets --checkpoint tests/data/checkpoints/all16-n20.pt --checkpoint NEW.pt \
-        --data DIR [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x,hfvrp,sdvrptw] [--out docs/campaign/dev.csv] \
+        --data DIR [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x,hfvrp,sdvrptw] [--out docs/results/training/dev.csv] \
         [--time-limit 60 [--search reconstruct]] [--solver pyvrp]
     python scripts/bench.py dev-sets --tables RUN1.csv RUN2.csv   # the table again, from earlier runs
 

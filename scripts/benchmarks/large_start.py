@@ -1,6 +1,6 @@
 """Where the re-construction of a large instance starts: one route per customer, or one decoded image.
 
-    python scripts/bench.py large-start [--out docs/large/start-ablation.csv]
+    python scripts/bench.py large-start [--out docs/results/large/start-ablation.csv]
 
 Generated instances of all 48 variants, one thread, the shipped models, ``nco.solve`` without a
 time limit: 16 instances of each preset (``broad``, ``variants_md``) at n = 250, 8 of each at n =
@@ -58,7 +58,7 @@ def run(setting: str, instance) -> tuple[float, bool, float]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("docs/large/start-ablation.csv"))
+    parser.add_argument("--out", type=Path, default=Path("docs/results/large/start-ablation.csv"))
 
 
 def run(args: argparse.Namespace) -> None:
