@@ -1,6 +1,6 @@
 """The anytime ablation: every method at equal wall time per instance, gap to the best run.
 
-    python scripts/bench.py anytime --num-nodes 50 --time-limits 0.1,0.3,1 --out docs/results/anytime/n50 \
+    python scripts/bench.py anytime --customers 50 --time-limits 0.1,0.3,1 --out docs/results/anytime/n50 \
         [--variants all48] [--instances 1] [--distribution variants_md] [--checkpoint CKPT] \
         [--methods "neural search,neural + polish"]
 
@@ -147,7 +147,8 @@ def plot(rows: list[dict], limits: list[float], path: Path) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--num-nodes", type=int, default=50)
+    parser.add_argument("--customers", "--num-nodes", dest="num_nodes", metavar="N", type=int, default=50,
+                        help="customers per instance")
     parser.add_argument("--time-limits", default="0.1,0.3,1")
     parser.add_argument("--variants", default="all48")
     parser.add_argument("--instances", type=int, default=1, help="per variant")
