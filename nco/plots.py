@@ -13,6 +13,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from nco.envs.instance import Instance  # noqa: E402
 from nco.envs.route import Route  # noqa: E402
+from nco.io import read_solution  # noqa: E402
 from nco.outputs import write_atomically  # noqa: E402
 
 
@@ -116,8 +117,6 @@ def plot_gap_bars(stats: dict, path: str | Path) -> None:
 
 def plot_route_grid(rows: list[dict], instances: list[Instance], solutions: Path, path: str | Path) -> None:
     """For the first instance of every variant: its routes under every solver and setting."""
-    from nco.io import read_solution
-
     by_name = {instance.name: instance for instance in instances}
     first: dict[str, str] = {}
     for r in rows:

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
 from nco.envs.route import Route, route_list, routes_of
+from nco.io import write_solution
 from nco.outputs import write_atomically
 
 
@@ -64,8 +65,6 @@ class Solution:
 
     def to_sol(self, path: str | Path) -> Path:
         """Writes the solution as a VRPLIB ``.sol`` file (routes, ``Cost``, ``Time``, ``Solver``)."""
-        from nco.io import write_solution
-
         path = Path(path)
         write_solution(path, self.route_lists(), self.cost, Time=round(self.seconds, 4), Solver=self.solver)
         return path
@@ -73,7 +72,7 @@ class Solution:
     def plot(self, path: str | Path | None = None, best_known: float | None = None) -> Figure:
         """The routes drawn over the locations, with the gap to ``best_known`` in the title when
         given; saved to ``path`` (e.g. ``.png``) when given."""
-        from nco.plots import route_figure
+        from nco.plots import route_figure  # here: matplotlib loads only for a solution that is drawn
 
         instance = self.instance
         gap = f", gap {100 * (self.cost / best_known - 1):.2f}%" if best_known and self.feasible else ""
