@@ -120,4 +120,3 @@ def run(args: argparse.Namespace) -> None:
                      + " | ".join(f"{means[-1][g]:.2f}" for g in GROUPS) + " |")
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-

@@ -200,4 +200,3 @@ def run(args: argparse.Namespace) -> None:
     (args.out / "summary.md").write_text(summarise(rows, limits))
     plot(rows, limits, args.out / "pareto.png")
     print((args.out / "summary.md").read_text())
-

@@ -52,4 +52,3 @@ def run(args: argparse.Namespace) -> None:
     # each of the workers runs instances / workers tasks one after the other
     per_task = args.workers / args.instances * 1000
     print(f"overhead per task: {(remote - local) * per_task:.0f} ms first batch, {(warm - local) * per_task:.0f} ms warm")
-

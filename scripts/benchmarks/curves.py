@@ -81,4 +81,3 @@ def run(args: argparse.Namespace) -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(args.out, dpi=120)
     print(f"wrote {args.out}")
-

@@ -64,4 +64,3 @@ def run(args: argparse.Namespace) -> None:
             writer.writerow(row)
             handle.flush()
             print(row, flush=True)
-

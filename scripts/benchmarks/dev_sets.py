@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import nco
-from benchmarks.common import data_folder
+from benchmarks.common import OptionError, data_folder
 from nco.envs.check import check_solution
 from nco.io import read_solution
 from nco.solvers import SOLVERS
@@ -113,8 +113,11 @@ def run(args: argparse.Namespace) -> None:
                 rows += list(csv.DictReader(handle))
         print_table(rows)
         return
+    names = args.sets.split(",")
+    if unknown := [name for name in names if name not in SETS]:
+        raise OptionError(f"unknown sets {unknown}: use some of {','.join(SETS)}")
     data = data_folder(args.data)
-    rows = [row for checkpoint in (args.checkpoint or [None]) for name in args.sets.split(",")
+    rows = [row for checkpoint in (args.checkpoint or [None]) for name in names
             for row in evaluate(checkpoint, data, name, args.solver, args.time_limit, args.search)]
     print_table(rows)
     if args.out:
@@ -123,4 +126,3 @@ def run(args: argparse.Namespace) -> None:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-

@@ -50,4 +50,3 @@ def run(args: argparse.Namespace) -> None:
         measure(n, args.batch, args.variants, 1)  # warm-up
         per_second, step_rate, steps = measure(n, args.batch, args.variants, args.repeats)
         print(f"| {n} | {steps} | {per_second:.0f} | {step_rate:.0f} | {ANCHOR[n]} | {per_second / ANCHOR[n]:.2f}x |")
-

@@ -63,4 +63,3 @@ def run(args: argparse.Namespace) -> None:
             ours, theirs = (statistics.median(times[f]) for f in (written_out, fused))
             label = "forward + backward" if backward else "forward"
             print(f"| {n} | {batch} | {label} | {ours:.2f} | {theirs:.2f} | {theirs / ours:.2f}x |", flush=True)
-

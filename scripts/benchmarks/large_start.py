@@ -93,4 +93,3 @@ def run(args: argparse.Namespace) -> None:
                     gaps[setting].append(100 * (cost / best - 1))
         cells = [f"{sum(gaps[s]) / len(gaps[s]):.2f}%, {sum(seconds[(preset, size, s)]) / count:.2f}" for s in SETTINGS]
         print(f"| {preset} | {size} | {count} | " + " | ".join(cells) + " |")
-

@@ -52,4 +52,3 @@ def run(args: argparse.Namespace) -> None:
                 ratios.append(with_view / without)
                 print(f"| {size} | {round_} | {without:.1f} | {with_view:.1f} | {with_view / without:.2f}x |", flush=True)
         print(f"| {size} | median | | | {statistics.median(ratios):.2f}x |", flush=True)
-

@@ -152,4 +152,3 @@ def side_by_side(args) -> None:
             print(f"| {name} | {round_index} | {ours['seconds']:.3f}, {ours['ms_per_step']:.1f}, "
                   f"{ours['peak_rss_gb']:.2f} | {anchor['seconds']:.3f}, {anchor_ms:.1f}, {anchor['peak_rss_gb']:.2f} | "
                   f"{anchor_ms / ours['ms_per_step']:.2f}x |", flush=True)
-

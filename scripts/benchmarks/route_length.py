@@ -43,4 +43,3 @@ def run(args: argparse.Namespace) -> None:
                 routes[1] += len(classical.routes)
             print(f"| {size} | {low:.0f}-{high:.0f} | {args.instances} | {sum(gaps) / len(gaps):.2f}% | "
                   f"{routes[0] / args.instances:.1f} / {routes[1] / args.instances:.1f} |", flush=True)
-

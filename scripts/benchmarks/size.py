@@ -84,4 +84,3 @@ def run(args: argparse.Namespace) -> None:
         result = json.loads(measured.stdout.strip().splitlines()[-1])
         print(f"| {size} | {name} | {result['seconds']:.1f} | {result['peak_gb']:.2f} | {result['cost']:.1f} | "
               f"{result['feasible']} |", flush=True)
-

@@ -39,13 +39,17 @@ def test_the_listing_names_every_topic(bench, capsys):
     assert all(topic in listing for topic in bench.TOPICS)
 
 
-def test_missing_benchmark_data_is_one_line_that_says_what_to_pass(bench, capsys, tmp_path):
+def test_missing_benchmark_data_or_an_unknown_set_is_one_line_that_says_what_to_pass(bench, capsys, tmp_path):
     for data in ([], ["--data", str(tmp_path / "absent")]):
         with pytest.raises(SystemExit) as exit_:
             bench.main(["dev-sets", *data])
         message = str(exit_.value.code)
         assert message.startswith("bench dev-sets: no benchmark data") and "--data DIR" in message
         assert "\n" not in message
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["dev-sets", "--sets", "x250,solomn", "--data", str(tmp_path)])
+    assert str(exit_.value.code) == ("bench dev-sets: unknown sets ['solomn']: use some of "
+                                     "solomon,x250,x500,x1000,x,cordeau,ortec,vrpb,hfvrp,sdvrptw")
 
 
 def test_every_run_is_stamped_with_its_commit_and_machine(bench, capsys, tmp_path):
