@@ -58,6 +58,7 @@ ALGORITHMS = ("reinforce", "imitation", "mixed")
 
 class PolicyModule(L.LightningModule):
     """The policy with its REINFORCE loss, per-variant reward normalisation and validation."""
+
     def __init__(self, config: dict):
         super().__init__()
         self.save_hyperparameters({"config": config})
@@ -434,6 +435,7 @@ def train(config: DictConfig) -> Path:
 def _prepend_metrics(metrics: Path, earlier: Path, resumed_step: int) -> None:
     """Puts the rows of ``earlier`` logged up to the resumed checkpoint's step before the rows of
     ``metrics`` (one header for both), then removes ``earlier``."""
+
     def rows(path: Path) -> list[dict]:
         if not path.is_file():
             return []
