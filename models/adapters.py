@@ -4,7 +4,8 @@
 attributes' features to the projections that read them (depot and customer embeddings, decoder
 context); it can also make a coordinates-only model matrix-aware, adding message-passing layers
 over the travel matrices whose outputs start at zero and a zero travel bias in the decoder, and
-it can add the decoder's local view (:mod:`nco.models.local_view`), whose scores start at zero.
+it can add the decoder's local view (:mod:`nco.models.local_view`), whose scores start at zero, and
+the decoder's refinement (:class:`nco.models.decoder.Refinement`), whose output starts at zero.
 Either way the extended model starts exactly where the old one was. :func:`prepare_finetuning` then
 chooses what trains:
 
@@ -73,10 +74,11 @@ def new_columns(module_name: str, old_attributes, new_attributes) -> list[int]:
 
 
 def extend(policy: Policy, attributes=(), neighbours: int | None = None, relative_time: bool | None = None,
-           local_view: int | None = None) -> Policy:
+           local_view: int | None = None, refinement: int | None = None) -> Policy:
     """A copy of ``policy`` that also reads ``attributes`` and, with ``neighbours``, the travel
     matrices (``neighbours`` nearest successors and predecessors per node), and with
-    ``local_view``, a local view of that many nearest feasible nodes in the decoder. The new input columns
+    ``local_view``, a local view of that many nearest feasible nodes in the decoder, and with
+    ``refinement``, a feed-forward layer of that many hidden units after the decoder's glimpse. The new input columns
     and the new layers' outputs are zero, so it computes exactly what ``policy`` computes, unless
     ``relative_time`` switches how times are fed (then the weights are a starting point to
     fine-tune from).
@@ -84,7 +86,8 @@ def extend(policy: Policy, attributes=(), neighbours: int | None = None, relativ
     Raises
     ------
     ValueError
-        For an unknown attribute, or ``neighbours=0`` (``local_view=0``) on a model that has them.
+        For an unknown attribute, ``neighbours=0`` (``local_view=0``) on a model that has them, or
+        another ``refinement`` than the model's.
     """
     wanted = check_attributes(set(policy.attributes) | set(attributes))
     old_neighbours = policy.config["neighbours"]
@@ -95,9 +98,14 @@ def extend(policy: Policy, attributes=(), neighbours: int | None = None, relativ
     local_view = old_view if local_view is None else local_view
     if old_view > 0 and local_view < 1:
         raise ValueError(f"the model has a local view of {old_view} nodes: give local_view >= 1 to keep it")
+    old_refinement = policy.config["refinement"]
+    refinement = old_refinement if refinement is None else refinement
+    if old_refinement > 0 and refinement != old_refinement:
+        raise ValueError(f"the model has a refinement of {old_refinement} hidden units: "
+                         f"give refinement={old_refinement} to keep it")
     relative_time = policy.relative_time if relative_time is None else relative_time
     config = {**policy.config, "attributes": wanted, "neighbours": neighbours, "relative_time": relative_time,
-              "local_view": local_view}
+              "local_view": local_view, "refinement": refinement}
     extended = Policy(**config).to(next(policy.parameters()).device)
     state = policy.state_dict()
     for name in EXTENDED_WEIGHTS:
@@ -123,6 +131,8 @@ def new_layers(policy: Policy, base: dict) -> tuple[str, ...]:
         new += ["encoder.graph_layers.", "decoder.travel_weights"]
     if base.get("local_view", 0) == 0 and policy.config["local_view"] > 0:
         new.append("decoder.local_view.")
+    if base.get("refinement", 0) == 0 and policy.config["refinement"] > 0:
+        new.append("decoder.refinement.")
     return tuple(new)
 
 

@@ -9,7 +9,10 @@ each decoding step in the backward pass (``nco.models.policy``). A matrix-aware 
 (``travel_bias``) adds a learned multiple of the distance and the travel time from the current node
 to each candidate's logit: it sees the true, possibly asymmetric, travel. A decoder with a local
 view (``local_view``, :mod:`nco.models.local_view`) adds size-invariant scores of the nearest
-feasible nodes.
+feasible nodes. A decoder with a refinement (``refinement``, ReLD's light-decoder change: Huang et
+al., ICLR 2025) adds a feed-forward layer to the glimpse's output before the pointer, reading the
+glimpse and the query (ReLD's identity mapping of the context); its output layer starts at zero, so
+a trained model extended with it starts where it was.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class DecoderCache:
     glimpse_keys: torch.Tensor  # (B, H, D / H, N) transposed, scaled by 1 / sqrt(D / H)
     glimpse_values: torch.Tensor  # (B, H, N, D / H)
     pointer_keys: torch.Tensor  # (B, D, N) transposed, scaled by 1 / sqrt(D), with the glimpse's
-    # output projection folded in
+    # output projection folded in (without a refinement, which reads the projected glimpse)
     view_kinks: torch.Tensor | None = None  # the local view's tables (LocalView.tables), shared by
     view_pieces: torch.Tensor | None = None  # every instance
 
@@ -48,7 +51,8 @@ class DecoderCache:
 
 class Decoder(nn.Module):
     def __init__(self, dim: int = 128, num_heads: int = 8, tanh_clip: float = 10.0,
-                 attributes: tuple[str, ...] = ATTRIBUTES, travel_bias: bool = False, local_view: int = 0):
+                 attributes: tuple[str, ...] = ATTRIBUTES, travel_bias: bool = False, local_view: int = 0,
+                 refinement: int = 0):
         super().__init__()
         context_columns = feature_columns(CONTEXT_FEATURES, attributes)
         self.register_buffer("context_columns", torch.tensor(context_columns), persistent=False)
@@ -61,6 +65,7 @@ class Decoder(nn.Module):
         self.glimpse_out = nn.Linear(dim, dim, bias=False)
         self.travel_weights = nn.Parameter(torch.zeros(2)) if travel_bias else None
         self.local_view = LocalView(local_view) if local_view else None
+        self.refinement = Refinement(dim, refinement) if refinement else None
 
     def precompute(self, embeddings: torch.Tensor, is_real: torch.Tensor) -> DecoderCache:
         """``is_real`` (B, N): nodes that count in the graph mean (padding excluded)."""
@@ -71,15 +76,17 @@ class Decoder(nn.Module):
         # every node once here and only gather in the decoding loop
         current_weight, depot_weight = self.node_projection.weight.chunk(2, dim=1)
         dim, head_dim = embeddings.shape[-1], embeddings.shape[-1] // self.num_heads
+        if self.refinement is None:
+            # logits = (g W^T) K^T = g (K W)^T: the glimpse's output projection W moves from every
+            # rollout and step to the keys, once per instance
+            pointer_keys = pointer_keys @ self.glimpse_out.weight
         return DecoderCache(
             current_queries=embeddings @ current_weight.T,
             depot_queries=embeddings @ depot_weight.T,
             graph=self.graph_projection(graph),
             glimpse_keys=(split_heads(glimpse_keys, self.num_heads) / math.sqrt(head_dim)).transpose(2, 3).contiguous(),
             glimpse_values=split_heads(glimpse_values, self.num_heads).contiguous(),
-            # logits = (g W^T) K^T = g (K W)^T: the glimpse's output projection W moves from every
-            # rollout and step to the keys, once per instance
-            pointer_keys=(pointer_keys @ self.glimpse_out.weight / math.sqrt(dim)).transpose(1, 2).contiguous(),
+            pointer_keys=(pointer_keys / math.sqrt(dim)).transpose(1, 2).contiguous(),
             **({} if self.local_view is None else dict(zip(("view_kinks", "view_pieces"), self.local_view.tables()))),
         )
 
@@ -110,7 +117,11 @@ class Decoder(nn.Module):
             + self.context_projection(features[..., self.context_columns])
         )
         blocked = torch.where(mask, 0.0, float("-inf")).to(query.dtype)
-        scores = self.glimpse(cache, query, blocked) @ cache.pointer_keys
+        glimpse = self.glimpse(cache, query, blocked)
+        if self.refinement is not None:
+            glimpse = self.glimpse_out(glimpse)
+            glimpse = glimpse + self.refinement(glimpse + query)
+        scores = glimpse @ cache.pointer_keys
         if self.local_view is not None:
             scores = scores + self.local_view(distance, order, mask, num_depot_slots, cache.view_kinks, cache.view_pieces)
         logits = self.tanh_clip * torch.tanh(scores)
@@ -123,3 +134,19 @@ class Decoder(nn.Module):
         (B, S, N) is 0 for a feasible node and -inf for the others."""
         scores = split_heads(query, self.num_heads) @ cache.glimpse_keys + blocked[:, None]
         return merge_heads(scores.softmax(-1) @ cache.glimpse_values)
+
+
+class Refinement(nn.Module):
+    """ReLD's feed-forward layer after the glimpse: ``Linear -> ReLU -> Linear`` of the projected
+    glimpse plus the query, added to the glimpse. The last layer starts at zero (no change)."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        if hidden < 1:
+            raise ValueError(f"a refinement of {hidden} hidden units: give at least 1 (such as 512)")
+        self.layers = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, dim))
+        nn.init.zeros_(self.layers[-1].weight)
+        nn.init.zeros_(self.layers[-1].bias)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.layers(inputs)

@@ -97,21 +97,24 @@ class Policy(nn.Module):
     matrices, and the travel from the current node in the decoder (:mod:`nco.models.edges`).
     ``relative_time`` feeds times relative to each instance's horizon (:mod:`nco.models.features`).
     ``local_view > 0`` adds the decoder's size-invariant view of that many nearest feasible nodes
-    (:mod:`nco.models.local_view`). ``config`` holds the constructor arguments.
+    (:mod:`nco.models.local_view`). ``refinement > 0`` adds a feed-forward layer of that many hidden
+    units after the decoder's glimpse (:class:`nco.models.decoder.Refinement`). ``config`` holds the
+    constructor arguments.
     """
 
     def __init__(self, dim: int = 128, num_heads: int = 8, num_layers: int = 6, hidden: int = 512,
                  tanh_clip: float = 10.0, attributes: list[str] | tuple[str, ...] | None = None,
-                 neighbours: int = 0, relative_time: bool = False, local_view: int = 0):
+                 neighbours: int = 0, relative_time: bool = False, local_view: int = 0,
+                 refinement: int = 0):
         super().__init__()
         self.attributes = check_attributes(ATTRIBUTES if attributes is None else attributes)
         self.relative_time = relative_time
         self.config = dict(dim=dim, num_heads=num_heads, num_layers=num_layers, hidden=hidden,
                            tanh_clip=tanh_clip, attributes=list(self.attributes), neighbours=neighbours,
-                           relative_time=relative_time, local_view=local_view)
+                           relative_time=relative_time, local_view=local_view, refinement=refinement)
         self.encoder = Encoder(dim, num_heads, num_layers, hidden, self.attributes, neighbours, relative_time)
         self.decoder = Decoder(dim, num_heads, tanh_clip, self.attributes, travel_bias=neighbours > 0,
-                               local_view=local_view)
+                               local_view=local_view, refinement=refinement)
 
     @property
     def device(self) -> torch.device:

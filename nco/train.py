@@ -67,7 +67,8 @@ class PolicyModule(L.LightningModule):
             finetune = config["finetune"]
             base, _ = load_policy(finetune["checkpoint"])
             model = config["model"]
-            policy = extend(base, model["attributes"], model["neighbours"], model["relative_time"], model["local_view"])
+            policy = extend(base, model["attributes"], model["neighbours"], model["relative_time"], model["local_view"],
+                            model["refinement"])
             self.policy = prepare_finetuning(policy, finetune["base_model"], finetune["mode"], finetune["rank"])
         else:
             self.policy = Policy(**config["model"])
@@ -312,7 +313,8 @@ def compose_config(overrides: list[str]) -> DictConfig:
 def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     """The training config for fine-tuning ``checkpoint``: its model, extended to the attributes
     in ``finetune.attributes`` (made matrix-aware with ``finetune.neighbours``, given a local view
-    with ``finetune.local_view``), and the rest
+    with ``finetune.local_view``, a refinement after the decoder's glimpse with
+    ``finetune.refinement``), and the rest
     from ``overrides`` as in :func:`compose_config`. With nothing new, ``finetune.mode=full``
     continues training every weight (on new data, e.g. ``data.matrix_pool``). Unless ``seed=`` is
     given, the seed of the training batches comes from the checkpoint's bytes, so that each stage
@@ -328,9 +330,11 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
     attributes = list(check_attributes([*base.attributes, *config.finetune.attributes]))
     neighbours = base.config["neighbours"] if config.finetune.neighbours is None else config.finetune.neighbours
     local_view = base.config["local_view"] if config.finetune.local_view is None else config.finetune.local_view
+    refinement = base.config["refinement"] if config.finetune.refinement is None else config.finetune.refinement
     relative_time = base.relative_time if config.finetune.relative_time is None else config.finetune.relative_time
     nothing_new = (len(attributes) == len(base.attributes) and (neighbours > 0) == (base.config["neighbours"] > 0)
-                   and (local_view > 0) == (base.config["local_view"] > 0))
+                   and (local_view > 0) == (base.config["local_view"] > 0)
+                   and (refinement > 0) == (base.config["refinement"] > 0))
     if relative_time != base.relative_time and config.finetune.mode != "full":
         raise ValueError(
             f"finetune.relative_time={relative_time} changes what every time feature means: "
@@ -341,13 +345,13 @@ def finetune_config(checkpoint: str | Path, overrides: list[str]) -> DictConfig:
             f"{checkpoint}: the model already reads {', '.join(config.finetune.attributes) or 'what is asked'}, "
             f"so {config.finetune.mode} fine-tuning has nothing to train: name new attributes with "
             "finetune.attributes=[...], matrix neighbours with finetune.neighbours=16 or a local view with "
-            "finetune.local_view=16, or use finetune.mode=full "
+            "finetune.local_view=16, a refinement with finetune.refinement=512, or use finetune.mode=full "
             "to fine-tune every weight on new data"
         )
     with open_dict(config):
         config.model = OmegaConf.create(
             {**base.config, "attributes": attributes, "neighbours": neighbours, "relative_time": relative_time,
-             "local_view": local_view}
+             "local_view": local_view, "refinement": refinement}
         )
         config.finetune.checkpoint = str(checkpoint)
         config.finetune.base_model = OmegaConf.create(base.config)

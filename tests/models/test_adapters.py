@@ -136,3 +136,19 @@ def test_a_matrix_aware_model_keeps_its_neighbours(old_policy):
     with pytest.raises(ValueError, match="reads 6 matrix neighbours: give neighbours >= 1"):
         extend(aware, neighbours=0)
     assert extend(aware, NEW).config["neighbours"] == 6
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_adding_a_refinement_starts_where_the_model_was_and_trains_it(old_policy, mode):
+    extended = prepare_finetuning(extend(old_policy, refinement=16), old_policy.config, mode).eval()
+    assert extended.config["refinement"] == 16
+    problem = generate(8, 9, "all16", seed=1)
+    for before, after in zip(decode(old_policy, problem), decode(extended, problem)):
+        torch.testing.assert_close(after.log_likelihood, before.log_likelihood, rtol=0, atol=1e-5)
+    trainable = {name for name, p in extended.named_parameters() if p.requires_grad}
+    refinement = {name for name, _ in extended.named_parameters() if name.startswith("decoder.refinement.")}
+    assert refinement and refinement <= trainable
+    if mode == "adapter":
+        assert trainable == refinement
+    with pytest.raises(ValueError, match="refinement of 16 hidden units: give refinement=16 to keep it"):
+        extend(extended, refinement=8)

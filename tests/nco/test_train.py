@@ -146,6 +146,7 @@ def test_layers_the_checkpoint_lacks_get_their_own_learning_rate(tmp_path):
     (old, old_lr), (new, new_lr) = groups("finetune.local_view=4", "optimizer.lr=5e-5", "finetune.new_layers_lr=1e-3")
     assert old == everything and new > 0 and (old_lr, new_lr) == (5e-5, 1e-3)
     assert [lr for _, lr in groups("finetune.local_view=4", "optimizer.lr=5e-5")] == [5e-5, 5e-5]
+    assert [lr for _, lr in groups("finetune.refinement=16", "finetune.new_layers_lr=1e-3")] == [1e-4, 1e-3]
 
 
 def test_a_warm_up_ramps_every_learning_rate_from_a_fraction_to_its_value(tmp_path):
