@@ -12,6 +12,14 @@ the next route at ``k``. One code path serves every variant:
 - open routes drop the return arc from the cost and from the length and time checks;
 - a route may only start at (or, at the very first step, switch to) a depot from which some
   unvisited customer can still be served, so no rollout is ever stuck.
+
+With vehicle types (``problem.vehicles``, :mod:`nco.envs.slot_fleet`) the depot slots are start
+slots, one per (depot, vehicle type): a route's capacity, allowed customers, duration limit and
+costs are its slot's, and a slot's vehicles are counted. The duration of a route is PyVRP's: it
+leaves its depot as late as it can without arriving late anywhere, so it is its end minus its start
+at the depot's opening, less the smaller of its waiting and how much later it could have left
+(``route_wait``, ``route_slack``). A rollout that would be stuck for want of vehicles may start one
+more than a slot has: the solution is then infeasible, as the judge reports, never silently so.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from typing import Callable
 import torch
 
 from nco.envs.problem import Problem
-from nco.envs.route import Route
+from nco.envs.route import Route, route_list
 from nco.envs.variants import BACKHAUL_STRICT
 
 
@@ -40,6 +48,10 @@ class State:
     route_net_pickup: torch.Tensor  # P - D at the current point of the route
     route_max_net_pickup: torch.Tensor  # max of P - D over the route's points (starts at 0)
     route_has_backhaul: torch.Tensor  # bool: a backhaul customer was served on the route
+    route_wait: torch.Tensor  # waiting on the route so far (kept with vehicle types only)
+    route_slack: torch.Tensor  # how much later the route could have left its depot without arriving
+    # late so far, its waiting before each place counted (inf at the depot; vehicle types only)
+    vehicles_used: torch.Tensor  # (B, S, M) long: routes started at each slot (vehicle types only)
     distance_from_current: torch.Tensor  # (B, S, N): distance from ``current`` to every location
     duration_from_current: torch.Tensor  # (B, S, N): travel time from ``current`` (the same tensor
     # as ``distance_from_current`` without a duration matrix)
@@ -103,7 +115,9 @@ def _customer_feasible(problem: Problem, state: State) -> torch.Tensor:
     # the capacity rule with the per-rollout terms summed first: room = Q - Ltot
     linehaul = problem.demand_linehaul[:, None, :]
     backhaul = problem.demand_backhaul[:, None, :]
-    room = problem.capacity[:, None] - state.route_linehaul
+    fleet = problem.vehicles
+    capacity = problem.capacity[:, None] if fleet is None else _gather_nodes(fleet.capacity, state.route_depot)
+    room = capacity - state.route_linehaul
     is_backhaul = backhaul > 0
     linehaul_ok = linehaul <= (room - state.route_max_net_pickup)[..., None]
     peak_ok = torch.maximum(state.route_max_net_pickup, state.route_net_pickup) <= room
@@ -114,6 +128,17 @@ def _customer_feasible(problem: Problem, state: State) -> torch.Tensor:
     precedence_ok = ~strict | is_backhaul | ~state.route_has_backhaul[..., None]
 
     feasible = ~state.visited & length_ok & time_ok & capacity_ok & precedence_ok
+    if fleet is not None:
+        feasible &= gather_rows(fleet.allowed, state.route_depot)
+        # the route's least duration if the location were its last (module docstring)
+        wait_before = state.route_wait[..., None]
+        wait = wait_before + (early - arrival).clamp(min=0)
+        slack = torch.minimum(state.route_slack[..., None], late - arrival + wait_before)
+        end = torch.where(closed, departure + time_back, departure)
+        slack = torch.where(closed, torch.minimum(slack, depot_late - end + wait), slack)
+        start = _gather_nodes(problem.time_windows[..., 0], state.route_depot)[..., None]
+        duration = end - start - torch.minimum(slack, wait)
+        feasible &= duration <= _gather_nodes(fleet.max_duration, state.route_depot)[..., None]
     feasible[..., :slots] = False
     return feasible
 
@@ -136,6 +161,9 @@ def _initial_state(
         route_net_pickup=zeros,
         route_max_net_pickup=zeros,
         route_has_backhaul=torch.zeros_like(depots, dtype=torch.bool),
+        route_wait=zeros,
+        route_slack=torch.full_like(zeros, float("inf")),
+        vehicles_used=torch.zeros(batch, starts, problem.num_depot_slots, dtype=torch.long, device=problem.device),
         **_rows_from(problem, depots),
         **static,
     )
@@ -193,9 +221,13 @@ def action_mask(problem: Problem, state: State) -> torch.Tensor:
     is_current = depot == state.current[..., None]
     # with customers left: end the route and start the next at a useful depot, or at the very
     # first step choose where the first route starts; with none: the last route goes home, then stays
-    start_ok = ~at_depot | ~is_current if state.num_steps == 0 else ~at_depot
+    start_ok = useful & (~at_depot | ~is_current if state.num_steps == 0 else ~at_depot)
+    if problem.vehicles is not None:  # a slot with no vehicle left only where nothing else is feasible
+        left = state.vehicles_used < problem.vehicles.available[:, None, :]
+        stuck = ~(mask.any(-1, keepdim=True) | (start_ok & left).any(-1, keepdim=True))
+        start_ok &= left | stuck
     finish = torch.where(at_depot, is_current, depot == state.route_depot[..., None])
-    mask[..., :slots] = torch.where(all_visited, finish, useful & start_ok)
+    mask[..., :slots] = torch.where(all_visited, finish, start_ok)
     return mask
 
 
@@ -213,8 +245,20 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
     net_pickup = state.route_net_pickup + backhaul - linehaul
     zero = torch.zeros_like(distance)
     visited = state.visited.scatter(2, action[..., None], ~to_depot[..., None])
+    fleet_state = {}
+    if problem.vehicles is not None:
+        arrival = state.time + travel
+        late = _gather_nodes(problem.time_windows[..., 1], action)
+        starts_route = (state.current < slots) & ~to_depot
+        fleet_state = dict(
+            route_wait=torch.where(to_depot, zero, state.route_wait + (early - arrival).clamp(min=0)),
+            route_slack=torch.where(to_depot, float("inf"),
+                                    torch.minimum(state.route_slack, late - arrival + state.route_wait)),
+            vehicles_used=state.vehicles_used.scatter_add(2, state.route_depot[..., None], starts_route[..., None].long()),
+        )
     return replace(
         state,
+        **fleet_state,
         current=action,
         route_depot=torch.where(to_depot, action, state.route_depot),
         visited=visited,
@@ -233,7 +277,9 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
 
 
 def cost(problem: Problem, actions: torch.Tensor) -> torch.Tensor:
-    """(B, S) total distance of the action sequences ``actions`` (B, S, T) from ``reset``.
+    """(B, S) total distance of the action sequences ``actions`` (B, S, T) from ``reset``; with
+    vehicle types, each route's distance times its slot's cost per unit of distance, plus its
+    slot's fixed cost.
 
     An arc into a depot is the return arc to the route's own depot (free on open routes); a
     sequence that has not closed its last route is charged its return arc too.
@@ -251,7 +297,14 @@ def cost(problem: Problem, actions: torch.Tensor) -> torch.Tensor:
     target = torch.where(is_depot[..., 1:], route_depot[..., :-1], target)
     arcs = gather_arcs(problem.distance, origin.flatten(1), target.flatten(1)).view_as(origin)
     closing = is_depot[..., 1:] & problem.open_route[:, None, None]
-    return torch.where(closing, 0.0, arcs).sum(-1)
+    arcs = torch.where(closing, 0.0, arcs)
+    if problem.vehicles is None:
+        return arcs.sum(-1)
+    slot = route_depot[..., :-1].flatten(1)
+    unit_cost = problem.vehicles.unit_cost.gather(1, slot).view_as(arcs)
+    started = is_depot[..., :-1] & ~is_depot[..., 1:]  # a route's first customer follows its slot
+    fixed_cost = torch.where(started, problem.vehicles.fixed_cost.gather(1, slot).view_as(arcs), 0.0)
+    return (arcs * unit_cost + fixed_cost).sum(-1)
 
 
 def keep_instances(state: State, keep: torch.Tensor) -> State:
@@ -347,20 +400,27 @@ def random_rollout(
     return rollout(problem, choose, num_starts)
 
 
-def actions_to_routes(actions: torch.Tensor, num_depots: int, num_depot_slots: int) -> list[list[int]]:
-    """Routes of one action sequence (T,) in instance location indices.
+def actions_to_routes(actions: torch.Tensor, problem: Problem, index: int) -> list[list[int]]:
+    """The route list of one action sequence (T,) of instance ``index`` of ``problem``, in the
+    instance's location numbering (:meth:`nco.envs.problem.Problem.instance`).
 
     Customer slots are shifted back to the instance's numbering (depots ``0..num_depots-1``,
-    then customers); with several depots each route starts with its depot, as in formats.md.
+    then customers); with several depots each route starts with its depot, as in formats.md. With
+    vehicle types the list is aligned to the instance's vehicles (:func:`nco.envs.route.route_list`).
     """
-    shift = num_depot_slots - num_depots
-    routes: list[list[int]] = []
-    depot, route = 0, []
+    num_depots, slots = int(problem.num_depots[index]), problem.num_depot_slots
+    fleet = problem.vehicles
+    slot_depot = range(slots) if fleet is None else fleet.depot[index].tolist()
+    slot_type = [0] * slots if fleet is None else fleet.vehicle_type[index].tolist()
+    shift = slots - num_depots
+    routes: list[Route] = []
+    slot, route = 0, []
     for action in actions.tolist() + [0]:  # a final depot closes the last route
-        if action < num_depot_slots:
+        if action < slots:
             if route:
-                routes.append(Route(depot, tuple(route)).to_list(num_depots))
-            depot, route = action, []
+                routes.append(Route(slot_depot[slot], tuple(route), slot_type[slot]))
+            slot, route = action, []
         else:
             route.append(action - shift)
-    return routes
+    vehicles = None if fleet is None else fleet.instance_fleet(index, num_depots)[0].vehicle_types(problem.num_customers)
+    return route_list(routes, num_depots, vehicles)

@@ -4,7 +4,8 @@ Locations are laid out as ``num_depot_slots`` depot slots followed by the custom
 with fewer depots than slots fills the spare slots with copies of its first depot and marks them
 invalid (``depot_valid``), so one batch mixes single- and multi-depot instances. Every attribute
 is per instance; one that is off holds its neutral value (``inf`` limit, ``[0, inf]`` windows,
-zero backhaul demand and service time).
+zero backhaul demand and service time). With vehicle types the depot slots are start slots, one per
+(depot, vehicle type) pair, each a copy of its depot (:mod:`nco.envs.slot_fleet`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from nco.envs.instance import Instance
+from nco.envs.slot_fleet import SlotFleet
 from nco.memory import shortfall
 from nco.envs.variants import Variant, has_time_windows, variant_index
 
@@ -31,15 +33,19 @@ class Problem:
     duration : (B, N, N) travel times, or ``None`` when they equal the distances
     (:attr:`travel_time` gives either).
     demand_linehaul, demand_backhaul : (B, N) raw demands, compared against ``capacity``.
-    capacity : (B,)
+    capacity : (B,) the largest vehicle's (what demands are scaled by).
     time_windows : (B, N, 2) ``[early, late]``.
     service_time : (B, N)
     distance_limit : (B,) route-length limit (``inf`` when off).
     open_route : (B,) bool.
     backhaul : (B,) long, ``BACKHAUL_NONE`` / ``BACKHAUL_STRICT`` / ``BACKHAUL_MIXED``.
-    num_depots : (B,) long, valid depot slots per instance.
-    num_depot_slots : int, depot slots of the batch (the largest ``num_depots``).
+    num_depots : (B,) long, depots per instance (without vehicle types: its valid depot slots).
+    num_depot_slots : int, depot slots of the batch (the largest ``num_depots``, or with vehicle
+    types the largest number of start slots).
     explicit_matrix : bool, the matrices were given rather than computed from ``locs``.
+    vehicles : the vehicle type of each start slot (:class:`~nco.envs.slot_fleet.SlotFleet`), or
+    ``None`` when no instance has vehicle types (each slot an unlimited vehicle of ``capacity``
+    at cost 1 per unit of distance).
     """
 
     locs: torch.Tensor
@@ -56,6 +62,7 @@ class Problem:
     num_depots: torch.Tensor
     num_depot_slots: int
     explicit_matrix: bool = False
+    vehicles: SlotFleet | None = None
 
     def __post_init__(self):
         batch, num_locations = self.locs.shape[:2]
@@ -82,6 +89,8 @@ class Problem:
                     f"{name} has shape {actual}, expected {shape} for {batch} instances of "
                     f"{num_locations} locations: give every field the same batch and location sizes"
                 )
+        if self.vehicles is not None:
+            self.vehicles.check_shapes(batch, self.num_depot_slots, num_locations)
         if not 1 <= self.num_depot_slots < num_locations:
             raise ValueError(
                 f"num_depot_slots is {self.num_depot_slots} with {num_locations} locations: "
@@ -130,7 +139,9 @@ class Problem:
 
     @property
     def depot_valid(self) -> torch.Tensor:
-        """(B, num_depot_slots) bool: which depot slots hold a real depot."""
+        """(B, num_depot_slots) bool: which depot slots hold a real depot (a vehicle type there)."""
+        if self.vehicles is not None:
+            return self.vehicles.available > 0
         slots = torch.arange(self.num_depot_slots, device=self.device)
         return slots[None, :] < self.num_depots[:, None]
 
@@ -161,7 +172,8 @@ class Problem:
         values = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            values[f.name] = function(value) if isinstance(value, torch.Tensor) else value
+            values[f.name] = (function(value) if isinstance(value, torch.Tensor)
+                              else value.map(function) if isinstance(value, SlotFleet) else value)
         return Problem(**values)
 
     def __getitem__(self, index) -> Problem:
@@ -181,37 +193,34 @@ class Problem:
         """Stacks instances with the same number of customers into one batch."""
         if not instances:
             raise ValueError("no instances given: pass at least one Instance")
-        with_fleet = [instance.name for instance in instances if instance.vehicle_types is not None]
-        if with_fleet:  # they would lose their vehicle types here
-            raise ValueError(f"{with_fleet[0]} has vehicle types, which the batched tensors (and the network) do not "
-                             "hold yet: solve it with PyVRP or OR-Tools")
         sizes = {instance.num_customers for instance in instances}
         if len(sizes) > 1:
             raise ValueError(
                 f"instances have different numbers of customers {sorted(sizes)}: batch only "
                 "instances of one size together"
             )
-        slots = max(instance.num_depots for instance in instances)
+        start_slots = [SlotFleet.slots_of(instance) for instance in instances]
+        slots = max(len(pairs) for pairs in start_slots)
         slots = slots if num_depot_slots is None else num_depot_slots
-        if slots < max(instance.num_depots for instance in instances):
-            raise ValueError(f"num_depot_slots={slots} is below an instance's number of depots")
+        if slots < max(len(pairs) for pairs in start_slots):
+            raise ValueError(f"num_depot_slots={slots} is below an instance's number of depots (start slots)")
         explicit = any(
             i.distance_matrix is not None or i.duration_matrix is not None for i in instances
         )
 
-        def layout(instance: Instance) -> np.ndarray:
-            """Location order of the padded batch: depots, padding copies of depot 0, customers."""
-            k = instance.num_depots
-            pad = np.zeros(slots - k, dtype=int)
-            return np.concatenate([np.arange(k), pad, np.arange(k, instance.num_locations)])
+        def layout(instance: Instance, pairs: list[tuple[int, int]]) -> np.ndarray:
+            """Location order of the padded batch: the depot of each start slot, padding copies of
+            depot 0, customers."""
+            pad = np.zeros(slots - len(pairs), dtype=int)
+            return np.concatenate([[depot for _, depot in pairs], pad, np.arange(instance.num_depots, instance.num_locations)])
 
         columns: dict[str, list] = {name: [] for name in (
             "locs", "distance", "duration", "demand_linehaul", "demand_backhaul",
             "time_windows", "service_time")}
-        for instance in instances:
-            order = layout(instance)
+        for instance, pairs in zip(instances, start_slots):
+            order = layout(instance, pairs)
             padding = np.arange(len(order)) < slots
-            padding &= np.arange(len(order)) >= instance.num_depots
+            padding &= np.arange(len(order)) >= len(pairs)
             columns["locs"].append(instance.coords[order])
             columns["distance"].append(instance.distances[np.ix_(order, order)])
             columns["duration"].append(instance.durations[np.ix_(order, order)])
@@ -239,12 +248,15 @@ class Problem:
             num_depots=tensor([i.num_depots for i in instances], torch.long),
             num_depot_slots=slots,
             explicit_matrix=explicit,
+            vehicles=SlotFleet.from_instances(instances, slots, slots + instances[0].num_customers, dtype, device)
+            if any(i.vehicle_types is not None for i in instances) else None,
         )
 
     def instance(self, index: int, name: str | None = None) -> Instance:
         """Instance ``index`` of the batch, without its padding depot slots (float64)."""
         k = int(self.num_depots[index])
-        keep = np.r_[np.arange(k), np.arange(self.num_depot_slots, self.num_locations)]
+        vehicle_types, depot_slots = (None, np.arange(k)) if self.vehicles is None else self.vehicles.instance_fleet(index, k)
+        keep = np.r_[depot_slots, np.arange(self.num_depot_slots, self.num_locations)]
 
         def array(tensor):
             return tensor[index].detach().cpu().double().numpy()[keep]
@@ -257,7 +269,7 @@ class Problem:
             coords=array(self.locs),
             demand_linehaul=array(self.demand_linehaul),
             demand_backhaul=array(self.demand_backhaul),
-            capacity=float(self.capacity[index]),
+            capacity=None if vehicle_types is not None else float(self.capacity[index]),
             num_depots=k,
             backhaul=int(self.backhaul[index]),
             open_route=bool(self.open_route[index]),
@@ -266,6 +278,7 @@ class Problem:
             service_time=array(self.service_time),
             distance_matrix=distance,
             duration_matrix=duration,
+            vehicle_types=vehicle_types,
             name=name or f"instance-{index}",
         )
 
@@ -295,6 +308,9 @@ class Problem:
         }
         if not self.explicit_matrix:
             del arrays["distance"]
+        if self.vehicles is not None:
+            arrays.update({f"{VEHICLES_PREFIX}{f.name}": getattr(self.vehicles, f.name).cpu().numpy()
+                           for f in fields(self.vehicles)})
         return {"num_depot_slots": np.asarray(self.num_depot_slots), **arrays}
 
     def save(self, path) -> None:
@@ -325,7 +341,11 @@ class Problem:
             if not slots.is_integer():
                 raise ValueError(f"num_depot_slots is {slots:g}: give one integer")
             slots = int(slots)
+            vehicles = {name.removeprefix(VEHICLES_PREFIX): arrays.pop(name) for name in list(arrays)
+                        if name.startswith(VEHICLES_PREFIX)}
             arrays = {name: _field_type(name, tensor) for name, tensor in arrays.items()}
+            if vehicles:
+                arrays["vehicles"] = SlotFleet(**{name: _field_type(name, tensor) for name, tensor in vehicles.items()})
             locs = arrays["locs"]
             if locs.ndim != 3 or locs.shape[-1] != 2:
                 raise ValueError(f"locs has shape {tuple(locs.shape)}: give (instances, locations, 2) coordinates")
@@ -346,6 +366,10 @@ class Problem:
         if not problem.batch_size:
             raise ValueError(f"{source}: the dataset holds no instance: write one with Problem.save")
         return problem.to(device)
+
+
+VEHICLES_PREFIX = "vehicles_"
+"""The prefix of the :class:`~nco.envs.slot_fleet.SlotFleet` arrays in a saved batch."""
 
 
 def read_npz(path) -> dict[str, np.ndarray]:
@@ -378,6 +402,8 @@ def _field_type(name: str, tensor: torch.Tensor) -> torch.Tensor:
     """``tensor`` as the type of the field ``name`` of :class:`Problem`."""
     if name == "open_route":
         return tensor.bool()
-    if name in ("backhaul", "num_depots"):
+    if name in ("backhaul", "num_depots", "vehicle_type", "depot"):
         return tensor.long()
+    if name == "allowed":
+        return tensor.bool()
     return tensor.float()

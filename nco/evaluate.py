@@ -51,7 +51,7 @@ def judge(problem: Problem, actions: torch.Tensor) -> tuple[np.ndarray, np.ndarr
     costs, feasible = [], []
     for index in range(problem.batch_size):
         instance = problem.instance(index)
-        routes = actions_to_routes(actions[index], instance.num_depots, problem.num_depot_slots)
+        routes = actions_to_routes(actions[index], problem, index)
         result = check_solution(instance, routes)
         costs.append(result.cost)
         feasible.append(result.feasible)

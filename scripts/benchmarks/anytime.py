@@ -60,7 +60,7 @@ FIELDS = ["instance", "variant", "method", "limit", "cost", "feasible", "seconds
 def nearest_then_polish(instance: Instance, time_limit: float, seed: int) -> Solution:
     began = time.perf_counter()
     problem = Problem.from_instances([rescale(instance)])
-    routes = actions_to_routes(nearest_neighbour_rollout(problem)[0, 0], instance.num_depots, problem.num_depot_slots)
+    routes = actions_to_routes(nearest_neighbour_rollout(problem)[0, 0], problem, 0)
     polished = pyvrp_solve(instance, began + time_limit - time.perf_counter(), seed, initial_routes=routes)
     return Solution.judged(instance, polished or routes, "nearest + polish", time.perf_counter() - began)
 

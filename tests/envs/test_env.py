@@ -21,7 +21,7 @@ def judge_rollouts(problem: Problem, actions: torch.Tensor) -> None:
     for b in range(problem.batch_size):
         instance = problem.instance(b)
         for s in range(actions.shape[1]):
-            routes = actions_to_routes(actions[b, s], instance.num_depots, problem.num_depot_slots)
+            routes = actions_to_routes(actions[b, s], problem, b)
             result = check_solution(instance, routes)
             assert result.feasible, (instance.variant.name, result.violations)
             assert env_cost[b, s].item() == pytest.approx(result.cost, rel=1e-5)
@@ -130,7 +130,7 @@ def test_closed_multi_depot_routes_return_to_their_own_depot():
     # start at depot 1, serve customer 3 (slot 3), then end the route and start from depot 0
     actions = torch.tensor([[[1, 3, 0, 2, 0]]])
     assert cost(problem, actions).item() == pytest.approx(4.0)
-    result = check_solution(instance, actions_to_routes(actions[0, 0], 2, 2))
+    result = check_solution(instance, actions_to_routes(actions[0, 0], problem, 0))
     assert result.feasible and result.cost == pytest.approx(4.0)
 
 
@@ -202,3 +202,91 @@ def test_gather_rows_is_a_gather_of_whole_rows(batch, rows, columns, starts, see
     index = torch.randint(rows, (batch, starts), generator=generator)
     expected = matrix.gather(1, index[..., None].expand(-1, -1, columns))
     assert torch.equal(gather_rows(matrix, index), expected)
+
+
+def judge_fleet_rollouts(problem: Problem, actions: torch.Tensor) -> int:
+    """Every rollout of a batch with vehicle types is feasible per the independent check at the
+    env's cost, or breaks only the fleet's counts (a rollout that ran out of vehicles: the judge
+    skips the routes beyond the vehicles, so their customers count as not served). Returns how
+    many rollouts ran out."""
+    env_cost, ran_out = cost(problem, actions), 0
+    for b in range(problem.batch_size):
+        instance = problem.instance(b)
+        for s in range(actions.shape[1]):
+            result = check_solution(instance, actions_to_routes(actions[b, s], problem, b))
+            if result.feasible:
+                assert env_cost[b, s].item() == pytest.approx(result.cost, rel=1e-5)
+            else:
+                assert "routes for" in result.violations[0], result.violations
+                assert all(line.startswith("customers not served") for line in result.violations[1:]), result.violations
+                ran_out += 1
+    return ran_out
+
+
+@pytest.mark.parametrize("variants", ["all16", "all48"])
+@settings(SETTINGS, max_examples=12)
+@given(seed=st.integers(0, 2**31 - 1), num_customers=st.integers(1, 12))
+def test_random_rollouts_with_vehicle_types_follow_every_rule_of_the_judge(variants, seed, num_customers):
+    from tests.conftest import with_random_fleet
+
+    rng = np.random.default_rng(seed)
+    instances = [with_random_fleet(instance, rng) for instance in generate(6, num_customers, variants, seed=seed).instances()]
+    problem = Problem.from_instances(instances)
+    for b, instance in enumerate(instances):  # the batch holds each instance as it was
+        assert problem.instance(b).vehicle_types.num_types == instance.vehicle_types.num_types
+        assert np.array_equal(problem.instance(b).vehicles, instance.vehicles)
+    assert judge_fleet_rollouts(problem, rollout_checking_masks(problem, num_starts=3, seed=seed)) == 0
+
+
+def test_a_fleet_of_the_instance_own_vehicle_decodes_as_the_instance_does():
+    from nco.envs.fleet import VehicleTypes
+
+    plain = generate(8, 10, "all48", seed=3).instances()
+    fleet = [i.replace(capacity=None, vehicle_types=VehicleTypes(capacity=[i.capacity])) for i in plain]
+    before, after = Problem.from_instances(plain), Problem.from_instances(fleet)
+    actions = random_rollout(before, 4, torch.Generator().manual_seed(5))
+    assert torch.equal(random_rollout(after, 4, torch.Generator().manual_seed(5)), actions)
+    torch.testing.assert_close(cost(after, actions), cost(before, actions), rtol=0, atol=0)
+
+
+def test_a_limited_fleet_that_runs_out_starts_one_vehicle_more_and_the_judge_says_so():
+    from nco.envs.fleet import VehicleTypes
+
+    # one vehicle of capacity 4 for demands 1, 2, 3, 4: at least three routes are needed
+    instance = Instance(coords=[[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]], demand_linehaul=[0, 1, 2, 3, 4],
+                        vehicle_types=VehicleTypes(capacity=[4], num_available=[1]))
+    problem = Problem.from_instances([instance])
+    actions = rollout_checking_masks(problem, num_starts=4, seed=0)
+    assert judge_fleet_rollouts(problem, actions) == 4
+
+
+def test_a_route_may_not_serve_what_its_vehicle_type_may_not_and_counts_its_costs():
+    from nco.envs.fleet import VehicleTypes
+
+    # type 0 (fixed 10, 1 per unit) may serve only customer 1; type 1 (no fixed cost, 3 per unit) any
+    types = VehicleTypes(capacity=[10, 10], fixed_cost=[10, 0], unit_distance_cost=[1, 3],
+                         allowed=[[True, True, False], [True, True, True]])
+    instance = Instance(coords=[[0, 0], [1, 0], [0, 2]], demand_linehaul=[0, 1, 1], vehicle_types=types)
+    problem = Problem.from_instances([instance])  # slots: type 0, type 1; customers at 2 and 3
+    state = reset(problem, 1)
+    state = step(problem, state, torch.tensor([[2]]))  # the first route (slot 0, type 0) serves customer 1
+    assert action_mask(problem, state)[0, 0].tolist() == [False, True, False, False]  # not customer 2
+    actions = torch.tensor([[[2, 1, 3, 0]]])
+    assert cost(problem, actions).item() == pytest.approx(10 + 2 + 3 * 4)
+    result = check_solution(instance, actions_to_routes(actions[0, 0], problem, 0))
+    assert result.feasible and result.cost == pytest.approx(24)
+
+
+def test_a_route_lasts_what_pyvrp_counts_leaving_as_late_as_it_can():
+    from nco.envs.fleet import VehicleTypes
+
+    # customer 1 opens at 10 (1 away): leaving at 0 waits 9, leaving at 9 does not; the route lasts
+    # 1 + 1 (service) + 1 = 3, within a limit of 3 but not of 2.9
+    def problem_with(limit: float) -> Problem:
+        return Problem.from_instances([Instance(
+            coords=[[0, 0], [1, 0]], demand_linehaul=[0, 1], time_windows=[[0, 100], [10, 20]], service_time=[0, 1],
+            vehicle_types=VehicleTypes(capacity=[5, 5], max_duration=[limit, np.inf]))])
+
+    for limit, feasible in ((3.0, True), (2.9, False)):
+        problem = problem_with(limit)
+        assert action_mask(problem, reset(problem, 1))[0, 0, 2].item() is feasible

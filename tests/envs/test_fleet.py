@@ -68,10 +68,3 @@ def test_a_subset_keeps_the_types_and_their_allowed_customers():
     part = fleet_instance(allowed=allowed).subset(np.array([2, 4]))
     assert part.vehicle_types.capacity.tolist() == [4, 8]
     assert part.vehicle_types.allowed.tolist() == [[True, False, False], [True, True, True]]
-
-
-def test_the_batched_tensors_refuse_a_fleet_rather_than_drop_it():
-    from nco.envs.problem import Problem
-
-    with pytest.raises(ValueError, match="instance has vehicle types, which the batched tensors"):
-        Problem.from_instances([fleet_instance()])

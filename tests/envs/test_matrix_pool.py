@@ -59,7 +59,7 @@ def test_every_attribute_is_feasible_on_real_matrices(variants):
     actions = nearest_neighbour_rollout(problem)[:, 0]  # reset raises if a customer is unservable
     for b in range(problem.batch_size):
         instance = problem.instance(b)
-        routes = actions_to_routes(actions[b], instance.num_depots, problem.num_depot_slots)
+        routes = actions_to_routes(actions[b], problem, b)
         assert check_solution(instance, routes).feasible
     # spare depot slots of single-depot instances repeat depot 0 in the matrix
     single = problem.num_depots == 1

@@ -56,3 +56,35 @@ def test_a_sub_batch_and_a_saved_batch_are_the_same_data(tmp_path):
         assert torch.equal(getattr(loaded, name), getattr(problem, name)), name
     assert torch.allclose(loaded.distance, problem.distance, atol=1e-6)  # Euclidean: computed again
     assert loaded.variants() == problem.variants()
+
+
+def fleet_batch() -> list:
+    """The instances of :func:`mixed_depots` with random vehicle types (start slots per depot and type)."""
+    from tests.conftest import with_random_fleet
+
+    rng = np.random.default_rng(4)
+    return [with_random_fleet(instance, rng) for instance in mixed_depots()]
+
+
+def test_vehicle_types_become_start_slots_and_come_back(tmp_path):
+    instances = fleet_batch()
+    problem = Problem.from_instances(instances, dtype=torch.float64)
+    slots = [len(i.vehicle_types.start_depots(i.num_depots)) for i in instances]
+    assert problem.num_depot_slots == max(slots)
+    assert problem.depot_valid.sum(1).tolist() == slots
+    for b, instance in enumerate(instances):
+        fleet = problem.vehicles
+        for slot, (kind, depot) in enumerate(instance.vehicle_types.start_depots(instance.num_depots)):
+            assert (fleet.vehicle_type[b, slot], fleet.depot[b, slot]) == (kind, depot)
+            assert torch.equal(problem.locs[b, slot], torch.as_tensor(instance.coords[depot]))  # a copy of its depot
+            assert fleet.capacity[b, slot] == instance.vehicle_types.capacity[kind]
+    problem.save(tmp_path / "fleet.npz")
+    for batch in (problem, Problem.load(tmp_path / "fleet.npz")):
+        for before, after in zip(instances, batch.instances()):
+            assert np.allclose(after.coords, before.coords) and after.num_depots == before.num_depots
+            old, new = before.vehicle_types, after.vehicle_types
+            for name in ("capacity", "num_available", "fixed_cost", "unit_distance_cost", "max_duration"):
+                assert np.allclose(getattr(new, name), getattr(old, name)), name
+            assert np.array_equal(new.allows(after.num_locations)[:, after.num_depots:],
+                                  old.allows(before.num_locations)[:, before.num_depots:])
+            assert np.array_equal(after.vehicles, before.vehicles)

@@ -15,7 +15,7 @@ def labelled(variants: str, seed: int = 3, num_customers: int = 12, batch: int =
     for b in range(batch):
         depots = int(problem.num_depots[b])
         parsed = [Route.from_list(route, depots) for route in
-                  actions_to_routes(actions[b], depots, problem.num_depot_slots)]
+                  actions_to_routes(actions[b], problem, b)]
         routes.append([[route.depot, *route.visits] for route in parsed])
     return problem, routes, actions
 
@@ -65,7 +65,7 @@ def test_any_order_reproduces_the_labelled_route_set_whatever_the_choice(variant
 
         def route_set(actions_of_one):
             routes = [Route.from_list(r, depots) for r in
-                      actions_to_routes(actions_of_one, depots, problem.num_depot_slots)]
+                      actions_to_routes(actions_of_one, problem, b)]
             if targets.reversible[b]:
                 return sorted((r.depot, min(r.visits, r.visits[::-1])) for r in routes)
             return sorted((r.depot, r.visits) for r in routes)

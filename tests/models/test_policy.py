@@ -227,7 +227,7 @@ def test_teacher_forcing_gives_a_rollout_the_likelihood_its_decoding_gave_it(che
         for b in range(problem.batch_size):
             depots = int(problem.num_depots[b])
             parsed = [Route.from_list(route, depots)
-                      for route in actions_to_routes(decoded.actions[b, 0], depots, problem.num_depot_slots)]
+                      for route in actions_to_routes(decoded.actions[b, 0], problem, b)]
             routes.append([[route.depot, *route.visits] for route in parsed])
         forced = policy.teacher_forced(problem, RouteTargets.from_routes(problem, routes, "fixed"))
     assert forced.on_label.all()

@@ -40,8 +40,7 @@ def best_routes(policy: Policy, instances: list[Instance], decoding: Decoding,
     rollouts = policy(problem, decoding, generator, pace=pace)
     if not rollouts.cost.shape[1]:
         return None
-    return [actions_to_routes(actions, instance.num_depots, problem.num_depot_slots)
-            for actions, instance in zip(rollouts.best()[1], instances)]
+    return [actions_to_routes(actions, problem, index) for index, actions in enumerate(rollouts.best()[1])]
 
 
 @torch.inference_mode()
@@ -97,4 +96,4 @@ def solve_instance(
             images = rollouts.cost.shape[1] / decoding.rollouts_per_image(problem.num_customers)
             per_image = max(per_image, (now(deadline) - began) / images)
             bar.update(passes + 1 - bar.n)
-    return actions_to_routes(best_actions, instance.num_depots, problem.num_depot_slots)
+    return actions_to_routes(best_actions, problem, 0)
