@@ -33,7 +33,8 @@ def model_units(coords: np.ndarray, matrix: np.ndarray | None = None) -> tuple[n
 def rescale(instance: Instance) -> Instance:
     """The instance in model units (:func:`model_units`): coordinates in the
     unit square, travel, windows, service times, the length limit and the vehicles' duration
-    limits scaled alike."""
+    limits and fixed costs scaled alike (so a solution's cost is its cost in the instance's units
+    divided by the travel factor)."""
     unit, travel = model_units(instance.coords, instance.distance_matrix)
     types = instance.vehicle_types
 
@@ -47,5 +48,6 @@ def rescale(instance: Instance) -> Instance:
         time_windows=instance.time_windows / travel,
         service_time=instance.service_time / travel,
         distance_limit=instance.distance_limit / travel,
-        vehicle_types=None if types is None else replace(types, max_duration=types.max_duration / travel),
+        vehicle_types=None if types is None else replace(types, max_duration=types.max_duration / travel,
+                                                                fixed_cost=types.fixed_cost / travel),
     )

@@ -42,16 +42,18 @@ class NeuralSolver:
 
     def __call__(self, instance: Instance, deadline: Deadline | None, seed: int,
                  progress: bool = False) -> Routes:
-        if instance.vehicle_types is not None:
-            raise NotSolved("the network does not read vehicle types yet (a mixed or limited fleet): solve the file "
-                            "with PyVRP or OR-Tools (nco compare FILE --solvers pyvrp,ortools)")
         params, augment = self.params, self.params.augment
+        large = instance.num_customers > reconstruct.DECODE_WHOLE_UP_TO
+        if instance.vehicle_types is not None and (large or params.search == "reconstruct"):
+            raise NotSolved(f"the network's neighbourhood re-construction (--search reconstruct, and every instance of "
+                            f"more than {reconstruct.DECODE_WHOLE_UP_TO} customers) does not keep a fleet's counts yet: "
+                            "solve the file with --search polish or sampling, or with PyVRP "
+                            "(nco compare FILE --solvers pyvrp,ortools)")
         time_limit = None if deadline is None else deadline.left()  # before the model loads: its time counts
         params.check_time_limit(time_limit)
         model = load_model(params.checkpoint if params.checkpoint is not None else shipped_checkpoint(instance),
                            params.device)
         generator = torch.Generator(model.device).manual_seed(seed)
-        large = instance.num_customers > reconstruct.DECODE_WHOLE_UP_TO
         max_starts = reconstruct.WHOLE_DECODING_STARTS if large else None
         if deadline is None:
             if large and not params.samples:  # one round of neighbourhoods

@@ -68,3 +68,22 @@ def test_solvers_whose_matrices_would_not_fit_in_memory_or_time_are_refused_or_r
     # nor where PyVRP's set-up would take most of the polish's time
     monkeypatch.setattr("nco.solvers.neural.solver.POLISH_SETUP_SECONDS_PER_PAIR", 0.3 / 13**2)
     assert nco.solve(instance, checkpoint=checkpoint, time_limit=0.3).feasible
+
+
+def test_the_network_solves_a_mixed_limited_fleet_and_refuses_to_reconstruct_one(checkpoint, monkeypatch):
+    import numpy as np
+
+    from nco.envs.fleet import VehicleTypes
+    from nco.envs.generator import generate
+
+    plain = generate(1, 12, ["VRPTW"], seed=5).instance(0, "VRPTW")
+    types = VehicleTypes(capacity=[plain.capacity / 2, plain.capacity], num_available=[3, np.inf],
+                         fixed_cost=[1.0, 2.0], unit_distance_cost=[1.0, 1.5],
+                         allowed=np.vstack([np.arange(plain.num_locations) % 2 == 0, np.ones(plain.num_locations, bool)]))
+    instance = plain.replace(capacity=None, vehicle_types=types)
+    for options in ({}, {"time_limit": 0.5, "search": "polish", "clock": SteppingClock(0.01)}):
+        solution = nco.solve(instance, checkpoint=checkpoint, **options)
+        assert solution.feasible, solution.violations
+        assert len(solution.route_lists()) == len(instance.vehicles)  # aligned to the vehicles
+    refused = nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, search="reconstruct")
+    assert not refused.feasible and "does not keep a fleet's counts yet" in refused.violations[0]
