@@ -22,7 +22,7 @@ from nco.envs.env import State
 from nco.envs.problem import Problem
 from nco.envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant
 
-ATTRIBUTES = ("open_route", "backhaul", "mixed_backhaul", "distance_limit", "time_windows", "multi_depot")
+ATTRIBUTES = ("open_route", "backhaul", "mixed_backhaul", "distance_limit", "time_windows", "multi_depot", "fleet")
 """Every attribute a model can read, in the canonical order of its feature columns."""
 
 ALL16_ATTRIBUTES = ("open_route", "backhaul", "distance_limit", "time_windows")
@@ -33,6 +33,9 @@ DEPOT_FEATURES = (
     ("x", None), ("y", None), ("depot_early", "time_windows"), ("depot_late", "time_windows"),
     ("open_route", "open_route"), ("distance_limit", "distance_limit"), ("strict_backhaul", "backhaul"),
     ("mixed_backhaul", "mixed_backhaul"), ("multi_depot", "multi_depot"),
+    # the vehicle type of a start slot (:mod:`nco.envs.slot_fleet`)
+    ("vehicle_capacity", "fleet"), ("fixed_cost", "fleet"), ("unit_cost", "fleet"), ("scarcity", "fleet"),
+    ("max_duration", "fleet"),
 )
 CUSTOMER_FEATURES = (
     ("x", None), ("y", None), ("linehaul", None), ("backhaul", "backhaul"),
@@ -70,6 +73,7 @@ def attributes_of(variant: Variant) -> set[str]:
         "distance_limit": variant.distance_limit,
         "time_windows": variant.time_windows,
         "multi_depot": variant.multi_depot,
+        "fleet": False,  # vehicle types are not a variant's: a batch has them or not
     }
     return {attribute for attribute, on in flags.items() if on}
 
@@ -103,15 +107,15 @@ def horizon(problem: Problem) -> torch.Tensor:
 def node_features(
     problem: Problem, locs: torch.Tensor | None = None, relative_time: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every depot feature (B, K, 9) and customer feature (B, n, 7) of ``DEPOT_FEATURES`` and
+    """Every depot feature (B, K, 14) and customer feature (B, n, 7) of ``DEPOT_FEATURES`` and
     ``CUSTOMER_FEATURES``; ``locs`` overrides the coordinates (augmented copies)."""
     slots = problem.num_depot_slots
     locs = problem.locs if locs is None else locs
     capacity = problem.capacity[:, None]
     early, late = problem.time_windows[..., 0], finite_or_zero(problem.time_windows[..., 1])
     service = problem.service_time
+    scale = horizon(problem)[:, None] if relative_time else torch.ones_like(capacity)
     if relative_time:
-        scale = horizon(problem)[:, None]
         early, late, service = early / scale, late / scale, service / scale
         has_deadline = torch.isfinite(problem.time_windows[:, :slots, 1])
         late = torch.cat([torch.where(has_deadline, 1 / scale, 0.0), late[:, slots:]], dim=1)
@@ -134,29 +138,52 @@ def node_features(
         dim=-1,
     )
     depot = torch.cat(
-        [locs[:, :slots], early[:, :slots, None], late[:, :slots, None], instance[:, None, :].expand(-1, slots, -1)],
+        [locs[:, :slots], early[:, :slots, None], late[:, :slots, None], instance[:, None, :].expand(-1, slots, -1),
+         vehicle_features(problem, scale)],
         dim=-1,
     )
     return depot, customer
 
 
+def vehicle_features(problem: Problem, time_scale: torch.Tensor) -> torch.Tensor:
+    """(B, K, 5) the ``fleet`` features of each start slot's vehicle type, all 0 for the one
+    unlimited vehicle of an instance without types: capacity short of the largest, fixed cost and
+    cost per distance relative to the dearest cost per distance (fixed costs are in model units of
+    distance), scarcity ``1 / (1 + vehicles)`` (0 when unlimited) and duration limit over
+    ``time_scale`` (B, 1)."""
+    fleet = problem.vehicles
+    if fleet is None:
+        return problem.locs.new_zeros(problem.batch_size, problem.num_depot_slots, 5)
+    dearest = torch.where(problem.depot_valid, fleet.unit_cost, 0.0).amax(1, keepdim=True).clamp(min=1e-9)
+    return torch.stack([
+        1 - fleet.capacity / problem.capacity[:, None],
+        fleet.fixed_cost / dearest,
+        fleet.unit_cost / dearest - 1,
+        1 / (1 + fleet.available),
+        finite_or_zero(fleet.max_duration) / time_scale,
+    ], dim=-1)
+
+
 def instance_context(problem: Problem, relative_time: bool = False) -> torch.Tensor:
-    """(B, 5) the per-instance terms of :func:`context_features`, computed once per decoding:
-    capacity, time scale (the horizon with ``relative_time``, else 1), route-length limit, and the
-    mixed-backhaul and multi-depot flags."""
+    """(B, 5 + K) the per-instance terms of :func:`context_features`, computed once per decoding:
+    capacity, time scale (the horizon with ``relative_time``, else 1), route-length limit, the
+    mixed-backhaul and multi-depot flags, and the capacity of each start slot's vehicle."""
     flags = _instance_flags(problem, problem.locs.dtype)
     scale = horizon(problem) if relative_time else torch.ones_like(problem.capacity)
-    return torch.stack([problem.capacity, scale, problem.distance_limit, flags["mixed_backhaul"],
-                        flags["multi_depot"]], dim=-1)
+    slot_capacity = (problem.capacity[:, None].expand(-1, problem.num_depot_slots) if problem.vehicles is None
+                     else problem.vehicles.capacity)
+    return torch.cat([torch.stack([problem.capacity, scale, problem.distance_limit, flags["mixed_backhaul"],
+                                   flags["multi_depot"]], dim=-1), slot_capacity], dim=-1)
 
 
 def context_features(state: State, instance: torch.Tensor) -> torch.Tensor:
     """Every feature (B, S, 7) of ``CONTEXT_FEATURES``: room left on the route for a linehaul and
     for a backhaul customer (the mixed-backhaul load rule), clock, length left, whether the route
     has served a backhaul, and the instance's mixed-backhaul and multi-depot flags; ``instance``
-    (B, 5): :func:`instance_context` of the problem."""
+    (B, 5 + K): :func:`instance_context` of the problem. Rooms are what the route's vehicle holds
+    beyond its load, relative to the largest vehicle."""
     capacity, scale, limit = instance[:, 0:1], instance[:, 1:2], instance[:, 2:3]
-    room = capacity - state.route_linehaul
+    room = instance[:, 5:].gather(1, state.route_depot) - state.route_linehaul
     peak = torch.maximum(state.route_max_net_pickup, state.route_net_pickup)
     per_rollout = torch.stack(
         [
@@ -168,4 +195,4 @@ def context_features(state: State, instance: torch.Tensor) -> torch.Tensor:
         ],
         dim=-1,
     )
-    return torch.cat([per_rollout, instance[:, None, 3:].expand(*per_rollout.shape[:2], 2)], dim=-1)
+    return torch.cat([per_rollout, instance[:, None, 3:5].expand(*per_rollout.shape[:2], 2)], dim=-1)

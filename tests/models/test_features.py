@@ -76,3 +76,26 @@ def test_context_features_restated_rollout_by_rollout():
                         float(state.route_has_backhaul[b, s]), float(problem.backhaul[b] == BACKHAUL_MIXED),
                         float(problem.num_depots[b] > 1)]
             torch.testing.assert_close(features[b, s], torch.tensor(expected), rtol=1e-6, atol=1e-6)
+
+
+def test_vehicle_type_features_are_neutral_for_the_instance_own_vehicle_and_rooms_follow_the_route():
+    import numpy as np
+
+    from nco.envs.fleet import VehicleTypes
+    from nco.envs.problem import Problem
+
+    plain = generate(2, 6, "VRPTW", seed=5).instances()
+    own = [i.replace(capacity=None, vehicle_types=VehicleTypes(capacity=[i.capacity])) for i in plain]
+    assert not node_features(Problem.from_instances(own))[0][..., 9:].any()
+    # a small scarce vehicle (half the capacity, 2 available, fixed cost 3, 0.5 per distance, 4
+    # time units) beside a large unlimited one (1 per distance)
+    types = VehicleTypes(capacity=[plain[0].capacity / 2, plain[0].capacity], num_available=[2, np.inf],
+                         fixed_cost=[3.0, 0.0], unit_distance_cost=[0.5, 1.0], max_duration=[4.0, np.inf])
+    problem = Problem.from_instances([i.replace(capacity=None, vehicle_types=types) for i in plain])
+    depot, _ = node_features(problem)
+    torch.testing.assert_close(depot[0, :, 9:], torch.tensor([[0.5, 3.0, -0.5, 1 / 3, 4.0], [0, 0, 0, 0, 0]]))
+    state = reset(problem, 2)
+    state = step(problem, state, torch.tensor([[0, 1]]).expand(2, 2))  # the second rollout takes the large vehicle
+    room = context_features(state, instance_context(problem))[..., 0]
+    torch.testing.assert_close(room[:, 0], torch.full((2,), 0.5))
+    torch.testing.assert_close(room[:, 1], torch.ones(2))
