@@ -15,7 +15,8 @@ Presets (:data:`DISTRIBUTIONS`):
   unconstrained windows, partly unconstrained customers, windows clustered with the customers),
   2-5 depots, length limits from tight to loose, and optional road-like asymmetric matrices;
   ``broad_long`` widens it to longer routes and horizons, ``broad_asymmetric`` and ``broad_road``
-  put half or all of its batches on road-like matrices.
+  put half or all of its batches on road-like matrices, and ``broad_fleet`` gives half of its
+  instances mixed fleets (:mod:`nco.envs.fleet_sampling`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,25 @@ class Distribution:
         location, per pair and per direction (standard deviations drawn from ``node_noise``,
         ``pair_noise`` and ``direction_noise``), closed under shortest paths and scaled to the
         Euclidean mean.
+    fleet_share
+        Probability that an instance gets vehicle types (:mod:`nco.envs.fleet_sampling`); 0: none.
+    vehicle_types
+        Range of the number of vehicle types of an instance with a fleet.
+    vehicle_share
+        Log-uniform range of a type's capacity as a share of the largest type's (the instance's
+        capacity).
+    fixed_cost
+        Log-uniform range of the largest type's fixed cost in model units (0 in 30% of the fleets).
+    limited_share
+        Probability that a fleet's types are limited in number.
+    fleet_slack
+        Range of a limited fleet's total capacity over the total demand.
+    restricted_share
+        Probability that each type of a fleet may not enter a zone (a disc around a customer).
+    duration_share
+        Probability that a fleet's vehicles have a duration limit.
+    duration_slack
+        The limit: the longest single-customer route times ``1 + slack``, slack log-uniform in this range.
     """
 
     customer_placements: tuple[str, ...] = ("uniform",)
@@ -128,6 +148,15 @@ class Distribution:
     node_noise: tuple[float, float] = (0.0, 0.0)
     pair_noise: tuple[float, float] = (0.0, 0.0)
     direction_noise: tuple[float, float] = (0.0, 0.0)
+    fleet_share: float = 0.0
+    vehicle_types: tuple[int, int] = (2, 5)
+    vehicle_share: tuple[float, float] = (0.25, 1.0)
+    fixed_cost: tuple[float, float] = (0.05, 2.0)
+    limited_share: float = 0.5
+    fleet_slack: tuple[float, float] = (1.2, 2.0)
+    restricted_share: float = 0.5
+    duration_share: float = 0.3
+    duration_slack: tuple[float, float] = (0.5, 4.0)
 
     def __post_init__(self):
         for name, allowed in (("customer_placements", CUSTOMER_PLACEMENTS), ("depot_placements", DEPOT_PLACEMENTS),
@@ -135,11 +164,13 @@ class Distribution:
             unknown = [value for value in getattr(self, name) if value not in allowed]
             if unknown or not getattr(self, name):
                 raise ValueError(f"{name}={getattr(self, name)}: choose one or more of {', '.join(allowed)}")
+        if not 1 <= self.vehicle_types[0] <= self.vehicle_types[1]:
+            raise ValueError(f"vehicle_types={self.vehicle_types}: give a range (low, high) with 1 <= low <= high")
         if not self.depot_counts or min(self.depot_counts) < 2:
             raise ValueError(f"depot_counts={self.depot_counts}: a multi-depot instance has 2 or more depots")
         for name in ("cluster_seeds", "many_small_share", "customers_per_route", "backhaul_share", "horizon",
                      "service_time", "window_width", "limit_slack", "travel_exponent", "node_noise", "pair_noise",
-                     "direction_noise"):
+                     "direction_noise", "vehicle_share", "fixed_cost", "fleet_slack", "duration_slack"):
             value = getattr(self, name)
             if value is not None and not 0 <= value[0] <= value[1]:
                 raise ValueError(f"{name}={value}: give a range (low, high) with 0 <= low <= high")
@@ -184,8 +215,11 @@ BROAD_ASYMMETRIC = Distribution(**{**vars(BROAD), "asymmetric_share": 0.5})
 BROAD_ROAD = Distribution(**{**vars(BROAD), "asymmetric_share": 1.0})
 """``broad`` with every batch on road-like asymmetric matrices (the model for files with a matrix)."""
 
+BROAD_FLEET = Distribution(**{**vars(BROAD), "fleet_share": 0.5})
+"""``broad`` with mixed fleets on half of the instances (the fleet attribute's training data)."""
+
 DISTRIBUTIONS = {"variants_md": VARIANTS_MD, "broad": BROAD, "broad_long": BROAD_LONG,
-                 "broad_asymmetric": BROAD_ASYMMETRIC, "broad_road": BROAD_ROAD}
+                 "broad_asymmetric": BROAD_ASYMMETRIC, "broad_road": BROAD_ROAD, "broad_fleet": BROAD_FLEET}
 
 
 def get_distribution(name: str | Distribution) -> Distribution:

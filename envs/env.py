@@ -177,8 +177,17 @@ def _rows_from(problem: Problem, current: torch.Tensor) -> dict[str, torch.Tenso
     return {"distance_from_current": distance, "duration_from_current": duration}
 
 
+def first_slot(problem: Problem) -> torch.Tensor:
+    """(B,) long: the slot every rollout stands at after :func:`reset`, each instance's first
+    real one (depot 0 without vehicle types)."""
+    if problem.vehicles is None:
+        return torch.zeros(problem.batch_size, dtype=torch.long, device=problem.device)
+    return problem.depot_valid.int().argmax(1)
+
+
 def reset(problem: Problem, num_starts: int = 1) -> State:
-    """``num_starts`` rollouts per instance, each standing at depot 0 with nothing served.
+    """``num_starts`` rollouts per instance, each standing at its :func:`first_slot` (depot 0
+    without vehicle types) with nothing served.
 
     Raises
     ------
@@ -203,8 +212,7 @@ def reset(problem: Problem, num_starts: int = 1) -> State:
             f"instance {b}: customer {j + slots} cannot be served by any route, even alone: "
             "widen its time window, the depot's time window or the distance limit"
         )
-    depots = torch.zeros(problem.batch_size, num_starts, dtype=torch.long, device=problem.device)
-    return _initial_state(problem, depots, static)
+    return _initial_state(problem, first_slot(problem)[:, None].expand(-1, num_starts), static)
 
 
 def action_mask(problem: Problem, state: State) -> torch.Tensor:
@@ -286,8 +294,8 @@ def cost(problem: Problem, actions: torch.Tensor) -> torch.Tensor:
     """
     slots = problem.num_depot_slots
     batch, starts, _ = actions.shape
-    start = torch.zeros(batch, starts, 1, dtype=actions.dtype, device=actions.device)
-    path = torch.cat([start, actions, start], dim=2)  # reset stands at depot 0
+    start = first_slot(problem)[:, None, None].expand(batch, starts, 1)
+    path = torch.cat([start, actions, start], dim=2)  # where reset stands
     is_depot = path < slots
     position = torch.arange(path.shape[2], device=path.device).expand_as(path)
     last_depot_position = torch.where(is_depot, position, 0).cummax(2).values
@@ -414,7 +422,7 @@ def actions_to_routes(actions: torch.Tensor, problem: Problem, index: int) -> li
     slot_type = [0] * slots if fleet is None else fleet.vehicle_type[index].tolist()
     shift = slots - num_depots
     routes: list[Route] = []
-    slot, route = 0, []
+    slot, route = int(first_slot(problem)[index]), []
     for action in actions.tolist() + [0]:  # a final depot closes the last route
         if action < slots:
             if route:

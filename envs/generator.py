@@ -22,8 +22,9 @@ from nco.envs.distribution import (
     CUSTOMER_PLACEMENTS, DEMAND_KINDS, DEPOT_PLACEMENTS, LARGE_DEMANDS, Distribution, get_distribution,
 )
 from nco.envs.env import gather_rows
+from nco.envs.fleet_sampling import sample_fleets
 from nco.envs.matrix_pool import MatrixPool
-from nco.envs.problem import Problem
+from nco.envs.problem import Problem, euclidean
 from nco.envs.variants import BACKHAUL_MIXED, BACKHAUL_NONE, BACKHAUL_STRICT, Variant, resolve_variants
 
 
@@ -266,7 +267,7 @@ def generate(
         customer_locs, cluster = _customer_locations(dist, sample, batch, n)
         locs = torch.cat([depot_locs, customer_locs], dim=1)
         explicit = dist.asymmetric_share > 0 and bool(sample.uniform(1) < dist.asymmetric_share)
-        distance = _road_matrix(dist, sample, locs) if explicit else torch.cdist(locs, locs)
+        distance = _road_matrix(dist, sample, locs) if explicit else euclidean(locs)
     else:
         explicit = True
         locs, distance, _, _ = pool.sample(batch, slots + n, generator)
@@ -302,7 +303,7 @@ def generate(
     service_time = torch.where(windows_on[:, None], service_time, 0.0)
     distance_limit = torch.where(limit_on, _distance_limit(dist, sample, round_trip), math.inf)
 
-    return Problem(
+    problem = Problem(
         locs=locs,
         distance=distance,
         duration=None,
@@ -317,4 +318,7 @@ def generate(
         num_depots=num_depots,
         num_depot_slots=slots,
         explicit_matrix=explicit,
-    ).to(device)
+    )
+    if dist.fleet_share > 0:
+        problem = sample_fleets(problem, dist, sample)
+    return problem.to(device)
