@@ -110,13 +110,14 @@ class Distribution:
     fixed_cost
         Log-uniform range of the largest type's fixed cost in model units (0 in 30% of the fleets).
     limited_share
-        Probability that a fleet's types are limited in number.
+        Probability that a fleet's types are limited in number (only without time windows and
+        length limits, which can call for more routes than the demand does).
     fleet_slack
         Range of a limited fleet's total capacity over the total demand.
     restricted_share
         Probability that each type of a fleet may not enter a zone (a disc around a customer).
     duration_share
-        Probability that a fleet's vehicles have a duration limit.
+        Probability that an unlimited fleet's vehicles have a duration limit.
     duration_slack
         The limit: the longest single-customer route times ``1 + slack``, slack log-uniform in this range.
     """

@@ -287,7 +287,8 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
 def cost(problem: Problem, actions: torch.Tensor) -> torch.Tensor:
     """(B, S) total distance of the action sequences ``actions`` (B, S, T) from ``reset``; with
     vehicle types, each route's distance times its slot's cost per unit of distance, plus its
-    slot's fixed cost.
+    slot's fixed cost, plus :func:`fleet_penalty` for each route beyond a slot's vehicles (so that
+    every solution within the fleet costs less than every solution beyond it).
 
     An arc into a depot is the return arc to the route's own depot (free on open routes); a
     sequence that has not closed its last route is charged its return arc too.
@@ -312,7 +313,21 @@ def cost(problem: Problem, actions: torch.Tensor) -> torch.Tensor:
     unit_cost = problem.vehicles.unit_cost.gather(1, slot).view_as(arcs)
     started = is_depot[..., :-1] & ~is_depot[..., 1:]  # a route's first customer follows its slot
     fixed_cost = torch.where(started, problem.vehicles.fixed_cost.gather(1, slot).view_as(arcs), 0.0)
-    return (arcs * unit_cost + fixed_cost).sum(-1)
+    routes = torch.zeros(batch, starts, slots, device=actions.device).scatter_add_(
+        2, route_depot[..., :-1], started.to(arcs.dtype))
+    beyond = (routes - problem.vehicles.available[:, None, :]).clamp(min=0).sum(-1)
+    return (arcs * unit_cost + fixed_cost).sum(-1) + beyond * fleet_penalty(problem)[:, None]
+
+
+def fleet_penalty(problem: Problem) -> torch.Tensor:
+    """(B,) what :func:`cost` adds per route beyond a slot's vehicles: more than any solution of
+    the instance costs (every arc at most the longest at the dearest unit cost, every customer on
+    a route of its own at the dearest fixed cost)."""
+    fleet, locations = problem.vehicles, problem.num_locations
+    valid = problem.depot_valid
+    dearest = torch.where(valid, fleet.unit_cost, 0.0).amax(1)
+    fixed = torch.where(valid, fleet.fixed_cost, 0.0).amax(1)
+    return 2 * locations * (problem.distance.amax((1, 2)) * dearest + fixed)
 
 
 def keep_instances(state: State, keep: torch.Tensor) -> State:

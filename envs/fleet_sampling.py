@@ -3,8 +3,9 @@
 An instance drawn with a fleet gets 2-5 vehicle types in the ranges of Pessoa et al.'s
 heterogeneous-fleet files: capacities from a fraction of the largest up to it, costs per unit of
 distance and fixed costs that grow with the capacity (less than proportionally), limited counts
-with some spare capacity or unlimited ones, vehicles restricted from a zone of customers (a disc,
-as site-dependent and profiled VRPs restrict vehicles by area), and duration limits. Every
+with some spare capacity (where capacity alone sets the number of routes) or unlimited ones,
+vehicles restricted from a zone of customers (a disc, as site-dependent and profiled VRPs restrict
+vehicles by area), and duration limits (for unlimited fleets). Every
 customer stays servable alone: the largest type holds every demand and serves every customer
 that no type holding it and free to start at every depot may serve, and a duration limit is
 longer than every single-customer route. Each limited type belongs to one depot; the batch's
@@ -49,9 +50,11 @@ def sample_fleets(problem: Problem, dist: Distribution, sample: Sampler) -> Prob
     fixed = sample.between(dist.fixed_cost, batch, 1, log=True) * (sample.uniform(batch, 1) < 0.7)
     fixed_cost = torch.where(has_fleet[:, None], fixed * share ** sample.between((0.5, 1.5), batch, 1), 0.0)
 
-    # counts: limited fleets hold the demand with some spare, split among the types
+    # counts: limited fleets hold the demand with some spare, split among the types; only where
+    # capacity alone sets the number of routes (no windows, length or duration limits)
     load = torch.maximum(problem.demand_linehaul, problem.demand_backhaul)[:, depots:]
-    limited = has_fleet & (sample.uniform(batch) < dist.limited_share)
+    capacity_only = ~problem.time_windows_on & torch.isinf(problem.distance_limit)
+    limited = has_fleet & capacity_only & (sample.uniform(batch) < dist.limited_share)
     split = sample.between((0.2, 1.0), batch, types) * real_type
     split = split / split.sum(1, keepdim=True)
     spare = sample.between(dist.fleet_slack, batch, 1)
@@ -78,7 +81,7 @@ def sample_fleets(problem: Problem, dist: Distribution, sample: Sampler) -> Prob
     round_trip = (problem.distance[:, :depots, depots:] + problem.distance[:, depots:, :depots].transpose(1, 2))
     round_trip = round_trip.masked_fill(~problem.depot_valid[..., None], math.inf).amin(1)
     alone = (round_trip + problem.service_time[:, depots:]).amax(1)
-    limit_on = has_fleet & (sample.uniform(batch) < dist.duration_share)
+    limit_on = has_fleet & ~limited.any(1) & (sample.uniform(batch) < dist.duration_share)
     limit = torch.where(limit_on, alone * (1 + sample.between(dist.duration_slack, batch, log=True)), math.inf)
     per_type = dict(capacity=capacity, fixed_cost=fixed_cost, unit_cost=unit_cost,
                     max_duration=limit[:, None].expand(batch, types), available=available)

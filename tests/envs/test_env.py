@@ -5,8 +5,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from nco.envs.check import check_solution
-from nco.envs.env import (action_mask, actions_to_routes, cost, gather_rows, keep_instances, keep_rollouts,
-                          random_rollout, reset, rollout, step)
+from nco.envs.env import (action_mask, actions_to_routes, cost, fleet_penalty, gather_rows, keep_instances,
+                          keep_rollouts, random_rollout, reset, rollout, step)
 from nco.envs.generator import generate
 from nco.envs.instance import Instance
 from nco.envs.problem import Problem
@@ -258,6 +258,8 @@ def test_a_limited_fleet_that_runs_out_starts_one_vehicle_more_and_the_judge_say
     problem = Problem.from_instances([instance])
     actions = rollout_checking_masks(problem, num_starts=4, seed=0)
     assert judge_fleet_rollouts(problem, actions) == 4
+    # each route beyond the fleet costs more than any solution does
+    assert (cost(problem, actions) >= 2 * fleet_penalty(problem)).all()
 
 
 def test_a_route_may_not_serve_what_its_vehicle_type_may_not_and_counts_its_costs():

@@ -121,6 +121,27 @@ def test_finetune_on_real_matrices_makes_the_model_matrix_aware(tmp_path, fixtur
     assert tuned.decoder.travel_weights.abs().sum() > 0  # it learned to use the travel
 
 
+def test_finetune_on_mixed_fleets_trains_the_fleet_columns(tmp_path):
+    from nco.models.features import ATTRIBUTES
+    from nco.models.policy import Policy
+
+    policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64, attributes=[a for a in ATTRIBUTES if a != "fleet"])
+    base = tmp_path / "base.pt"
+    torch.save({"config": {"model": policy.config}, "state_dict": policy.state_dict()}, base)
+    run = tmp_path / "run"
+    result = run_cli("finetune", str(base), "experiment=smoke", "finetune.attributes=[fleet]",
+                     "data.distribution=broad_fleet", "data.variants=all48", f"run_dir={run}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    tuned, _ = load_policy(run / "checkpoints" / "last.ckpt")
+    assert "fleet" in tuned.attributes
+    fleet_columns = tuned.encoder.depot_embedding.weight[:, -5:]  # the five fleet features, last
+    assert fleet_columns.abs().sum() > 0
+    problem = generate(16, 8, "all48", seed=3, distribution="broad_fleet")
+    with torch.inference_mode():
+        _, actions = tuned(problem).best()
+    assert judge(problem, actions)[1].all()
+
+
 def small_base(tmp_path):
     """A small trained-model file to fine-tune, and its policy."""
     from nco.models.policy import Policy
