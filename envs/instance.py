@@ -147,6 +147,12 @@ class Instance:
         )
 
     @property
+    def type_name(self) -> str:
+        """The problem's name: the variant's, prefixed ``HF`` (heterogeneous fleet, as PyVRP's
+        files write it) with vehicle types."""
+        return ("HF" if self.vehicle_types is not None else "") + self.variant.name
+
+    @property
     def distances(self) -> np.ndarray:
         """``(N, N)`` travel distances: the explicit matrix, else Euclidean."""
         if self.distance_matrix is not None:

@@ -154,7 +154,7 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, back
         path, as_read, alone = origin[instance.name]
         bks, note = best_known(path, as_read) if alone else (None, None)
         notes = tuple(note for note in [note] if note) + tuple(collisions)
-        result = SolveResult(instance.name, instance.variant.name, instance.num_customers, solution.cost,
+        result = SolveResult(instance.name, instance.type_name, instance.num_customers, solution.cost,
                              solution.feasible, solution.seconds, bks, notes=notes,
                              unread=tuple(sorted(attributes_of(instance.variant) - model_reads[instance.name])))
         if not solution.feasible:

@@ -70,7 +70,7 @@ def _run(instance: Instance, task: Task, options: dict) -> Solution:
 
 def _record(out: Path, task: Task, solution: Solution, keys: dict) -> dict:
     instance = solution.instance
-    row = {"instance": instance.name, "variant": instance.variant.name, "solver": task.solver,
+    row = {"instance": instance.name, "variant": instance.type_name, "solver": task.solver,
            "setting": task.setting, "time": f"{solution.seconds:.4f}",
            "key": keys[instance.name, task.solver, task.setting]}
     if not solution.routes:  # nothing feasible within the limit

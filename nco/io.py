@@ -548,7 +548,7 @@ def write_instance(path: str | Path, instance: Instance) -> None:
     types = instance.vehicle_types
     data: dict = {
         "NAME": instance.name,
-        "TYPE": variant.name if types is None else FLEET_TYPE_PREFIXES[0] + variant.name,
+        "TYPE": instance.type_name,
         "DIMENSION": instance.num_locations,
         "EDGE_WEIGHT_TYPE": "EXPLICIT" if explicit else "EUC_2D",
     }
