@@ -4,8 +4,9 @@ Without a time limit the network decodes once (greedy multi-start, ``samples`` s
 an instance of more than :data:`~nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO` customers
 without ``samples`` is decoded whole once, in one image with fewer starts (up to
 :data:`~nco.solvers.neural.reconstruct.START_DECODED_UP_TO` customers; above, from one route per
-customer), and the network then solves neighbourhoods of its routes again, once. With a time limit
-it searches as :class:`~nco.solvers.neural.params.NeuralParams`' ``search`` says.
+customer), and the network then solves neighbourhoods of its routes again, once (not with vehicle
+types, whose counts the neighbourhoods do not keep: decoded whole, once). With a time limit it
+searches as :class:`~nco.solvers.neural.params.NeuralParams`' ``search`` says.
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ class NeuralSolver:
                  progress: bool = False) -> Routes:
         params, augment = self.params, self.params.augment
         large = instance.num_customers > reconstruct.DECODE_WHOLE_UP_TO
-        if instance.vehicle_types is not None and (large or params.search == "reconstruct"):
-            raise NotSolved(f"the network's neighbourhood re-construction (--search reconstruct, and every instance of "
-                            f"more than {reconstruct.DECODE_WHOLE_UP_TO} customers) does not keep a fleet's counts yet: "
+        # the neighbourhood re-construction does not keep a fleet's counts: a large fleet instance
+        # is decoded whole, once, and polished where there is time
+        decompose = large and instance.vehicle_types is None
+        if instance.vehicle_types is not None and params.search == "reconstruct":
+            raise NotSolved("the network's neighbourhood re-construction does not keep a fleet's counts yet: "
                             "solve the file with --search polish or sampling, or with PyVRP "
                             "(nco compare FILE --solvers pyvrp,ortools)")
         time_limit = None if deadline is None else deadline.left()  # before the model loads: its time counts
@@ -56,18 +59,19 @@ class NeuralSolver:
         generator = torch.Generator(model.device).manual_seed(seed)
         max_starts = reconstruct.WHOLE_DECODING_STARTS if large else None
         if deadline is None:
-            if large and not params.samples:  # one round of neighbourhoods
+            if decompose and not params.samples:  # one round of neighbourhoods
                 start = None if instance.num_customers > reconstruct.START_DECODED_UP_TO else decode.solve_instance(
                     model, instance, False, 0, generator=generator, max_starts=max_starts, progress=progress)
                 return reconstruct.reconstruct(model, instance, start, None, generator, augment, progress=progress)
-            return decode.solve_instance(model, instance, augment, params.samples, generator=generator,
+            whole = large and not decompose  # one image, as the decomposition's start is
+            return decode.solve_instance(model, instance, augment and not whole, params.samples, generator=generator,
                                          max_starts=max_starts, progress=progress)
         search = self._search(instance, time_limit)
         network_deadline = Deadline(deadline.at - (1 - params.network_share) * time_limit, deadline.clock)
         if search == "sampling":
             routes = decode.solve_instance(model, instance, augment, None, generator=generator, deadline=deadline,
                                            max_starts=max_starts, progress=progress)
-        elif large:  # decomposed into neighbourhoods, not decoded whole
+        elif decompose:  # decomposed into neighbourhoods, not decoded whole
             routes = reconstruct.reconstruct(model, instance, None,
                                              deadline if search == "reconstruct" else network_deadline,
                                              generator, augment, progress=progress)

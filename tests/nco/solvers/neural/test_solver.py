@@ -87,3 +87,6 @@ def test_the_network_solves_a_mixed_limited_fleet_and_refuses_to_reconstruct_one
         assert len(solution.route_lists()) == len(instance.vehicles)  # aligned to the vehicles
     refused = nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, search="reconstruct")
     assert not refused.feasible and "does not keep a fleet's counts yet" in refused.violations[0]
+    monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 5)  # large: decoded whole, once
+    assert nco.solve(instance, checkpoint=checkpoint).feasible
+    assert nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, clock=SteppingClock(0.01)).feasible
