@@ -49,8 +49,12 @@ class RouteTargets:
         Raises
         ------
         ValueError
-            When a route list does not serve every customer exactly once from a valid depot.
+            When a route list does not serve every customer exactly once from a valid depot, or
+            for a batch with vehicle types (not labelled yet).
         """
+        if problem.vehicles is not None:
+            raise ValueError("labels of instances with vehicle types are not read yet (a route's start slot is its "
+                             "depot and vehicle type): label instances without vehicle types")
         if order not in ORDERS:
             raise ValueError(f"unknown label order {order!r}: use one of {', '.join(ORDERS)}")
         if len(routes) != problem.batch_size:

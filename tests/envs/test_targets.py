@@ -104,3 +104,10 @@ def test_unknown_order_is_refused():
     problem, routes, _ = labelled("CVRP", batch=2)
     with pytest.raises(ValueError, match="use one of any, fixed"):
         RouteTargets.from_routes(problem, routes, "sorted")
+
+
+def test_labels_of_a_fleet_batch_are_refused_in_one_line():
+    problem = generate(2, 5, "all16", seed=0, distribution="broad_fleet")
+    assert problem.vehicles is not None
+    with pytest.raises(ValueError, match="labels of instances with vehicle types are not read yet"):
+        RouteTargets.from_routes(problem, [[[0, 1]], [[0, 2]]])
