@@ -104,7 +104,7 @@ class Decoder(nn.Module):
     ) -> torch.Tensor:
         """Log-probabilities (B, S, N) over the next action of each rollout.
 
-        ``current``, ``route_depot`` (B, S) node indices, ``features`` (B, S, 7) every context
+        ``current``, ``route_depot`` (B, S) node indices, ``features`` (B, S, 8) every context
         feature (:func:`nco.models.features.context_features`), ``mask`` (B, S, N) feasible actions,
         ``travel`` (B, S, N, 2) distance and travel time from the current node (``travel_bias``),
         ``distance`` (B, S, N) from the current node, ``order`` (B, S, N) the nodes by that distance

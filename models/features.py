@@ -44,7 +44,7 @@ CUSTOMER_FEATURES = (
 CONTEXT_FEATURES = (
     ("room_for_linehaul", None), ("room_for_backhaul", "backhaul"), ("time", "time_windows"),
     ("length_left", "distance_limit"), ("route_has_backhaul", "backhaul"),
-    ("mixed_backhaul", "mixed_backhaul"), ("multi_depot", "multi_depot"),
+    ("mixed_backhaul", "mixed_backhaul"), ("multi_depot", "multi_depot"), ("fleet_pressure", "fleet"),
 )
 
 
@@ -176,12 +176,13 @@ def instance_context(problem: Problem, relative_time: bool = False) -> torch.Ten
                                    flags["multi_depot"]], dim=-1), slot_capacity], dim=-1)
 
 
-def context_features(state: State, instance: torch.Tensor) -> torch.Tensor:
-    """Every feature (B, S, 7) of ``CONTEXT_FEATURES``: room left on the route for a linehaul and
+def context_features(state: State, instance: torch.Tensor, problem: Problem) -> torch.Tensor:
+    """Every feature (B, S, 8) of ``CONTEXT_FEATURES``: room left on the route for a linehaul and
     for a backhaul customer (the mixed-backhaul load rule), clock, length left, whether the route
-    has served a backhaul, and the instance's mixed-backhaul and multi-depot flags; ``instance``
-    (B, 5 + K): :func:`instance_context` of the problem. Rooms are what the route's vehicle holds
-    beyond its load, relative to the largest vehicle."""
+    has served a backhaul, the instance's mixed-backhaul and multi-depot flags, and the fleet's
+    pressure (:func:`fleet_pressure`); ``instance`` (B, 5 + K): :func:`instance_context` of the
+    ``problem``. Rooms are what the route's vehicle holds beyond its load, relative to the largest
+    vehicle."""
     capacity, scale, limit = instance[:, 0:1], instance[:, 1:2], instance[:, 2:3]
     room = instance[:, 5:].gather(1, state.route_depot) - state.route_linehaul
     peak = torch.maximum(state.route_max_net_pickup, state.route_net_pickup)
@@ -195,4 +196,18 @@ def context_features(state: State, instance: torch.Tensor) -> torch.Tensor:
         ],
         dim=-1,
     )
-    return torch.cat([per_rollout, instance[:, None, 3:5].expand(*per_rollout.shape[:2], 2)], dim=-1)
+    return torch.cat([per_rollout, instance[:, None, 3:5].expand(*per_rollout.shape[:2], 2),
+                      fleet_pressure(problem, state)[..., None]], dim=-1)
+
+
+def fleet_pressure(problem: Problem, state: State) -> torch.Tensor:
+    """(B, S) the demand still to serve over what the vehicles not yet used can carry (0 where a
+    type is unlimited, and without vehicle types): near 1, routes must be filled."""
+    if problem.vehicles is None:
+        return torch.zeros_like(state.time)
+    fleet = problem.vehicles
+    left = (fleet.available[:, None, :] - state.vehicles_used).clamp(min=0)
+    room = (left * fleet.capacity[:, None, :]).sum(-1)  # inf with an unlimited type
+    demand = torch.maximum(problem.demand_linehaul, problem.demand_backhaul)[:, None, :]
+    to_serve = (demand * ~state.visited).sum(-1)
+    return torch.where(torch.isfinite(room), to_serve / room.clamp(min=1e-9), 0.0)

@@ -271,7 +271,7 @@ class Policy(nn.Module):
             travel = view(torch.stack([state.distance_from_current, state.duration_from_current], dim=-1))
         if order is not None:
             distance, order_rows = view(state.distance_from_current), view(gather_rows(order, state.current))
-        inputs = (view(state.current), view(state.route_depot), view(context_features(state, context)),
+        inputs = (view(state.current), view(state.route_depot), view(context_features(state, context, problem)),
                   view(mask), travel, distance, order_rows, problem.num_depot_slots)
         if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in vars(cache).values()):
             log_probs = self._decode_recomputed(cache, inputs)

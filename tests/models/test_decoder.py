@@ -39,7 +39,7 @@ def case(seed: int = 0, batch: int = 2, starts: int = 3, nodes: int = 6, dim: in
     embeddings = torch.randn(batch, nodes, dim)
     current = torch.randint(0, nodes, (batch, starts))
     route_depot = torch.zeros(batch, starts, dtype=torch.long)
-    features = torch.randn(batch, starts, 7)
+    features = torch.randn(batch, starts, 8)
     mask = torch.rand(batch, starts, nodes) < 0.6
     mask[..., 0] = True  # every rollout has a feasible action
     return decoder, embeddings, current, route_depot, features, mask

@@ -6,7 +6,7 @@ import torch
 from nco.envs.env import reset, step
 from nco.envs.generator import generate
 from nco.envs.variants import BACKHAUL_MIXED
-from nco.models.features import context_features, horizon, instance_context, node_features
+from nco.models.features import context_features, fleet_pressure, horizon, instance_context, node_features
 
 
 def with_time_scaled(problem, factor: float):
@@ -37,7 +37,7 @@ def test_relative_time_features_are_shares_of_the_horizon():
     # in the middle of a rollout the clock is a share of the horizon too
     state = reset(problem, 3)
     state = step(problem, state, torch.full((32, 3), 2))
-    clock = context_features(state, instance_context(problem, relative_time=True))[..., 2]
+    clock = context_features(state, instance_context(problem, relative_time=True), problem)[..., 2]
     torch.testing.assert_close(clock, state.time / scale)
 
 
@@ -63,7 +63,7 @@ def test_context_features_restated_rollout_by_rollout():
     state = reset(problem, 2)
     for action in (3, 5):  # two customers into the first route (the mask is not needed here)
         state = step(problem, state, torch.full((24, 2), action))
-    features = context_features(state, instance_context(problem, relative_time=True))
+    features = context_features(state, instance_context(problem, relative_time=True), problem)
     scale = horizon(problem)
     for b in range(problem.batch_size):
         capacity, limit = float(problem.capacity[b]), float(problem.distance_limit[b])
@@ -74,7 +74,7 @@ def test_context_features_restated_rollout_by_rollout():
                         float(state.time[b, s]) / float(scale[b]),
                         limit - float(state.route_length[b, s]) if math.isfinite(limit) else 0.0,
                         float(state.route_has_backhaul[b, s]), float(problem.backhaul[b] == BACKHAUL_MIXED),
-                        float(problem.num_depots[b] > 1)]
+                        float(problem.num_depots[b] > 1), 0.0]
             torch.testing.assert_close(features[b, s], torch.tensor(expected), rtol=1e-6, atol=1e-6)
 
 
@@ -96,6 +96,17 @@ def test_vehicle_type_features_are_neutral_for_the_instance_own_vehicle_and_room
     torch.testing.assert_close(depot[0, :, 9:], torch.tensor([[0.5, 3.0, -0.5, 1 / 3, 4.0], [0, 0, 0, 0, 0]]))
     state = reset(problem, 2)
     state = step(problem, state, torch.tensor([[0, 1]]).expand(2, 2))  # the second rollout takes the large vehicle
-    room = context_features(state, instance_context(problem))[..., 0]
+    room = context_features(state, instance_context(problem), problem)[..., 0]
     torch.testing.assert_close(room[:, 0], torch.full((2,), 0.5))
     torch.testing.assert_close(room[:, 1], torch.ones(2))
+    assert not fleet_pressure(problem, state).any()  # an unlimited type: no pressure
+    # two small vehicles and one large one carry twice the capacity: the demand left over that
+    limited = VehicleTypes(capacity=[plain[0].capacity / 2, plain[0].capacity], num_available=[2, 1])
+    problem = Problem.from_instances([plain[0].replace(capacity=None, vehicle_types=limited)])
+    state = reset(problem, 1)
+    demand = float(problem.demand_linehaul.sum() + problem.demand_backhaul.sum())
+    torch.testing.assert_close(fleet_pressure(problem, state), torch.tensor([[demand / (2 * plain[0].capacity)]]))
+    state = step(problem, state, torch.tensor([[3]]))  # one customer served by a small vehicle
+    served = float(max(problem.demand_linehaul[0, 3], problem.demand_backhaul[0, 3]))
+    expected = (demand - served) / (1.5 * plain[0].capacity)
+    torch.testing.assert_close(fleet_pressure(problem, state), torch.tensor([[expected]]))
