@@ -154,9 +154,10 @@ def solve_files(paths: list[Path], options: SolveOptions, workers: int = 1, back
         path, as_read, alone = origin[instance.name]
         bks, note = best_known(path, as_read) if alone else (None, None)
         notes = tuple(note for note in [note] if note) + tuple(collisions)
+        attributes = attributes_of(instance.variant) | ({"fleet"} if instance.vehicle_types is not None else set())
         result = SolveResult(instance.name, instance.type_name, instance.num_customers, solution.cost,
                              solution.feasible, solution.seconds, bks, notes=notes,
-                             unread=tuple(sorted(attributes_of(instance.variant) - model_reads[instance.name])))
+                             unread=tuple(sorted(attributes - model_reads[instance.name])))
         if not solution.feasible:
             result.error = f"{path}: {instance.name}: solution infeasible: {solution.violations[0]}"
         if options.out:

@@ -103,10 +103,16 @@ def _config_and_weights(content) -> tuple[dict, dict[str, torch.Tensor]]:
     return config, state
 
 
+ATTRIBUTES_BEFORE_FLEETS = ("open_route", "backhaul", "mixed_backhaul", "distance_limit", "time_windows", "multi_depot")
+"""What a checkpoint whose model config leaves ``attributes`` out (or null) reads: every attribute
+there was before vehicle types (``fleet``) came; since then training writes the list out."""
+
+
 def _policy(config: dict, adapters: bool) -> Policy:
     """The untrained policy that ``config`` describes, with its fine-tuning ``adapters`` apart
     (weights saved during fine-tuning hold them so)."""
-    policy = Policy(**config["model"])
+    model = config["model"]
+    policy = Policy(**{**model, "attributes": model.get("attributes") or ATTRIBUTES_BEFORE_FLEETS})
     if adapters:
         finetune = config["finetune"]
         prepare_finetuning(policy, finetune["base_model"], finetune["mode"], finetune["rank"])

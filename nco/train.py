@@ -61,8 +61,6 @@ class PolicyModule(L.LightningModule):
 
     def __init__(self, config: dict):
         super().__init__()
-        self.save_hyperparameters({"config": config})
-        self.config = config
         if config.get("finetune", {}).get("checkpoint"):
             finetune = config["finetune"]
             base, _ = load_policy(finetune["checkpoint"])
@@ -72,6 +70,10 @@ class PolicyModule(L.LightningModule):
             self.policy = prepare_finetuning(policy, finetune["base_model"], finetune["mode"], finetune["rank"])
         else:
             self.policy = Policy(**config["model"])
+            # the attributes written out: a checkpoint without them reads as one from before fleets
+            config = {**config, "model": {**config["model"], "attributes": list(self.policy.attributes)}}
+        self.save_hyperparameters({"config": config})
+        self.config = config
         self.variants = resolve_variants(config["data"]["variants"])
         self.distributions = distribution_names(config["data"]["distribution"])
         # (distribution, variant) of every validation problem: each variant of every distribution, once

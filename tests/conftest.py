@@ -37,7 +37,8 @@ def checkpoint(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = dict(dim=32, num_heads=4, num_layers=1, hidden=64)
     path = tmp_path_factory.mktemp("checkpoint") / "tiny.pt"
-    torch.save({"config": {"model": model}, "state_dict": Policy(**model).state_dict()}, path)
+    policy = Policy(**model)
+    torch.save({"config": {"model": policy.config}, "state_dict": policy.state_dict()}, path)
     return path
 
 

@@ -155,9 +155,10 @@ def test_solving_a_variant_the_model_does_not_read_says_so(tmp_path, fixtures):
     policy = Policy(dim=32, num_heads=4, num_layers=1, hidden=64, attributes=ALL16_ATTRIBUTES)
     path = tmp_path / "all16.pt"
     torch.save({"config": {"model": policy.config}, "state_dict": policy.state_dict()}, path)
-    result = run_solve(fixtures / "p01.vrp", fixtures / "C101.txt", "--checkpoint", path, "--no-augment")
+    result = run_solve(fixtures / "p01.vrp", fixtures / "C101.txt", fixtures / "fleet-sd7.vrp", "--checkpoint", path,
+                       "--no-augment")
     assert result.returncode == 0, result.stderr
-    assert "note: the model does not read multi_depot (it decodes" in result.stderr
+    assert "note: the model does not read fleet, multi_depot (it decodes" in result.stderr
     assert "time_windows" not in result.stderr.split("note:")[1].split("(")[0]
 
 

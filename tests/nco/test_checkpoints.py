@@ -58,3 +58,15 @@ def test_checkpoint_that_does_not_fit_its_config(tmp_path):
     torch.save({"config": wrong, "state_dict": module.policy.state_dict()}, tmp_path / "wrong.pt")
     with pytest.raises(ValueError, match="weights do not fit the model config"):
         load_policy(tmp_path / "wrong.pt")
+
+
+def test_a_checkpoint_that_leaves_its_attributes_out_reads_those_before_fleets(tmp_path):
+    from nco.checkpoints import ATTRIBUTES_BEFORE_FLEETS
+    from nco.models.policy import Policy
+
+    model = dict(dim=32, num_heads=4, num_layers=1, hidden=64)
+    path = tmp_path / "old.pt"
+    torch.save({"config": {"model": {**model, "attributes": None}},
+                "state_dict": Policy(**model, attributes=ATTRIBUTES_BEFORE_FLEETS).state_dict()}, path)
+    policy, _ = load_policy(path)
+    assert policy.attributes == ATTRIBUTES_BEFORE_FLEETS and "fleet" not in policy.attributes
