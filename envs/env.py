@@ -262,7 +262,8 @@ def step(problem: Problem, state: State, action: torch.Tensor) -> State:
             route_wait=torch.where(to_depot, zero, state.route_wait + (early - arrival).clamp(min=0)),
             route_slack=torch.where(to_depot, float("inf"),
                                     torch.minimum(state.route_slack, late - arrival + state.route_wait)),
-            vehicles_used=state.vehicles_used.scatter_add(2, state.route_depot[..., None], starts_route[..., None].long()),
+            vehicles_used=state.vehicles_used.scatter_add(2, state.route_depot[..., None],
+                                                          starts_route[..., None].long()),
         )
     return replace(
         state,
@@ -445,5 +446,7 @@ def actions_to_routes(actions: torch.Tensor, problem: Problem, index: int) -> li
             slot, route = action, []
         else:
             route.append(action - shift)
-    vehicles = None if fleet is None else fleet.instance_fleet(index, num_depots)[0].vehicle_types(problem.num_customers)
-    return route_list(routes, num_depots, vehicles)
+    if fleet is None:
+        return route_list(routes, num_depots, None)
+    vehicle_types = fleet.instance_fleet(index, num_depots)[0]
+    return route_list(routes, num_depots, vehicle_types.vehicle_types(problem.num_customers))

@@ -212,7 +212,8 @@ class Problem:
             """Location order of the padded batch: the depot of each start slot, padding copies of
             depot 0, customers."""
             pad = np.zeros(slots - len(pairs), dtype=int)
-            return np.concatenate([[depot for _, depot in pairs], pad, np.arange(instance.num_depots, instance.num_locations)])
+            customers = np.arange(instance.num_depots, instance.num_locations)
+            return np.concatenate([[depot for _, depot in pairs], pad, customers])
 
         columns: dict[str, list] = {name: [] for name in (
             "locs", "distance", "duration", "demand_linehaul", "demand_backhaul",
@@ -255,7 +256,9 @@ class Problem:
     def instance(self, index: int, name: str | None = None) -> Instance:
         """Instance ``index`` of the batch, without its padding depot slots (float64)."""
         k = int(self.num_depots[index])
-        vehicle_types, depot_slots = (None, np.arange(k)) if self.vehicles is None else self.vehicles.instance_fleet(index, k)
+        vehicle_types, depot_slots = None, np.arange(k)
+        if self.vehicles is not None:
+            vehicle_types, depot_slots = self.vehicles.instance_fleet(index, k)
         keep = np.r_[depot_slots, np.arange(self.num_depot_slots, self.num_locations)]
 
         def array(tensor):

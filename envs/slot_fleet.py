@@ -102,5 +102,5 @@ class SlotFleet:
             unit_distance_cost=per_type(self.unit_cost),
             max_duration=per_type(self.max_duration),
             depot=[-1 if len(slots) == num_depots else depots[slots[0]] for slots in slots_of_type],
-            allowed=None if allowed.all() else np.concatenate([np.ones((len(first), num_depots), bool), allowed], axis=1),
+            allowed=None if allowed.all() else np.concatenate([np.ones((len(first), num_depots), bool), allowed], 1),
         ), depot_slots

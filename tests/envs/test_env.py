@@ -230,7 +230,8 @@ def test_random_rollouts_with_vehicle_types_follow_every_rule_of_the_judge(varia
     from tests.conftest import with_random_fleet
 
     rng = np.random.default_rng(seed)
-    instances = [with_random_fleet(instance, rng) for instance in generate(6, num_customers, variants, seed=seed).instances()]
+    plain = generate(6, num_customers, variants, seed=seed).instances()
+    instances = [with_random_fleet(instance, rng) for instance in plain]
     problem = Problem.from_instances(instances)
     for b, instance in enumerate(instances):  # the batch holds each instance as it was
         assert problem.instance(b).vehicle_types.num_types == instance.vehicle_types.num_types

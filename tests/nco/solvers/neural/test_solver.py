@@ -79,7 +79,8 @@ def test_the_network_solves_a_mixed_limited_fleet_and_refuses_to_reconstruct_one
     plain = generate(1, 12, ["VRPTW"], seed=5).instance(0, "VRPTW")
     types = VehicleTypes(capacity=[plain.capacity / 2, plain.capacity], num_available=[3, np.inf],
                          fixed_cost=[1.0, 2.0], unit_distance_cost=[1.0, 1.5],
-                         allowed=np.vstack([np.arange(plain.num_locations) % 2 == 0, np.ones(plain.num_locations, bool)]))
+                         allowed=np.vstack([np.arange(plain.num_locations) % 2 == 0,
+                                            np.ones(plain.num_locations, bool)]))
     instance = plain.replace(capacity=None, vehicle_types=types)
     for options in ({}, {"time_limit": 0.5, "search": "polish", "clock": SteppingClock(0.01)}):
         solution = nco.solve(instance, checkpoint=checkpoint, **options)
