@@ -193,9 +193,10 @@ def _solve(args) -> None:
         print(f"nco solve: note: {note}", file=sys.stderr)
     unread = sorted({attribute for r in results for attribute in r.unread})
     if unread:
+        advice = ("no shipped model reads vehicle types yet" if "fleet" in unread
+                  else "the shipped model (no --checkpoint) reads every attribute")
         print(f"nco solve: note: the model does not read {', '.join(unread)} (it decodes such instances "
-              "feasibly but was not trained on them): the shipped model (no --checkpoint) reads every attribute",
-              file=sys.stderr)
+              f"feasibly but was not trained on them): {advice}", file=sys.stderr)
     failures = [r.error for r in results if r.error]
     for error in failures:
         print(f"nco solve: error: {error}", file=sys.stderr)

@@ -570,7 +570,8 @@ def write_instance(path: str | Path, instance: Instance) -> None:
         data["TIME_WINDOW_SECTION"] = instance.time_windows
         data["SERVICE_TIME_SECTION"] = instance.service_time
     data["DEPOT_SECTION"] = np.r_[np.arange(1, instance.num_depots + 1), -1]
-    vrplib.write_instance(path, data)
+    # specifications before sections, or readers stop at the first specification after a section
+    vrplib.write_instance(path, dict(sorted(data.items(), key=lambda item: item[0].endswith("_SECTION"))))
 
 
 def _vehicle_sections(instance: Instance) -> dict:
@@ -588,7 +589,8 @@ def _vehicle_sections(instance: Instance) -> dict:
     if (types.depot >= 0).any():
         if (types.depot < 0).any():
             raise ValueError(f"{instance.name}: some vehicle types start at any depot and others at one: VRPLIB names "
-                             "one depot per vehicle; give every type its depot")
+                             "one depot per vehicle; give every type its depot, or save it as .npz (nco generate "
+                             "without --vrplib)")
         sections["VEHICLES_DEPOT_SECTION"] = types.depot[of] + 1
     if types.allowed is not None:
         customers = np.arange(instance.num_depots, instance.num_locations)

@@ -513,6 +513,18 @@ def test_a_fleet_round_trips_through_vrplib(tmp_path, fixtures):
     assert_same_instance(instance, again)
 
 
+def test_generated_fleets_with_limits_and_windows_round_trip_through_vrplib(tmp_path):
+    from nco.envs.generator import generate
+
+    # seed 0: fleets on OVRPBL, OVRPBLTW, OVRPL, OVRPLTW and VRPBLTW instances (a length limit, a
+    # specification, once came after the vehicle sections and made the file unreadable)
+    for index, instance in enumerate(generate(6, 12, "all16", seed=0, distribution="broad_fleet").instances()):
+        write_instance(tmp_path / f"{index}.vrp", instance)
+        again = read_instance(tmp_path / f"{index}.vrp")
+        assert again.distance_limit == pytest.approx(instance.distance_limit)
+        assert np.array_equal(again.vehicles, instance.vehicles)  # a batch with fleets: every instance has one
+
+
 def test_vehicles_stay_informational_in_a_file_that_does_not_describe_them(fixtures):
     assert read_instance(fixtures / "X-n101-k25.vrp").vehicle_types is None
 
