@@ -249,7 +249,8 @@ class Problem:
             num_depots=tensor([i.num_depots for i in instances], torch.long),
             num_depot_slots=slots,
             explicit_matrix=explicit,
-            vehicles=SlotFleet.from_instances(instances, slots, slots + instances[0].num_customers, dtype, device)
+            vehicles=SlotFleet.from_instances(instances, start_slots, slots, slots + instances[0].num_customers,
+                                              dtype, device)
             if any(i.vehicle_types is not None for i in instances) else None,
         )
 
@@ -410,10 +411,8 @@ def read_npz(path) -> dict[str, np.ndarray]:
 
 def _field_type(name: str, tensor: torch.Tensor) -> torch.Tensor:
     """``tensor`` as the type of the field ``name`` of :class:`Problem`."""
-    if name == "open_route":
+    if name in ("open_route", "allowed"):
         return tensor.bool()
     if name in ("backhaul", "num_depots", "vehicle_type", "depot"):
         return tensor.long()
-    if name == "allowed":
-        return tensor.bool()
     return tensor.float()

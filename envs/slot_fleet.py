@@ -54,14 +54,14 @@ class SlotFleet:
         return instance.vehicle_types.start_depots(instance.num_depots)
 
     @classmethod
-    def from_instances(cls, instances: list[Instance], num_slots: int, num_locations: int,
-                       dtype: torch.dtype, device: str | torch.device) -> SlotFleet:
-        """The slots of ``instances`` (every one with at most ``num_slots`` slots), laid out as
-        :class:`nco.envs.problem.Problem` lays out locations: the slots, spare slots, then the
-        customers."""
+    def from_instances(cls, instances: list[Instance], start_slots: list[list[tuple[int, int]]], num_slots: int,
+                       num_locations: int, dtype: torch.dtype, device: str | torch.device) -> SlotFleet:
+        """The slots of ``instances`` (their :meth:`slots_of`, ``start_slots``; every one with at
+        most ``num_slots`` slots), laid out as :class:`nco.envs.problem.Problem` lays out
+        locations: the slots, spare slots, then the customers."""
         columns: dict[str, list] = {f.name: [] for f in fields(cls)}
-        for instance in instances:
-            fleet, slots = instance.fleet, cls.slots_of(instance)
+        for instance, slots in zip(instances, start_slots):
+            fleet = instance.fleet
             kinds = np.array([kind for kind, _ in slots] + [-1] * (num_slots - len(slots)))
             real = kinds >= 0
             kind = np.where(real, kinds, 0)

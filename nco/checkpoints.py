@@ -15,6 +15,7 @@ import torch
 
 from nco.envs.instance import Instance
 from nco.models.adapters import merge, prepare_finetuning
+from nco.models.features import ATTRIBUTES
 from nco.models.policy import Policy
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -103,7 +104,7 @@ def _config_and_weights(content) -> tuple[dict, dict[str, torch.Tensor]]:
     return config, state
 
 
-ATTRIBUTES_BEFORE_FLEETS = ("open_route", "backhaul", "mixed_backhaul", "distance_limit", "time_windows", "multi_depot")
+ATTRIBUTES_BEFORE_FLEETS = tuple(attribute for attribute in ATTRIBUTES if attribute != "fleet")
 """What a checkpoint whose model config leaves ``attributes`` out (or null) reads: every attribute
 there was before vehicle types (``fleet``) came; since then training writes the list out."""
 
