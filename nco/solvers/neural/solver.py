@@ -89,12 +89,15 @@ class NeuralSolver:
 
     def _search(self, instance: Instance, time_limit: float) -> str:
         """The search to run for ``time_limit`` seconds: the one asked for, else the polish unless
-        PyVRP's matrices or its set-up would not fit."""
+        PyVRP's matrices or its set-up would not fit (then the re-construction, or sampling for a
+        fleet, whose counts the re-construction does not keep)."""
         search = self.params.search
         if search is None:
             setup = POLISH_SETUP_SECONDS_PER_PAIR * instance.num_locations**2
             fits = setup <= POLISH_SETUP_SHARE * (1 - self.params.network_share) * time_limit
-            return DEFAULT_SEARCH if fits and not memory_shortfall("pyvrp", instance) else "reconstruct"
+            if fits and not memory_shortfall("pyvrp", instance):
+                return DEFAULT_SEARCH
+            return "reconstruct" if instance.vehicle_types is None else "sampling"
         if search == "polish" and (shortfall := memory_shortfall("pyvrp", instance)):
             raise ValueError(f"the polish runs PyVRP: {shortfall}: use the reconstruct search (--search reconstruct), "
                              "or a machine with more memory")

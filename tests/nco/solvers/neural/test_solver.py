@@ -75,6 +75,7 @@ def test_the_network_solves_a_mixed_limited_fleet_and_refuses_to_reconstruct_one
 
     from nco.envs.fleet import VehicleTypes
     from nco.envs.generator import generate
+    from nco.solvers.neural.solver import NeuralSolver
 
     plain = generate(1, 12, ["VRPTW"], seed=5).instance(0, "VRPTW")
     types = VehicleTypes(capacity=[plain.capacity / 2, plain.capacity], num_available=[3, np.inf],
@@ -88,6 +89,11 @@ def test_the_network_solves_a_mixed_limited_fleet_and_refuses_to_reconstruct_one
         assert len(solution.route_lists()) == len(instance.vehicles)  # aligned to the vehicles
     refused = nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, search="reconstruct")
     assert not refused.feasible and "does not keep a fleet's counts yet" in refused.violations[0]
+    # where the polish does not fit, a fleet samples rather than re-constructs
+    monkeypatch.setattr("nco.solvers.neural.solver.POLISH_SETUP_SECONDS_PER_PAIR", 1.0)
+    assert NeuralSolver()._search(instance, 0.5) == "sampling"
+    assert NeuralSolver()._search(plain, 0.5) == "reconstruct"
+    monkeypatch.undo()
     monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 5)  # large: decoded whole, once
     assert nco.solve(instance, checkpoint=checkpoint).feasible
     assert nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, clock=SteppingClock(0.01)).feasible
