@@ -96,10 +96,8 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
     """
     rounding = instance.rounding if rounding is None else rounding
     k = instance.num_depots
-    windows = instance.time_windows
     types = instance.vehicle_types
     vehicle_type = instance.vehicles
-    allowed = None if types is None else types.allows(instance.num_locations)
     violations: list[str] = []
     total = 0.0
     seen = np.zeros(instance.num_locations, dtype=int)
@@ -109,7 +107,7 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
 
     for number, route in enumerate(routes, start=1):
         route = [int(x) for x in route]
-        where = f"route {number}"
+        where, kind = f"route {number}", 0
         if types is not None:
             if not route:
                 continue  # a vehicle left at its depot
@@ -134,62 +132,9 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
         if depot is None or len(valid) < len(stops):
             continue
 
-        # the route's arcs, the return arc last, rounded one by one (the whole matrix, let alone
-        # a rounded copy, is 7 GB at 30,000 locations)
-        origins, targets = np.array([depot, *stops]), np.array([*stops, depot])
-        arcs = round_matrix(instance.arc_distances(origins, targets), rounding)
-        durations = arcs if instance.duration_matrix is None else \
-            round_matrix(instance.arc_durations(origins, targets), rounding)
-        length = float(arcs[:-1].sum() if instance.open_route else arcs.sum())
-        capacity = instance.capacity
-        if types is None:
-            total += length
-        else:
-            total += float(types.fixed_cost[kind] + types.unit_distance_cost[kind] * length)
-            capacity = float(types.capacity[kind])
-            if types.depot[kind] not in (-1, depot):
-                violations.append(f"{where}: starts at depot {depot}, but its vehicles are at depot {types.depot[kind]}")
-            barred = [x for x in stops if not allowed[kind, x]]
-            if barred:
-                violations.append(f"{where}: serves {barred}, which its vehicle type may not serve")
-            if np.isfinite(types.max_duration[kind]):
-                places = stops if instance.open_route else [*stops, depot]
-                service = instance.service_time[places] if instance.open_route else \
-                    np.append(instance.service_time[stops], 0.0)
-                legs = durations[: len(places)]
-                duration = least_duration(windows[places, 0], windows[places, 1], service, legs, windows[depot, 0])
-                limit = float(types.max_duration[kind])
-                if duration > limit + _slack(limit):
-                    violations.append(f"{where}: lasts {duration:g}, longer than its vehicle type's limit {limit:g}")
-        if length > instance.distance_limit + _slack(instance.distance_limit):
-            violations.append(f"{where}: length {length:g} exceeds the distance limit {instance.distance_limit:g}")
-
-        delivery = instance.demand_linehaul[stops]
-        pickup = instance.demand_backhaul[stops]
-        load = delivery.sum()  # everything to deliver is on board at the depot
-        peak = load
-        for customer, drop, collect in zip(stops, delivery, pickup):
-            load = load - drop + collect
-            peak = max(peak, load)
-        if peak > capacity + _slack(capacity, 1e-9):  # loads add exactly
-            violations.append(f"{where}: load {peak:g} on board exceeds the capacity {capacity:g}")
-        if instance.backhaul == BACKHAUL_STRICT:
-            kinds = pickup > 0
-            if (kinds[:-1] & ~kinds[1:]).any():
-                violations.append(f"{where}: a linehaul customer follows a backhaul customer")
-
-        clock = windows[depot, 0]
-        for customer, travel in zip(stops, durations):
-            arrival = clock + travel
-            if arrival > windows[customer, 1] + _slack(windows[customer, 1]):
-                violations.append(
-                    f"{where}: arrives at {customer} at {arrival:g}, after its window closes at {windows[customer, 1]:g}"
-                )
-            clock = max(arrival, windows[customer, 0]) + instance.service_time[customer]
-        if not instance.open_route:
-            back = clock + durations[-1]
-            if back > windows[depot, 1] + _slack(windows[depot, 1]):
-                violations.append(f"{where}: returns to depot {depot} at {back:g}, after it closes at {windows[depot, 1]:g}")
+        cost, broken = check_route(instance, Route(depot, tuple(stops), kind), rounding)
+        total += cost
+        violations += [f"{where}: {line}" for line in broken]
 
     customers = seen[k:]
     missing = np.flatnonzero(customers == 0) + k
@@ -199,3 +144,73 @@ def check_solution(instance: Instance, routes: list[list[int]], rounding: str | 
     if repeated.size:
         violations.append(f"customers served more than once: {repeated.tolist()}")
     return CheckResult(feasible=not violations, cost=total, violations=violations)
+
+
+def check_route(instance: Instance, route: Route, rounding: str) -> tuple[float, list[str]]:
+    """The cost of one route (:class:`nco.envs.route.Route`, its customers all valid locations)
+    and the rules it breaks, one line each, with its vehicle type's capacity, costs, depot,
+    allowed customers and duration limit where ``instance`` has vehicle types; ``rounding`` as
+    in :func:`check_solution`. The rules that span routes (every customer served once, the
+    number of vehicles) are :func:`check_solution`'s."""
+    depot, stops = route.depot, list(route.visits)
+    windows = instance.time_windows
+    types = instance.vehicle_types
+    violations: list[str] = []
+    # the route's arcs, the return arc last, rounded one by one (the whole matrix, let alone
+    # a rounded copy, is 7 GB at 30,000 locations)
+    origins, targets = np.array([depot, *stops]), np.array([*stops, depot])
+    arcs = round_matrix(instance.arc_distances(origins, targets), rounding)
+    durations = arcs if instance.duration_matrix is None else \
+        round_matrix(instance.arc_durations(origins, targets), rounding)
+    length = float(arcs[:-1].sum() if instance.open_route else arcs.sum())
+    capacity = instance.capacity
+    if types is None:
+        cost = length
+    else:
+        kind = route.vehicle_type
+        cost = float(types.fixed_cost[kind] + types.unit_distance_cost[kind] * length)
+        capacity = float(types.capacity[kind])
+        if types.depot[kind] not in (-1, depot):
+            violations.append(f"starts at depot {depot}, but its vehicles are at depot {types.depot[kind]}")
+        barred = [] if types.allowed is None else [x for x in stops if not types.allowed[kind, x]]
+        if barred:
+            violations.append(f"serves {barred}, which its vehicle type may not serve")
+        if np.isfinite(types.max_duration[kind]):
+            places = stops if instance.open_route else [*stops, depot]
+            service = instance.service_time[places] if instance.open_route else \
+                np.append(instance.service_time[stops], 0.0)
+            legs = durations[: len(places)]
+            duration = least_duration(windows[places, 0], windows[places, 1], service, legs, windows[depot, 0])
+            limit = float(types.max_duration[kind])
+            if duration > limit + _slack(limit):
+                violations.append(f"lasts {duration:g}, longer than its vehicle type's limit {limit:g}")
+    if length > instance.distance_limit + _slack(instance.distance_limit):
+        violations.append(f"length {length:g} exceeds the distance limit {instance.distance_limit:g}")
+
+    delivery = instance.demand_linehaul[stops]
+    pickup = instance.demand_backhaul[stops]
+    load = delivery.sum()  # everything to deliver is on board at the depot
+    peak = load
+    for customer, drop, collect in zip(stops, delivery, pickup):
+        load = load - drop + collect
+        peak = max(peak, load)
+    if peak > capacity + _slack(capacity, 1e-9):  # loads add exactly
+        violations.append(f"load {peak:g} on board exceeds the capacity {capacity:g}")
+    if instance.backhaul == BACKHAUL_STRICT:
+        kinds = pickup > 0
+        if (kinds[:-1] & ~kinds[1:]).any():
+            violations.append("a linehaul customer follows a backhaul customer")
+
+    clock = windows[depot, 0]
+    for customer, travel in zip(stops, durations):
+        arrival = clock + travel
+        if arrival > windows[customer, 1] + _slack(windows[customer, 1]):
+            violations.append(
+                f"arrives at {customer} at {arrival:g}, after its window closes at {windows[customer, 1]:g}"
+            )
+        clock = max(arrival, windows[customer, 0]) + instance.service_time[customer]
+    if not instance.open_route:
+        back = clock + durations[-1]
+        if back > windows[depot, 1] + _slack(windows[depot, 1]):
+            violations.append(f"returns to depot {depot} at {back:g}, after it closes at {windows[depot, 1]:g}")
+    return cost, violations

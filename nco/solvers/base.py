@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from nco.clock import Deadline
+from nco.envs.check import check_solution
 from nco.envs.instance import Instance
 
 Routes = list[list[int]]
@@ -24,3 +25,10 @@ class NotSolved(Exception):
 class Solver(Protocol):
     def __call__(self, instance: Instance, deadline: Deadline | None, seed: int,
                  progress: bool = False) -> Routes | None: ...
+
+
+def judged_rank(instance: Instance, routes: Routes) -> tuple[bool, float]:
+    """A sort key for candidate routes: feasible before infeasible, then cheaper first, as the
+    judge sees them."""
+    result = check_solution(instance, routes)
+    return not result.feasible, result.cost

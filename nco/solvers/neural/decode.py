@@ -7,7 +7,8 @@ routes found are re-costed on the original data by the independent check
 
 from __future__ import annotations
 
-from itertools import chain, repeat
+from functools import partial
+from itertools import chain, count
 
 import torch
 from tqdm import tqdm
@@ -19,7 +20,9 @@ from nco.envs.problem import Problem
 from nco.envs.units import rescale
 from nco.models.decoding import Decoding
 from nco.models.policy import Policy
+from nco.solvers.base import judged_rank
 from nco.solvers.neural.pace import DeadlinePace
+from nco.solvers.vehicles import assign_vehicles, fleet_variants
 
 
 PROGRESS_DELAY = 3.0
@@ -58,42 +61,57 @@ def solve_instance(
     """The best routes that multi-start greedy decoding (plus ``samples`` multi-start sampling
     passes) finds; with ``augment`` over the 8 dihedral images.
 
+    With several vehicle types each pass runs on every variant of
+    :func:`nco.solvers.vehicles.fleet_variants` (the instance, and each unlimited type alone), the
+    vehicles of each variant's best routes are chosen again from the whole fleet
+    (:func:`nco.solvers.vehicles.assign_vehicles`), and the judge picks the best.
+
     With a ``deadline``, each pass decodes the images that
-    fit before it (the greedy pass at least one), and ``samples=None`` means sampling passes for
-    as long as :data:`MIN_IMAGE_SHARE` of an image's time is left. At most ``max_rollouts``
-    rollouts run at once: larger instances decode a few images at a time, so memory stays
-    bounded; ``max_starts`` caps the multi-start rollouts per image
+    fit before it (the greedy pass of the instance itself at least one), and ``samples=None`` means
+    sampling passes for as long as :data:`MIN_IMAGE_SHARE` of an image's time is left. At most
+    ``max_rollouts`` rollouts run at once: larger instances decode a few images at a time, so memory
+    stays bounded; ``max_starts`` caps the multi-start rollouts per image
     (:class:`nco.models.decoding.Decoding`). With ``progress``, a bar over the decoding passes
     appears once the instance has taken more than :data:`PROGRESS_DELAY` seconds.
     """
-    problem = Problem.from_instances([rescale(instance)], device=policy.device)
-    best_cost, best_actions = float("inf"), None
     if samples is None and deadline is None:
         raise ValueError("samples=None searches until a deadline: give one")
-    strategies = chain(["greedy"], repeat("sampling") if samples is None else ["sampling"] * samples)
+    variants = fleet_variants(instance)
+    problems = [Problem.from_instances([rescale(variant)], device=policy.device) for variant in variants]
+    best: list[tuple[float, torch.Tensor | None]] = [(float("inf"), None)] * len(problems)
+    greedy = [(which, "greedy") for which in range(len(problems))]
+    sampling = ((which, "sampling") for _ in (count() if samples is None else range(samples))
+                for which in range(len(problems)))
     per_image = 0.0  # seconds of the slowest image decoded so far
     # passes are counted in fractions: without a deadline the bar knows how many there are
     bar_format = "{desc}: {n:.1f} passes [{elapsed}]" if samples is None else \
         "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} passes [{elapsed}<{remaining}]"
-    bar = tqdm(total=None if samples is None else 1 + samples, desc=f"decoding n = {instance.num_customers}",
-               delay=PROGRESS_DELAY, leave=False, disable=not progress, bar_format=bar_format)
+    bar = tqdm(total=None if samples is None else (1 + samples) * len(problems),
+               desc=f"decoding n = {instance.num_customers}", delay=PROGRESS_DELAY, leave=False,
+               disable=not progress, bar_format=bar_format)
     with bar:
-        for passes, strategy in enumerate(strategies):
+        for passes, (which, strategy) in enumerate(chain(greedy, sampling)):
             began = now(deadline)
+            started = best[0][1] is not None
             # a pass with half an image of time left still runs: under the deadline it goes on
             # with fewer starts, or is abandoned (:class:`nco.solvers.neural.pace.DeadlinePace`)
-            if best_actions is not None and deadline is not None and began + MIN_IMAGE_SHARE * per_image > deadline.at:
+            if started and deadline is not None and began + MIN_IMAGE_SHARE * per_image > deadline.at:
                 break
             decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts, max_starts=max_starts)
-            pace = None if deadline is None else DeadlinePace(deadline, abandon_if_late=best_actions is not None)
+            pace = None if deadline is None else DeadlinePace(deadline, abandon_if_late=started)
             report = None if not progress else lambda share, passes=passes: bar.update(passes + share - bar.n)
-            rollouts = policy(problem, decoding, generator, report, pace)
+            rollouts = policy(problems[which], decoding, generator, report, pace)
             if not rollouts.cost.shape[1]:  # abandoned: it would have ended past the deadline
                 break
             cost, actions = rollouts.best()
-            if float(cost[0]) < best_cost:
-                best_cost, best_actions = float(cost[0]), actions[0]
-            images = rollouts.cost.shape[1] / decoding.rollouts_per_image(problem.num_customers)
+            if float(cost[0]) < best[which][0]:
+                best[which] = (float(cost[0]), actions[0])
+            images = rollouts.cost.shape[1] / decoding.rollouts_per_image(problems[which].num_customers)
             per_image = max(per_image, (now(deadline) - began) / images)
             bar.update(passes + 1 - bar.n)
-    return actions_to_routes(best_actions, problem, 0)
+    found = [actions_to_routes(actions, problem, 0) for problem, (_, actions) in zip(problems, best)
+             if actions is not None]
+    if instance.vehicle_types is None:
+        return found[0]
+    assigned = [routes for routes in map(partial(assign_vehicles, instance), found) if routes is not None]
+    return min([found[0], *assigned], key=partial(judged_rank, instance))

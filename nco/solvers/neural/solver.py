@@ -12,15 +12,15 @@ searches as :class:`~nco.solvers.neural.params.NeuralParams`' ``search`` says.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 
 from nco.checkpoints import shipped_checkpoint
 from nco.clock import Deadline
-from nco.envs.check import check_solution
 from nco.envs.instance import Instance
 from nco.solvers import pyvrp
-from nco.solvers.base import NotSolved, Routes
+from nco.solvers.base import NotSolved, Routes, judged_rank
 from nco.solvers.classical import memory_shortfall
 from nco.solvers.neural import decode, reconstruct  # modules: their thresholds are read at every call
 from nco.solvers.neural.model import load_model
@@ -84,7 +84,7 @@ class NeuralSolver:
         if search == "polish" and deadline.left() > 0:
             polished = pyvrp.solve(instance, deadline.left(), seed, initial_routes=routes)
             if polished is not None:
-                routes = min(routes, polished, key=lambda candidate: _rank(instance, candidate))
+                routes = min(routes, polished, key=partial(judged_rank, instance))
         return routes
 
     def _search(self, instance: Instance, time_limit: float) -> str:
@@ -103,8 +103,3 @@ class NeuralSolver:
                              "or a machine with more memory")
         return search
 
-
-def _rank(instance: Instance, routes: Routes) -> tuple[bool, float]:
-    """Feasible before infeasible, then cheaper first, as the judge sees them."""
-    result = check_solution(instance, routes)
-    return not result.feasible, result.cost

@@ -52,3 +52,30 @@ def test_solve_instance_in_file_units_is_feasible(checkpoint, variant):
         routes = solve_instance(policy, large_units, augment=True, max_rollouts=max_rollouts)
         result = check_solution(large_units, routes)
         assert result.feasible, result.violations
+
+
+def test_an_unlimited_fleet_decodes_each_type_alone_and_keeps_the_best(checkpoint, monkeypatch):
+    from nco.checkpoints import load_policy
+    from nco.envs.fleet import VehicleTypes
+    from nco.models.policy import Policy
+
+    policy, _ = load_policy(checkpoint)
+    plain = generate(1, 12, "CVRP", seed=4).instance(0)
+    # a small type cheap per vehicle and dear per distance, a large one the other way round
+    types = VehicleTypes(capacity=[plain.capacity / 2, plain.capacity], fixed_cost=[0.1, 5.0],
+                         unit_distance_cost=[3.0, 1.0])
+    instance = plain.replace(capacity=None, vehicle_types=types)
+    forward, decoded = Policy.forward, []
+
+    def recording_forward(self, problem, *args):
+        decoded.append(problem.instance(0).vehicle_types.num_types)
+        return forward(self, problem, *args)
+
+    monkeypatch.setattr(Policy, "forward", recording_forward)
+    routes = solve_instance(policy, instance, augment=False)
+    assert decoded == [2, 1, 1]  # the instance, then each type alone
+    result = check_solution(instance, routes)
+    assert result.feasible, result.violations
+    monkeypatch.setattr("nco.solvers.neural.decode.fleet_variants", lambda instance: [instance])
+    alone = check_solution(instance, solve_instance(policy, instance, augment=False))
+    assert alone.feasible and result.cost <= alone.cost

@@ -1,0 +1,107 @@
+"""The cheapest vehicles for a set of routes: each route of a fleet instance driven by the vehicle
+type that costs least for it, within the fleet's counts.
+
+A constructive solver picks a route's vehicle before it knows the route's customers. Once the
+routes are known, choosing their vehicles is a transportation problem (routes to vehicle types,
+each type with its number of vehicles, each pair priced by the judge: fixed cost plus cost per unit
+of distance, or barred where the type's capacity, allowed customers, duration limit or depot do not
+fit the route), solved exactly here as a minimum-cost flow (OR-Tools).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+from nco.envs.check import check_route
+from nco.envs.fleet import VehicleTypes
+from nco.envs.instance import Instance
+from nco.envs.route import Route, route_list, routes_of
+from nco.solvers.base import Routes
+
+COST_RESOLUTION = 1e9
+"""The dearest feasible (route, type) pair costs this many integer units in the flow (OR-Tools
+takes integer costs): the choice is exact up to one part in this."""
+
+
+def route_costs(instance: Instance, routes: list[Route]) -> np.ndarray:
+    """``(R, T)``: the judged cost of each route driven by each vehicle type (from the type's depot
+    where it has one), ``inf`` where the type may not drive it."""
+    types = instance.vehicle_types
+    costs = np.full((len(routes), types.num_types), np.inf)
+    for r, route in enumerate(routes):
+        for kind in range(types.num_types):
+            depot = route.depot if types.depot[kind] < 0 else int(types.depot[kind])
+            cost, broken = check_route(instance, replace(route, depot=depot, vehicle_type=kind), instance.rounding)
+            if not broken:
+                costs[r, kind] = cost
+    return costs
+
+
+def assign_vehicles(instance: Instance, routes: Routes) -> Routes | None:
+    """``routes`` (a route list of an instance with vehicle types) with the cheapest vehicles that
+    can drive them within the fleet's counts, aligned to the vehicles; ``None`` where no assignment
+    keeps every route feasible and within the counts (a route no type may drive, or more routes
+    than vehicles that fit them)."""
+    types = instance.vehicle_types
+    if types is None:
+        raise ValueError("assign_vehicles needs an instance with vehicle types")
+    k = instance.num_depots
+    found = routes_of(routes, k, instance.vehicles)
+    if not found:
+        return None
+    costs = route_costs(instance, found)
+    if not np.isfinite(costs).any(axis=1).all():
+        return None
+    flow = min_cost_flow.SimpleMinCostFlow()
+    source, sink = 0, 1
+    route_node = 2 + np.arange(len(found))
+    type_node = 2 + len(found) + np.arange(types.num_types)
+    scale = COST_RESOLUTION / max(float(costs[np.isfinite(costs)].max()), 1e-12)
+    for r, node in enumerate(route_node):
+        flow.add_arc_with_capacity_and_unit_cost(source, int(node), 1, 0)
+        for kind in np.flatnonzero(np.isfinite(costs[r])):
+            flow.add_arc_with_capacity_and_unit_cost(int(node), int(type_node[kind]), 1,
+                                                      int(round(costs[r, kind] * scale)))
+    for kind, node in enumerate(type_node):
+        count = int(min(types.num_available[kind], len(found)))
+        flow.add_arc_with_capacity_and_unit_cost(int(node), sink, count, 0)
+    flow.set_node_supply(source, len(found))
+    flow.set_node_supply(sink, -len(found))
+    if flow.solve() != flow.OPTIMAL:
+        return None
+    chosen = list(found)
+    for arc in range(flow.num_arcs()):
+        tail, head = flow.tail(arc), flow.head(arc)
+        if flow.flow(arc) and 2 <= tail < 2 + len(found):
+            kind = int(head - type_node[0])
+            depot = found[tail - 2].depot if types.depot[kind] < 0 else int(types.depot[kind])
+            chosen[tail - 2] = replace(found[tail - 2], depot=depot, vehicle_type=kind)
+    return route_list(chosen, k, instance.vehicles)
+
+
+def fleet_variants(instance: Instance) -> list[Instance]:
+    """The instances a constructive solver decodes for ``instance``: itself, and where it has
+    several vehicle types, each unlimited type (as many vehicles as customers) alone that can serve every customer (routes sized
+    for one vehicle, whose vehicles :func:`assign_vehicles` then chooses from the whole fleet).
+
+    A network that starts each route with a vehicle chosen before the route's customers trades
+    fixed costs, costs per unit of distance and the number of routes poorly; the routes of one
+    vehicle type, re-assigned exactly, bound that trade from every side.
+    """
+    types = instance.vehicle_types
+    if types is None or types.num_types == 1:
+        return [instance]
+    variants = [instance]
+    for kind in np.flatnonzero(types.num_available >= instance.num_customers):  # as many as customers: unlimited
+        one = slice(kind, kind + 1)
+        alone = VehicleTypes(types.capacity[one], None, types.fixed_cost[one], types.unit_distance_cost[one],
+                             types.max_duration[one], types.depot[one],
+                             None if types.allowed is None else types.allowed[one])
+        try:  # a type that cannot serve some customer alone (its capacity, zone or duration)
+            variants.append(instance.replace(capacity=None, vehicle_types=alone))
+        except ValueError:
+            continue
+    return variants
