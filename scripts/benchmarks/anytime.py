@@ -45,6 +45,7 @@ from nco.envs.units import rescale
 from nco.envs.variants import BACKHAUL_NONE, Variant, resolve_variants
 from nco.evaluate import nearest_neighbour_rollout
 from nco.solution import Solution
+from nco.solvers.vehicles import assign_vehicles
 
 METHODS = ("neural search", "neural + polish", "neural + reconstruct", "nearest + polish", "pyvrp", "ortools")
 SEARCH_OF = {"neural search": "sampling", "neural + polish": "polish", "neural + reconstruct": "reconstruct"}
@@ -58,9 +59,14 @@ FIELDS = ["instance", "variant", "method", "limit", "cost", "feasible", "seconds
 
 
 def nearest_then_polish(instance: Instance, time_limit: float, seed: int) -> Solution:
+    """The nearest-neighbour construction (with a fleet, its routes' vehicles chosen again as the
+    network's are: :func:`nco.solvers.vehicles.assign_vehicles`), polished by PyVRP for the rest of
+    ``time_limit``."""
     began = time.perf_counter()
     problem = Problem.from_instances([rescale(instance)])
     routes = actions_to_routes(nearest_neighbour_rollout(problem)[0, 0], problem, 0)
+    if instance.vehicle_types is not None:
+        routes = assign_vehicles(instance, routes) or routes
     polished = pyvrp_solve(instance, began + time_limit - time.perf_counter(), seed, initial_routes=routes)
     return Solution.judged(instance, polished or routes, "nearest + polish", time.perf_counter() - began)
 

@@ -2,13 +2,14 @@
 
     python scripts/bench.py dev-sets --checkpoint tests/data/checkpoints/all16-n20.pt --checkpoint NEW.pt \
         --data DIR [--sets solomon,x250,cordeau,ortec,vrpb,x500,x1000,x,hfvrp,sdvrptw] [--out docs/results/training/dev.csv] \
-        [--time-limit 60 [--search reconstruct]] [--solver pyvrp]
+        [--time-limit 60 [--search reconstruct]] [--solver pyvrp|ortools|nearest]
     python scripts/bench.py dev-sets --tables RUN1.csv RUN2.csv   # the table again, from earlier runs
 
 Every file is solved by ``nco.solve`` (without a time limit its default: multi-start greedy +
 8-fold augmentation, and above 200 customers one image decoded whole, then one round of
 neighbourhoods; with one, the anytime
-search that ``--search`` names, or a classical ``--solver``), judged in the set's rounding
+search that ``--search`` names, a classical ``--solver``, or ``--solver nearest``: the
+nearest-neighbour routes polished by PyVRP for the time limit, the network's start replaced), judged in the set's rounding
 convention; the reference is the ``bks`` column of the
 set's ``bks.csv`` (for ORTEC, which has none, the PyVRP 60 s cost ``pyvrp_60s``; for the fleets of
 ``hfvrp`` and ``sdvrptw``, whose ``Cost`` lines use other scalings, the judged cost of each file's
@@ -27,6 +28,9 @@ from pathlib import Path
 import numpy as np
 
 import nco
+from tqdm import tqdm
+
+from benchmarks.anytime import nearest_then_polish
 from benchmarks.common import OptionError, data_folder
 from nco.envs.check import check_solution
 from nco.io import read_solution
@@ -66,8 +70,14 @@ def evaluate(checkpoint: str | None, data: Path, name: str, solver: str, time_li
     label = Path(checkpoint).name if checkpoint else solver if solver != "neural" else "shipped"
     if time_limit is not None:
         label += f" {search or ''} {time_limit:g} s".replace("  ", " ")
+    if solver == "nearest":
+        if time_limit is None:
+            raise OptionError("--solver nearest polishes the nearest-neighbour routes for --time-limit seconds: give one")
+        solutions = [nearest_then_polish(instance, time_limit, seed=0) for instance in tqdm(instances, desc="solving")]
+    else:
+        solutions = nco.solve_many(instances, solver, time_limit, progress=True, **options)
     rows = []
-    for solution in nco.solve_many(instances, solver, time_limit, progress=True, **options):
+    for solution in solutions:
         instance = solution.instance
         rows.append({"set": name, "instance": instance.name, "n": instance.num_customers,
                      "checkpoint": label, "cost": solution.cost, "feasible": solution.feasible,
@@ -99,7 +109,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="the folder of the benchmark sets (not in the repository)")
     parser.add_argument("--sets", default="solomon,x250,cordeau,ortec")
     parser.add_argument("--out", help="CSV of every instance's result")
-    parser.add_argument("--solver", default="neural", choices=SOLVERS)
+    parser.add_argument("--solver", default="neural", choices=(*SOLVERS, "nearest"),
+                        help="nearest: the nearest-neighbour routes polished by PyVRP for --time-limit")
     parser.add_argument("--time-limit", type=float, help="seconds per instance (default: one neural decoding)")
     parser.add_argument("--search", help="the neural solver's use of the time limit (nco.solvers.neural.SEARCHES)")
     parser.add_argument("--tables", nargs="+", metavar="CSV", help="print the table of earlier runs' --out files instead")

@@ -29,11 +29,13 @@ from tqdm import tqdm
 from nco.clock import Deadline, now
 from nco.envs.check import check_solution
 from nco.envs.instance import Instance
-from nco.envs.route import Route
+from nco.envs.fleet import VehicleTypes
+from nco.envs.route import Route, route_list, routes_of
 from nco.models.decoding import Decoding
 from nco.models.policy import Policy
 from nco.solvers.neural.decode import PROGRESS_DELAY, best_routes
 from nco.solvers.neural.pace import DeadlinePace
+from nco.solvers.vehicles import assign_vehicles
 
 SUBPROBLEM_SIZE = 100
 """Customers of the largest group re-solved at once (the campaign trains on 20 to 100), unless
@@ -113,20 +115,42 @@ def route_groups(instance: Instance, routes: list[list[int]], rng: np.random.Gen
     return groups
 
 
-def _improvement(sub: Instance, routes: list[list[int]], customers: tuple[int, ...],
-                 candidate: list[list[int]] | None) -> list[list[int]] | None:
-    """``candidate`` (routes of ``sub``, the instance's subset of ``customers``) in the instance's
-    numbering when the judge finds it feasible and cheaper than ``routes`` over the same
-    ``customers``, else ``None``."""
+def _group_instance(instance: Instance, group: list[Route], customers: tuple[int, ...]) -> tuple[Instance, np.ndarray]:
+    """The instance of a group's ``customers`` and the vehicle types it keeps (their indices in
+    ``instance``'s fleet): with a fleet, the group's own limited vehicles (no spare one: groups are
+    re-solved side by side) and every unlimited type."""
+    sub = instance.subset(np.array(customers))
+    types = sub.vehicle_types
+    if types is None:
+        return sub, np.zeros(1, dtype=int)
+    unlimited = types.num_available >= instance.num_customers
+    used = np.bincount([route.vehicle_type for route in group], minlength=types.num_types)
+    kept = np.flatnonzero(unlimited | (used > 0))
+    own = VehicleTypes(types.capacity[kept], np.where(unlimited, np.inf, used)[kept], types.fixed_cost[kept],
+                       types.unit_distance_cost[kept], types.max_duration[kept], types.depot[kept],
+                       None if types.allowed is None else types.allowed[kept])
+    return sub.replace(capacity=None, vehicle_types=own), kept
+
+
+def _improvement(sub: Instance, kept: np.ndarray, group: list[Route], customers: tuple[int, ...],
+                 candidate: list[list[int]] | None) -> list[Route] | None:
+    """``candidate`` (a route list of ``sub``, the group's instance of :func:`_group_instance`) as
+    routes of the whole instance when the judge finds it feasible and cheaper than the ``group``'s
+    routes over the same ``customers``, else ``None``."""
     if candidate is None:
         return None
     k = sub.num_depots
     local_index = dict(zip(customers, range(k, k + len(customers))))
-    old = check_solution(sub, [[x if x < k else local_index[x] for x in route] for route in routes])
-    new = check_solution(sub, candidate)
-    if not new.feasible or new.cost >= old.cost - 1e-9 * abs(old.cost):
+    sub_type = {int(kind): position for position, kind in enumerate(kept)}
+    old = route_list([Route(route.depot, tuple(local_index[x] for x in route.visits), sub_type[route.vehicle_type])
+                      for route in group], k, sub.vehicles)
+    if sub.vehicle_types is not None:
+        candidate = assign_vehicles(sub, candidate) or candidate
+    old_result, new = check_solution(sub, old), check_solution(sub, candidate)
+    if not new.feasible or new.cost >= old_result.cost - 1e-9 * abs(old_result.cost):
         return None
-    return [[x if x < k else customers[x - k] for x in route] for route in candidate]
+    return [Route(route.depot, tuple(customers[x - k] for x in route.visits), int(kept[route.vehicle_type]))
+            for route in routes_of(candidate, k, sub.vehicles)]
 
 
 @torch.inference_mode()
@@ -141,7 +165,10 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     routes
         A feasible solution of ``instance`` (a route list, as every solver returns), or ``None``
         to start from :func:`singleton_routes`: the first round then decomposes the instance
-        (the groups it does not reach before the deadline keep one route per customer).
+        (the groups it does not reach before the deadline keep one route per customer). With
+        vehicle types a group keeps its own limited vehicles and every unlimited type, so the
+        fleet's counts hold; a start beyond the counts is returned as it is, and there is no
+        start of one route per customer (give the decoded routes).
     generator
         Source of the random groups and of the sampling.
     augment
@@ -161,14 +188,20 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     first_round = True
     improvements = 0
     images = 8 if augment and deadline is None else 1
+    k, vehicles = instance.num_depots, instance.vehicles
+    if routes is None and vehicles is not None:
+        raise ValueError("a fleet's re-construction starts from decoded routes: one route per customer may need more "
+                         "vehicles than the fleet has")
     routes = singleton_routes(instance) if routes is None else [list(route) for route in routes]
+    if vehicles is not None and not check_solution(instance, routes).feasible:
+        return routes  # beyond the fleet (or broken): no group can be priced within its counts
+    current = routes_of(routes, k, vehicles)
     pace = 0.0  # seconds the last batch took: a batch that would end past the deadline is not begun
     with tqdm(desc=f"re-constructing n = {instance.num_customers}", unit="group", delay=PROGRESS_DELAY, leave=False,
               disable=not progress, bar_format="{desc}: {n} groups [{elapsed}]{postfix}") as bar:
         while first_round or (deadline is not None and deadline.left() > pace):
-            groups = route_groups(instance, routes, rng, size)
-            customers = [tuple(sorted(x for i in group for x in routes[i] if x >= instance.num_depots))
-                         for group in groups]
+            groups = route_groups(instance, [route.to_list(k) for route in current], rng, size)
+            customers = [tuple(sorted(x for i in group for x in current[i].visits)) for group in groups]
             # groups of as many customers, all new or all tried before, are decoded as one batch
             batches: dict[tuple[int, bool], list[int]] = {}
             for number, group_customers in enumerate(customers):
@@ -184,19 +217,20 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                     began = now(deadline)
                     tried.update(customers[number] for number in batch)
                     decoding = Decoding("sampling" if was_tried else "greedy", augment=images > 1)
-                    subsets = [instance.subset(np.array(customers[number])) for number in batch]
-                    candidates = best_routes(policy, subsets, decoding, generator,
+                    subsets = [_group_instance(instance, [current[i] for i in groups[number]], customers[number])
+                               for number in batch]
+                    candidates = best_routes(policy, [sub for sub, _ in subsets], decoding, generator,
                                              None if deadline is None else DeadlinePace(deadline, abandon_if_late=True))
-                    for position, number in enumerate(batch):
-                        better = _improvement(subsets[position], [routes[i] for i in groups[number]], customers[number],
-                                              None if candidates is None else candidates[position])
+                    for (sub, kept), number, candidate in zip(subsets, batch, candidates or [None] * len(batch)):
+                        better = _improvement(sub, kept, [current[i] for i in groups[number]], customers[number],
+                                              candidate)
                         if better is not None:
                             new[number] = better
                     pace = now(deadline) - began
                     improvements += sum(number in new for number in batch)
                     bar.set_postfix_str(f", {improvements} improved", refresh=False)
                     bar.update(len(batch))
-            routes = [route for number, group in enumerate(groups)
-                      for route in new.get(number, [routes[i] for i in group])]
+            current = [route for number, group in enumerate(groups)
+                       for route in new.get(number, [current[i] for i in group])]
             first_round = False
-    return routes
+    return route_list(current, k, vehicles)

@@ -3,10 +3,9 @@
 Without a time limit the network decodes once (greedy multi-start, ``samples`` sampling passes);
 an instance of more than :data:`~nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO` customers
 without ``samples`` is decoded whole once, in one image with fewer starts (up to
-:data:`~nco.solvers.neural.reconstruct.START_DECODED_UP_TO` customers; above, from one route per
-customer), and the network then solves neighbourhoods of its routes again, once (not with vehicle
-types, whose counts the neighbourhoods do not keep: decoded whole, once). With a time limit it
-searches as :class:`~nco.solvers.neural.params.NeuralParams`' ``search`` says.
+:data:`~nco.solvers.neural.reconstruct.START_DECODED_UP_TO` customers and for every fleet; above,
+from one route per customer), and the network then solves neighbourhoods of its routes again, once
+(a fleet's neighbourhoods keep its counts). With a time limit it searches as :class:`~nco.solvers.neural.params.NeuralParams`' ``search`` says.
 """
 
 from __future__ import annotations
@@ -45,13 +44,7 @@ class NeuralSolver:
                  progress: bool = False) -> Routes:
         params, augment = self.params, self.params.augment
         large = instance.num_customers > reconstruct.DECODE_WHOLE_UP_TO
-        # the neighbourhood re-construction does not keep a fleet's counts: a large fleet instance
-        # is decoded whole, once, and polished where there is time
-        decompose = large and instance.vehicle_types is None
-        if instance.vehicle_types is not None and params.search == "reconstruct":
-            raise NotSolved("the network's neighbourhood re-construction does not keep a fleet's counts yet: "
-                            "solve the file with --search polish or sampling, or with PyVRP "
-                            "(nco compare FILE --solvers pyvrp,ortools)")
+        fleet = instance.vehicle_types is not None  # re-constructed from decoded routes, never from singletons
         time_limit = None if deadline is None else deadline.left()  # before the model loads: its time counts
         params.check_time_limit(time_limit)
         model = load_model(params.checkpoint if params.checkpoint is not None else shipped_checkpoint(instance),
@@ -59,20 +52,22 @@ class NeuralSolver:
         generator = torch.Generator(model.device).manual_seed(seed)
         max_starts = reconstruct.WHOLE_DECODING_STARTS if large else None
         if deadline is None:
-            if decompose and not params.samples:  # one round of neighbourhoods
-                start = None if instance.num_customers > reconstruct.START_DECODED_UP_TO else decode.solve_instance(
-                    model, instance, False, 0, generator=generator, max_starts=max_starts, progress=progress)
+            if large and not params.samples:  # one round of neighbourhoods
+                decoded = fleet or instance.num_customers <= reconstruct.START_DECODED_UP_TO
+                start = decode.solve_instance(model, instance, False, 0, generator=generator, max_starts=max_starts,
+                                              progress=progress) if decoded else None
                 return reconstruct.reconstruct(model, instance, start, None, generator, augment, progress=progress)
-            whole = large and not decompose  # one image, as the decomposition's start is
-            return decode.solve_instance(model, instance, augment and not whole, params.samples, generator=generator,
+            return decode.solve_instance(model, instance, augment, params.samples, generator=generator,
                                          max_starts=max_starts, progress=progress)
         search = self._search(instance, time_limit)
         network_deadline = Deadline(deadline.at - (1 - params.network_share) * time_limit, deadline.clock)
         if search == "sampling":
             routes = decode.solve_instance(model, instance, augment, None, generator=generator, deadline=deadline,
                                            max_starts=max_starts, progress=progress)
-        elif decompose:  # decomposed into neighbourhoods, not decoded whole
-            routes = reconstruct.reconstruct(model, instance, None,
+        elif large:  # decomposed into neighbourhoods, not decoded whole (a fleet: from one image decoded whole)
+            start = decode.solve_instance(model, instance, False, 0, generator=generator, max_starts=max_starts,
+                                          deadline=network_deadline, progress=progress) if fleet else None
+            routes = reconstruct.reconstruct(model, instance, start,
                                              deadline if search == "reconstruct" else network_deadline,
                                              generator, augment, progress=progress)
         else:  # greedy decoding of the images that fit in the network's share, then the search
@@ -89,15 +84,14 @@ class NeuralSolver:
 
     def _search(self, instance: Instance, time_limit: float) -> str:
         """The search to run for ``time_limit`` seconds: the one asked for, else the polish unless
-        PyVRP's matrices or its set-up would not fit (then the re-construction, or sampling for a
-        fleet, whose counts the re-construction does not keep)."""
+        PyVRP's matrices or its set-up would not fit (then the re-construction)."""
         search = self.params.search
         if search is None:
             setup = POLISH_SETUP_SECONDS_PER_PAIR * instance.num_locations**2
             fits = setup <= POLISH_SETUP_SHARE * (1 - self.params.network_share) * time_limit
             if fits and not memory_shortfall("pyvrp", instance):
                 return DEFAULT_SEARCH
-            return "reconstruct" if instance.vehicle_types is None else "sampling"
+            return "reconstruct"
         if search == "polish" and (shortfall := memory_shortfall("pyvrp", instance)):
             raise ValueError(f"the polish runs PyVRP: {shortfall}: use the reconstruct search (--search reconstruct), "
                              "or a machine with more memory")

@@ -174,3 +174,26 @@ def test_groups_hold_up_to_half_the_instance_and_at_most_the_subproblem_size(mon
     # a deadline already past: the first round groups the routes and decodes nothing
     routes = reconstruct(load_policy(None, "cpu")[0], instance, None, Deadline.after(0), torch.Generator().manual_seed(0))
     assert sizes == [size] and len(routes) == num_customers
+
+
+@pytest.mark.parametrize("variant", ["CVRP", "VRPTW", "MDOVRPBL"])
+def test_a_fleet_re_constructed_keeps_its_counts_and_gets_cheaper(variant):
+    from nco.envs.route import Route, route_list
+    from tests.conftest import with_random_fleet
+
+    policy = load_policy(None, "cpu")[0]
+    plain = generate(1, 30, [variant], seed=3, distribution="broad").instance(0, variant)
+    instance = with_random_fleet(plain, np.random.default_rng(7))
+    own = instance.vehicle_types.num_types - 1  # the instance's own vehicle: every customer, unlimited
+    singletons = [Route.from_list(route, instance.num_depots) for route in singleton_routes(instance)]
+    start = route_list([Route(route.depot, route.visits, own) for route in singletons], instance.num_depots,
+                       instance.vehicles)
+    before = check_solution(instance, start)
+    assert before.feasible, before.violations
+    deadline = Deadline.after(1.0, SteppingClock(0.02))
+    routes = reconstruct(policy, instance, start, deadline, torch.Generator().manual_seed(0), augment=False, size=10)
+    after = check_solution(instance, routes)
+    assert after.feasible, after.violations  # counts, allowed customers, durations: the judge's every rule
+    assert after.cost < before.cost
+    with pytest.raises(ValueError, match="starts from decoded routes"):
+        reconstruct(policy, instance, None, deadline)

@@ -70,7 +70,7 @@ def test_solvers_whose_matrices_would_not_fit_in_memory_or_time_are_refused_or_r
     assert nco.solve(instance, checkpoint=checkpoint, time_limit=0.3).feasible
 
 
-def test_the_network_solves_a_mixed_limited_fleet_and_refuses_to_reconstruct_one(checkpoint, monkeypatch):
+def test_the_network_solves_a_mixed_limited_fleet_with_every_search(checkpoint, monkeypatch):
     import numpy as np
 
     from nco.envs.fleet import VehicleTypes
@@ -83,17 +83,14 @@ def test_the_network_solves_a_mixed_limited_fleet_and_refuses_to_reconstruct_one
                          allowed=np.vstack([np.arange(plain.num_locations) % 2 == 0,
                                             np.ones(plain.num_locations, bool)]))
     instance = plain.replace(capacity=None, vehicle_types=types)
-    for options in ({}, {"time_limit": 0.5, "search": "polish", "clock": SteppingClock(0.01)}):
-        solution = nco.solve(instance, checkpoint=checkpoint, **options)
-        assert solution.feasible, solution.violations
-        assert len(solution.route_lists()) == len(instance.vehicles)  # aligned to the vehicles
-    refused = nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, search="reconstruct")
-    assert not refused.feasible and "does not keep a fleet's counts yet" in refused.violations[0]
-    # where the polish does not fit, a fleet samples rather than re-constructs
+    limited = [{"time_limit": 0.5, "search": search, "clock": SteppingClock(0.01)}
+               for search in ("polish", "sampling", "reconstruct")]
+    for large in (False, True):  # decoded whole; decomposed into neighbourhoods from one image
+        monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 5 if large else 200)
+        for options in ({}, *limited):
+            solution = nco.solve(instance, checkpoint=checkpoint, **options)
+            assert solution.feasible, (large, options, solution.violations)
+            assert len(solution.route_lists()) == len(instance.vehicles)  # aligned to the vehicles
+    # where the polish does not fit, a fleet re-constructs as every instance does
     monkeypatch.setattr("nco.solvers.neural.solver.POLISH_SETUP_SECONDS_PER_PAIR", 1.0)
-    assert NeuralSolver()._search(instance, 0.5) == "sampling"
-    assert NeuralSolver()._search(plain, 0.5) == "reconstruct"
-    monkeypatch.undo()
-    monkeypatch.setattr("nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_TO", 5)  # large: decoded whole, once
-    assert nco.solve(instance, checkpoint=checkpoint).feasible
-    assert nco.solve(instance, checkpoint=checkpoint, time_limit=0.5, clock=SteppingClock(0.01)).feasible
+    assert NeuralSolver()._search(instance, 0.5) == NeuralSolver()._search(plain, 0.5) == "reconstruct"
