@@ -18,7 +18,7 @@ from ortools.graph.python import min_cost_flow
 from nco.envs.check import check_route
 from nco.envs.fleet import VehicleTypes
 from nco.envs.instance import Instance
-from nco.envs.route import Route, route_list, routes_of
+from nco.envs.route import Route, route_list
 from nco.solvers.base import Routes
 
 COST_RESOLUTION = 1e9
@@ -41,15 +41,19 @@ def route_costs(instance: Instance, routes: list[Route]) -> np.ndarray:
 
 
 def assign_vehicles(instance: Instance, routes: Routes) -> Routes | None:
-    """``routes`` (a route list of an instance with vehicle types) with the cheapest vehicles that
-    can drive them within the fleet's counts, aligned to the vehicles; ``None`` where no assignment
-    keeps every route feasible and within the counts (a route no type may drive, or more routes
-    than vehicles that fit them)."""
+    """``routes`` driven by the cheapest vehicles of ``instance``'s fleet that can drive them
+    within its counts, as a route list aligned to its vehicles; ``None`` where no assignment keeps
+    every route feasible and within the counts (a route no type may drive, or more routes than
+    vehicles that fit them).
+
+    ``routes`` is any route list of ``instance``'s locations: the vehicles it was aligned to are
+    not read (the routes of a variant of :func:`fleet_variants`, aligned to its own fleet, will do).
+    """
     types = instance.vehicle_types
     if types is None:
         raise ValueError("assign_vehicles needs an instance with vehicle types")
     k = instance.num_depots
-    found = routes_of(routes, k, instance.vehicles)
+    found = [Route.from_list(route, k) for route in routes if len(route)]
     if not found:
         return None
     costs = route_costs(instance, found)

@@ -21,6 +21,7 @@ time limit, the round starts from one image decoded whole instead.
 
 from __future__ import annotations
 
+from functools import partial
 
 import numpy as np
 import torch
@@ -35,7 +36,8 @@ from nco.models.decoding import Decoding
 from nco.models.policy import Policy
 from nco.solvers.neural.decode import PROGRESS_DELAY, best_routes
 from nco.solvers.neural.pace import DeadlinePace
-from nco.solvers.vehicles import assign_vehicles
+from nco.solvers.base import judged_rank
+from nco.solvers.vehicles import assign_vehicles, fleet_variants
 
 SUBPROBLEM_SIZE = 100
 """Customers of the largest group re-solved at once (the campaign trains on 20 to 100), unless
@@ -133,24 +135,27 @@ def _group_instance(instance: Instance, group: list[Route], customers: tuple[int
 
 
 def _improvement(sub: Instance, kept: np.ndarray, group: list[Route], customers: tuple[int, ...],
-                 candidate: list[list[int]] | None) -> list[Route] | None:
-    """``candidate`` (a route list of ``sub``, the group's instance of :func:`_group_instance`) as
-    routes of the whole instance when the judge finds it feasible and cheaper than the ``group``'s
-    routes over the same ``customers``, else ``None``."""
-    if candidate is None:
+                 candidates: list[list[list[int]]]) -> list[Route] | None:
+    """The best of ``candidates`` (route lists of ``sub``, the group's instance of
+    :func:`_group_instance`, or of its :func:`~nco.solvers.vehicles.fleet_variants`) as routes of
+    the whole instance when the judge finds it feasible and cheaper than the ``group``'s routes
+    over the same ``customers``, else ``None``."""
+    if not candidates:
         return None
     k = sub.num_depots
     local_index = dict(zip(customers, range(k, k + len(customers))))
     sub_type = {int(kind): position for position, kind in enumerate(kept)}
     old = route_list([Route(route.depot, tuple(local_index[x] for x in route.visits), sub_type[route.vehicle_type])
                       for route in group], k, sub.vehicles)
-    if sub.vehicle_types is not None:
-        candidate = assign_vehicles(sub, candidate) or candidate
-    old_result, new = check_solution(sub, old), check_solution(sub, candidate)
+    if sub.vehicle_types is not None:  # the first candidate is sub's own; the variants' only with new vehicles
+        assigned = [routes for routes in map(partial(assign_vehicles, sub), candidates) if routes is not None]
+        candidates = [candidates[0], *assigned]
+    best = min(candidates, key=partial(judged_rank, sub))
+    old_result, new = check_solution(sub, old), check_solution(sub, best)
     if not new.feasible or new.cost >= old_result.cost - 1e-9 * abs(old_result.cost):
         return None
     return [Route(route.depot, tuple(customers[x - k] for x in route.visits), int(kept[route.vehicle_type]))
-            for route in routes_of(candidate, k, sub.vehicles)]
+            for route in routes_of(best, k, sub.vehicles)]
 
 
 @torch.inference_mode()
@@ -196,6 +201,7 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
     if vehicles is not None and not check_solution(instance, routes).feasible:
         return routes  # beyond the fleet (or broken): no group can be priced within its counts
     current = routes_of(routes, k, vehicles)
+    width = len(fleet_variants(instance))  # instances decoded per group: the group's and its fleet variants
     pace = 0.0  # seconds the last batch took: a batch that would end past the deadline is not begun
     with tqdm(desc=f"re-constructing n = {instance.num_customers}", unit="group", delay=PROGRESS_DELAY, leave=False,
               disable=not progress, bar_format="{desc}: {n} groups [{elapsed}]{postfix}") as bar:
@@ -209,7 +215,7 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                     batches.setdefault((len(group_customers), group_customers in tried), []).append(number)
             new: dict[int, list[list[int]]] = {}
             for (count, was_tried), members in batches.items():
-                per_batch = max(1, GROUP_BATCH_ROLLOUTS // (count * images))
+                per_batch = max(1, GROUP_BATCH_ROLLOUTS // (count * images * width))
                 for first in range(0, len(members), per_batch):
                     batch = members[first : first + per_batch]
                     if deadline is not None and deadline.left() <= pace:
@@ -219,11 +225,14 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                     decoding = Decoding("sampling" if was_tried else "greedy", augment=images > 1)
                     subsets = [_group_instance(instance, [current[i] for i in groups[number]], customers[number])
                                for number in batch]
-                    candidates = best_routes(policy, [sub for sub, _ in subsets], decoding, generator,
-                                             None if deadline is None else DeadlinePace(deadline, abandon_if_late=True))
-                    for (sub, kept), number, candidate in zip(subsets, batch, candidates or [None] * len(batch)):
+                    variants = [fleet_variants(sub) for sub, _ in subsets]
+                    found = best_routes(policy, [variant for each in variants for variant in each], decoding,
+                                        generator, None if deadline is None else DeadlinePace(deadline, abandon_if_late=True))
+                    ends = np.cumsum([len(each) for each in variants])
+                    for (sub, kept), number, end, each in zip(subsets, batch, ends, variants):
+                        candidates = [] if found is None else found[end - len(each):end]
                         better = _improvement(sub, kept, [current[i] for i in groups[number]], customers[number],
-                                              candidate)
+                                              candidates)
                         if better is not None:
                             new[number] = better
                     pace = now(deadline) - began
