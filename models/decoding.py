@@ -35,6 +35,9 @@ class Decoding:
     max_rollouts
         At most this many rollouts of one instance at once: augmented images are decoded a few
         at a time when all of them would exceed it (``None``: all at once).
+    fill_routes
+        A route returns to its depot only once no customer is feasible for it (:meth:`restrict`):
+        fewer, fuller routes, for a fleet with few vehicles.
     """
 
     strategy: str = "greedy"
@@ -46,6 +49,7 @@ class Decoding:
     top_k: int | None = None
     top_p: float | None = None
     max_rollouts: int | None = None
+    fill_routes: bool = False
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -61,6 +65,15 @@ class Decoding:
         if not self.multi_start:
             return self.num_samples
         return min(num_customers, self.max_starts or num_customers)
+
+    def restrict(self, mask: torch.Tensor, current: torch.Tensor, num_depot_slots: int) -> torch.Tensor:
+        """The environment's action ``mask`` (B, S, N) as these options narrow it, the rollouts
+        standing at ``current`` (B, S): with :attr:`fill_routes`, no depot for a rollout on a
+        route that can still serve a customer."""
+        if not self.fill_routes:
+            return mask
+        closing = (current >= num_depot_slots) & mask[..., num_depot_slots:].any(-1)
+        return torch.cat([mask[..., :num_depot_slots] & ~closing[..., None], mask[..., num_depot_slots:]], dim=-1)
 
     def select(self, log_probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Chooses one action per rollout from log-probabilities (B, S, N)."""

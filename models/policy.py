@@ -180,6 +180,7 @@ class Policy(nn.Module):
 
         def choose(active_problem: Problem, state: State, mask: torch.Tensor) -> torch.Tensor:
             nonlocal log_likelihood
+            mask = decoding.restrict(mask, state.current, problem.num_depot_slots)
             log_probs = self._log_probs(active_problem, state, mask, cache, order, context, len(active), copies, starts)
             action = decoding.select(log_probs.detach(), generator)
             # a forced start has probability 1 (its mask allows nothing else): it adds nothing

@@ -109,3 +109,10 @@ def fleet_variants(instance: Instance) -> list[Instance]:
         except ValueError:
             continue
     return variants
+
+
+def limited_fleet(instance: Instance) -> bool:
+    """Whether ``instance`` has a vehicle type with fewer vehicles than customers: a fleet that
+    a solution may run out of."""
+    types = instance.vehicle_types
+    return types is not None and bool((types.num_available < instance.num_customers).any())

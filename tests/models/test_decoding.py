@@ -46,3 +46,19 @@ def test_top_p_keeps_the_smallest_set_that_reaches_it_and_greedy_takes_the_most_
     picks = {int(top.select(log_probs, torch.Generator().manual_seed(i))) for i in range(100)}
     assert picks == {2, 3}
     assert int(Decoding().select(log_probs)) == 3
+
+
+def test_filling_routes_closes_a_route_only_once_no_customer_fits():
+
+
+    # two depot slots, three customers; rollouts: on a route with a customer left, on a route with
+    # none left, at a depot
+    mask = torch.tensor([[[True, True, False, True, False],
+                          [True, False, False, False, False],
+                          [False, True, True, False, True]]])
+    current = torch.tensor([[3, 4, 0]])
+    filled = Decoding(fill_routes=True).restrict(mask, current, num_depot_slots=2)
+    assert filled.tolist() == [[[False, False, False, True, False],
+                                [True, False, False, False, False],
+                                [False, True, True, False, True]]]
+    assert Decoding().restrict(mask, current, num_depot_slots=2) is mask

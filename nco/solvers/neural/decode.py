@@ -22,7 +22,7 @@ from nco.models.decoding import Decoding
 from nco.models.policy import Policy
 from nco.solvers.base import judged_rank
 from nco.solvers.neural.pace import DeadlinePace
-from nco.solvers.vehicles import assign_vehicles, fleet_variants
+from nco.solvers.vehicles import assign_vehicles, fleet_variants, limited_fleet
 
 
 PROGRESS_DELAY = 3.0
@@ -62,8 +62,10 @@ def solve_instance(
     passes) finds; with ``augment`` over the 8 dihedral images.
 
     With several vehicle types each pass runs on every variant of
-    :func:`nco.solvers.vehicles.fleet_variants` (the instance, and each unlimited type alone), the
-    vehicles of each variant's best routes are chosen again from the whole fleet
+    :func:`nco.solvers.vehicles.fleet_variants` (the instance, and each unlimited type alone), and
+    with a limited fleet (:func:`nco.solvers.vehicles.limited_fleet`) on the instance once more,
+    filling routes first (:attr:`nco.models.decoding.Decoding.fill_routes`); the vehicles of each
+    one's best routes are chosen again from the whole fleet
     (:func:`nco.solvers.vehicles.assign_vehicles`), and the judge picks the best.
 
     With a ``deadline``, each pass decodes the images that
@@ -78,15 +80,17 @@ def solve_instance(
         raise ValueError("samples=None searches until a deadline: give one")
     variants = fleet_variants(instance)
     problems = [Problem.from_instances([rescale(variant)], device=policy.device) for variant in variants]
-    best: list[tuple[float, torch.Tensor | None]] = [(float("inf"), None)] * len(problems)
-    greedy = [(which, "greedy") for which in range(len(problems))]
+    # (problem, fill_routes): each variant, and the instance itself filling its routes where its fleet is limited
+    decodes = [(which, False) for which in range(len(problems))] + [(0, True)] * limited_fleet(instance)
+    best: list[tuple[float, torch.Tensor | None]] = [(float("inf"), None)] * len(decodes)
+    greedy = [(which, "greedy") for which in range(len(decodes))]
     sampling = ((which, "sampling") for _ in (count() if samples is None else range(samples))
-                for which in range(len(problems)))
+                for which in range(len(decodes)))
     per_image = 0.0  # seconds of the slowest image decoded so far
     # passes are counted in fractions: without a deadline the bar knows how many there are
     bar_format = "{desc}: {n:.1f} passes [{elapsed}]" if samples is None else \
         "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} passes [{elapsed}<{remaining}]"
-    bar = tqdm(total=None if samples is None else (1 + samples) * len(problems),
+    bar = tqdm(total=None if samples is None else (1 + samples) * len(decodes),
                desc=f"decoding n = {instance.num_customers}", delay=PROGRESS_DELAY, leave=False,
                disable=not progress, bar_format=bar_format)
     with bar:
@@ -97,19 +101,21 @@ def solve_instance(
             # with fewer starts, or is abandoned (:class:`nco.solvers.neural.pace.DeadlinePace`)
             if started and deadline is not None and began + MIN_IMAGE_SHARE * per_image > deadline.at:
                 break
-            decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts, max_starts=max_starts)
+            problem, fill_routes = problems[decodes[which][0]], decodes[which][1]
+            decoding = Decoding(strategy, augment=augment, max_rollouts=max_rollouts, max_starts=max_starts,
+                                fill_routes=fill_routes)
             pace = None if deadline is None else DeadlinePace(deadline, abandon_if_late=started)
             report = None if not progress else lambda share, passes=passes: bar.update(passes + share - bar.n)
-            rollouts = policy(problems[which], decoding, generator, report, pace)
+            rollouts = policy(problem, decoding, generator, report, pace)
             if not rollouts.cost.shape[1]:  # abandoned: it would have ended past the deadline
                 break
             cost, actions = rollouts.best()
             if float(cost[0]) < best[which][0]:
                 best[which] = (float(cost[0]), actions[0])
-            images = rollouts.cost.shape[1] / decoding.rollouts_per_image(problems[which].num_customers)
+            images = rollouts.cost.shape[1] / decoding.rollouts_per_image(problem.num_customers)
             per_image = max(per_image, (now(deadline) - began) / images)
             bar.update(passes + 1 - bar.n)
-    found = [actions_to_routes(actions, problem, 0) for problem, (_, actions) in zip(problems, best)
+    found = [actions_to_routes(actions, problems[which], 0) for (which, _), (_, actions) in zip(decodes, best)
              if actions is not None]
     if instance.vehicle_types is None:
         return found[0]

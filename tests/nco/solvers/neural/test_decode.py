@@ -79,3 +79,26 @@ def test_an_unlimited_fleet_decodes_each_type_alone_and_keeps_the_best(checkpoin
     monkeypatch.setattr("nco.solvers.neural.decode.fleet_variants", lambda instance: [instance])
     alone = check_solution(instance, solve_instance(policy, instance, augment=False))
     assert alone.feasible and result.cost <= alone.cost
+
+
+def test_a_limited_fleet_is_decoded_once_more_filling_its_routes(checkpoint, monkeypatch):
+    from nco.checkpoints import load_policy
+    from nco.envs.fleet import VehicleTypes
+    from nco.models.policy import Policy
+
+    policy, _ = load_policy(checkpoint)
+    plain = generate(1, 12, "VRPTW", seed=4).instance(0)
+    instance = plain.replace(capacity=None, vehicle_types=VehicleTypes(capacity=[plain.capacity], num_available=[11]))
+    forward, fills = Policy.forward, []
+
+    def recording_forward(self, problem, decoding, *args):
+        fills.append(decoding.fill_routes)
+        return forward(self, problem, decoding, *args)
+
+    monkeypatch.setattr(Policy, "forward", recording_forward)
+    result = check_solution(instance, solve_instance(policy, instance, augment=False))
+    assert fills == [False, True]
+    assert result.feasible, result.violations
+    fills.clear()
+    solve_instance(policy, plain, augment=False)
+    assert fills == [False]  # no fleet to run out of
