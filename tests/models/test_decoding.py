@@ -49,8 +49,6 @@ def test_top_p_keeps_the_smallest_set_that_reaches_it_and_greedy_takes_the_most_
 
 
 def test_filling_routes_closes_a_route_only_once_no_customer_fits():
-
-
     # two depot slots, three customers; rollouts: on a route with a customer left, on a route with
     # none left, at a depot
     mask = torch.tensor([[[True, True, False, True, False],
