@@ -71,8 +71,6 @@ def evaluate(checkpoint: str | None, data: Path, name: str, solver: str, time_li
     if time_limit is not None:
         label += f" {search or ''} {time_limit:g} s".replace("  ", " ")
     if solver == "nearest":
-        if time_limit is None:
-            raise OptionError("--solver nearest polishes the nearest-neighbour routes for --time-limit seconds: give one")
         solutions = [nearest_then_polish(instance, time_limit, seed=0) for instance in tqdm(instances, desc="solving")]
     else:
         solutions = nco.solve_many(instances, solver, time_limit, progress=True, **options)
@@ -124,6 +122,8 @@ def run(args: argparse.Namespace) -> None:
                 rows += list(csv.DictReader(handle))
         print_table(rows)
         return
+    if args.solver == "nearest" and args.time_limit is None:
+        raise OptionError("--solver nearest polishes the nearest-neighbour routes for --time-limit seconds: give one")
     names = args.sets.split(",")
     if unknown := [name for name in names if name not in SETS]:
         raise OptionError(f"unknown sets {unknown}: use some of {','.join(SETS)}")

@@ -50,6 +50,10 @@ def test_missing_benchmark_data_or_an_unknown_set_is_one_line_that_says_what_to_
         bench.main(["dev-sets", "--sets", "x250,solomn", "--data", str(tmp_path)])
     assert str(exit_.value.code) == ("bench dev-sets: unknown sets ['solomn']: use some of "
                                      "solomon,x250,x500,x1000,x,cordeau,ortec,vrpb,hfvrp,sdvrptw")
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["dev-sets", "--solver", "nearest", "--data", str(tmp_path)])
+    assert str(exit_.value.code) == ("bench dev-sets: --solver nearest polishes the nearest-neighbour routes for "
+                                     "--time-limit seconds: give one")
 
 
 def test_every_run_is_stamped_with_its_commit_and_machine(bench, capsys, tmp_path):
