@@ -6,6 +6,11 @@ routes are known, choosing their vehicles is a transportation problem (routes to
 each type with its number of vehicles, each pair priced by the judge: fixed cost plus cost per unit
 of distance, or barred where the type's capacity, allowed customers, duration limit or depot do not
 fit the route), solved exactly here as a minimum-cost flow (OR-Tools).
+
+The network decodes more than the instance itself for that reason (:func:`fleet_variants`): routes
+sized for each unlimited vehicle type alone, re-assigned from the whole fleet, and with a fleet it
+may run out of (:func:`limited_fleet`) routes filled before the next one starts
+(:attr:`nco.models.decoding.Decoding.fill_routes`).
 """
 
 from __future__ import annotations
@@ -88,8 +93,9 @@ def assign_vehicles(instance: Instance, routes: Routes) -> Routes | None:
 
 def fleet_variants(instance: Instance) -> list[Instance]:
     """The instances a constructive solver decodes for ``instance``: itself, and where it has
-    several vehicle types, each unlimited type (as many vehicles as customers) alone that can serve every customer (routes sized
-    for one vehicle, whose vehicles :func:`assign_vehicles` then chooses from the whole fleet).
+    several vehicle types, each unlimited type (as many vehicles as customers) alone that can serve
+    every customer (routes sized for one vehicle, whose vehicles :func:`assign_vehicles` then
+    chooses from the whole fleet).
 
     A network that starts each route with a vehicle chosen before the route's customers trades
     fixed costs, costs per unit of distance and the number of routes poorly; the routes of one

@@ -10,7 +10,9 @@ stays feasible and never gets worse. A group tried before is sampled rather than
 again; a group of one customer is left as it is. Groups of the same number of customers are decoded
 together, as one batch (at batch 1 a decoding step costs about as much for one group as for
 several). The idea is LEHD's random re-construction and the decomposition of GLOP and UDC, on whole
-routes.
+routes. With vehicle types a group is re-solved with its own limited vehicles and every unlimited
+type (:func:`_group_instance`), so the fleet's counts hold, and its variants are decoded as a whole
+instance's are (:func:`nco.solvers.vehicles.fleet_variants`).
 
 Started from one route per customer (:func:`singleton_routes`), the first round is a
 decomposition of the whole instance into neighbourhoods that the network solves in batches: how
