@@ -9,8 +9,8 @@ Every file is solved by ``nco.solve`` (without a time limit its default: multi-s
 8-fold augmentation, and above 200 customers one image decoded whole, then one round of
 neighbourhoods; with one, the anytime
 search that ``--search`` names, a classical ``--solver``, or ``--solver nearest``: the
-nearest-neighbour routes polished by PyVRP for the time limit, the network's start replaced), judged in the set's rounding
-convention; the reference is the ``bks`` column of the
+nearest-neighbour routes polished by PyVRP for the time limit, the network's start replaced),
+judged in the set's rounding convention; the reference is the ``bks`` column of the
 set's ``bks.csv`` (for ORTEC, which has none, the PyVRP 60 s cost ``pyvrp_60s``; for the fleets of
 ``hfvrp`` and ``sdvrptw``, whose ``Cost`` lines use other scalings, the judged cost of each file's
 ``.sol``). Gaps are over the feasible solutions. The benchmark files are not in the repository:

@@ -31,14 +31,14 @@ from tqdm import tqdm
 
 from nco.clock import Deadline, now
 from nco.envs.check import check_solution
-from nco.envs.instance import Instance
 from nco.envs.fleet import VehicleTypes
+from nco.envs.instance import Instance
 from nco.envs.route import Route, route_list, routes_of
 from nco.models.decoding import Decoding
 from nco.models.policy import Policy
+from nco.solvers.base import judged_rank
 from nco.solvers.neural.decode import PROGRESS_DELAY, best_routes
 from nco.solvers.neural.pace import DeadlinePace
-from nco.solvers.base import judged_rank
 from nco.solvers.vehicles import assign_vehicles, fleet_variants
 
 SUBPROBLEM_SIZE = 100
@@ -215,7 +215,7 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
             for number, group_customers in enumerate(customers):
                 if len(group_customers) > 1:  # one customer: one route
                     batches.setdefault((len(group_customers), group_customers in tried), []).append(number)
-            new: dict[int, list[list[int]]] = {}
+            new: dict[int, list[Route]] = {}
             for (count, was_tried), members in batches.items():
                 per_batch = max(1, GROUP_BATCH_ROLLOUTS // (count * images * width))
                 for first in range(0, len(members), per_batch):
@@ -228,8 +228,9 @@ def reconstruct(policy: Policy, instance: Instance, routes: list[list[int]] | No
                     subsets = [_group_instance(instance, [current[i] for i in groups[number]], customers[number])
                                for number in batch]
                     variants = [fleet_variants(sub) for sub, _ in subsets]
+                    pace_of_batch = None if deadline is None else DeadlinePace(deadline, abandon_if_late=True)
                     found = best_routes(policy, [variant for each in variants for variant in each], decoding,
-                                        generator, None if deadline is None else DeadlinePace(deadline, abandon_if_late=True))
+                                        generator, pace_of_batch)
                     ends = np.cumsum([len(each) for each in variants])
                     for (sub, kept), number, end, each in zip(subsets, batch, ends, variants):
                         candidates = [] if found is None else found[end - len(each):end]

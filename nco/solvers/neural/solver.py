@@ -5,7 +5,8 @@ an instance of more than :data:`~nco.solvers.neural.reconstruct.DECODE_WHOLE_UP_
 without ``samples`` is decoded whole once, in one image with fewer starts (up to
 :data:`~nco.solvers.neural.reconstruct.START_DECODED_UP_TO` customers and for every fleet; above,
 from one route per customer), and the network then solves neighbourhoods of its routes again, once
-(a fleet's neighbourhoods keep its counts). With a time limit it searches as :class:`~nco.solvers.neural.params.NeuralParams`' ``search`` says.
+(a fleet's neighbourhoods keep its counts). With a time limit it searches as
+:class:`~nco.solvers.neural.params.NeuralParams`' ``search`` says.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from nco.checkpoints import shipped_checkpoint
 from nco.clock import Deadline
 from nco.envs.instance import Instance
 from nco.solvers import pyvrp
-from nco.solvers.base import NotSolved, Routes, judged_rank
+from nco.solvers.base import Routes, judged_rank
 from nco.solvers.classical import memory_shortfall
 from nco.solvers.neural import decode, reconstruct  # modules: their thresholds are read at every call
 from nco.solvers.neural.model import load_model
@@ -96,4 +97,3 @@ class NeuralSolver:
             raise ValueError(f"the polish runs PyVRP: {shortfall}: use the reconstruct search (--search reconstruct), "
                              "or a machine with more memory")
         return search
-
