@@ -16,6 +16,7 @@ may run out of (:func:`limited_fleet`) routes filled before the next one starts
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -24,11 +25,16 @@ from nco.envs.check import check_route
 from nco.envs.fleet import VehicleTypes
 from nco.envs.instance import Instance
 from nco.envs.route import Route, route_list
-from nco.solvers.base import Routes
+from nco.solvers.base import Routes, judged_rank
 
 COST_RESOLUTION = 1e9
 """The dearest feasible (route, type) pair costs this many integer units in the flow (OR-Tools
 takes integer costs): the choice is exact up to one part in this."""
+
+
+def _driven_by(types: VehicleTypes, route: Route, kind: int) -> Route:
+    """``route`` driven by a vehicle of type ``kind``, from the type's depot where it has one."""
+    return replace(route, depot=route.depot if types.depot[kind] < 0 else int(types.depot[kind]), vehicle_type=kind)
 
 
 def route_costs(instance: Instance, routes: list[Route]) -> np.ndarray:
@@ -38,8 +44,7 @@ def route_costs(instance: Instance, routes: list[Route]) -> np.ndarray:
     costs = np.full((len(routes), types.num_types), np.inf)
     for r, route in enumerate(routes):
         for kind in range(types.num_types):
-            depot = route.depot if types.depot[kind] < 0 else int(types.depot[kind])
-            cost, broken = check_route(instance, replace(route, depot=depot, vehicle_type=kind), instance.rounding)
+            cost, broken = check_route(instance, _driven_by(types, route, kind), instance.rounding)
             if not broken:
                 costs[r, kind] = cost
     return costs
@@ -85,10 +90,19 @@ def assign_vehicles(instance: Instance, routes: Routes) -> Routes | None:
     for arc in range(flow.num_arcs()):
         tail, head = flow.tail(arc), flow.head(arc)
         if flow.flow(arc) and 2 <= tail < 2 + len(found):
-            kind = int(head - type_node[0])
-            depot = found[tail - 2].depot if types.depot[kind] < 0 else int(types.depot[kind])
-            chosen[tail - 2] = replace(found[tail - 2], depot=depot, vehicle_type=kind)
+            chosen[tail - 2] = _driven_by(types, found[tail - 2], int(head - type_node[0]))
     return route_list(chosen, k, instance.vehicles)
+
+
+def best_with_vehicles(instance: Instance, candidates: list[Routes]) -> Routes:
+    """The judge's best (feasible first, then cheapest) of ``candidates``, route lists of
+    ``instance`` or of its :func:`fleet_variants`: the first as it is (aligned to ``instance``'s
+    vehicles), and each with its vehicles chosen by :func:`assign_vehicles` where that keeps the
+    fleet's counts. Without vehicle types, the first."""
+    if instance.vehicle_types is None:
+        return candidates[0]
+    assigned = [routes for routes in map(partial(assign_vehicles, instance), candidates) if routes is not None]
+    return min([candidates[0], *assigned], key=partial(judged_rank, instance))
 
 
 def fleet_variants(instance: Instance) -> list[Instance]:

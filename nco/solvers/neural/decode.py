@@ -7,7 +7,6 @@ routes found are re-costed on the original data by the independent check
 
 from __future__ import annotations
 
-from functools import partial
 from itertools import chain, count
 
 import torch
@@ -20,9 +19,8 @@ from nco.envs.problem import Problem
 from nco.envs.units import rescale
 from nco.models.decoding import Decoding
 from nco.models.policy import Policy
-from nco.solvers.base import judged_rank
 from nco.solvers.neural.pace import DeadlinePace
-from nco.solvers.vehicles import assign_vehicles, fleet_variants, limited_fleet
+from nco.solvers.vehicles import best_with_vehicles, fleet_variants, limited_fleet
 
 
 PROGRESS_DELAY = 3.0
@@ -117,7 +115,4 @@ def solve_instance(
             bar.update(passes + 1 - bar.n)
     found = [actions_to_routes(actions, problems[which], 0) for (which, _), (_, actions) in zip(decodes, best)
              if actions is not None]
-    if instance.vehicle_types is None:
-        return found[0]
-    assigned = [routes for routes in map(partial(assign_vehicles, instance), found) if routes is not None]
-    return min([found[0], *assigned], key=partial(judged_rank, instance))
+    return best_with_vehicles(instance, found)

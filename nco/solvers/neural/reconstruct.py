@@ -23,8 +23,6 @@ time limit, the round starts from one image decoded whole instead.
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -36,10 +34,9 @@ from nco.envs.instance import Instance
 from nco.envs.route import Route, route_list, routes_of
 from nco.models.decoding import Decoding
 from nco.models.policy import Policy
-from nco.solvers.base import judged_rank
 from nco.solvers.neural.decode import PROGRESS_DELAY, best_routes
 from nco.solvers.neural.pace import DeadlinePace
-from nco.solvers.vehicles import assign_vehicles, fleet_variants
+from nco.solvers.vehicles import best_with_vehicles, fleet_variants
 
 SUBPROBLEM_SIZE = 100
 """Customers of the largest group re-solved at once (the campaign trains on 20 to 100), unless
@@ -149,10 +146,7 @@ def _improvement(sub: Instance, kept: np.ndarray, group: list[Route], customers:
     sub_type = {int(kind): position for position, kind in enumerate(kept)}
     old = route_list([Route(route.depot, tuple(local_index[x] for x in route.visits), sub_type[route.vehicle_type])
                       for route in group], k, sub.vehicles)
-    if sub.vehicle_types is not None:  # the first candidate is sub's own; the variants' only with new vehicles
-        assigned = [routes for routes in map(partial(assign_vehicles, sub), candidates) if routes is not None]
-        candidates = [candidates[0], *assigned]
-    best = min(candidates, key=partial(judged_rank, sub))
+    best = best_with_vehicles(sub, candidates)
     old_result, new = check_solution(sub, old), check_solution(sub, best)
     if not new.feasible or new.cost >= old_result.cost - 1e-9 * abs(old_result.cost):
         return None
